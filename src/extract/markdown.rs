@@ -1,0 +1,1289 @@
+//! HTML → Markdown, byte-compatible with OTA's engine.
+//!
+//! OTA converts the selected HTML with turndown (default options) plus the
+//! GitHub-flavoured plugin and one rule of its own (link text is trimmed). This
+//! module writes the same bytes, so that OTA's versions and policydiff's can be
+//! compared and a collection can switch engines without spurious diffs.
+//!
+//! The input is a [`Fragment`]: a small mutable DOM (an arena with sibling links)
+//! holding copies of the selected nodes. [`to_markdown`] then follows turndown's
+//! steps: collapse whitespace, convert each node by the first matching rule,
+//! join the pieces with at most two newlines, trim the ends. JavaScript string
+//! semantics matter for byte equality and are kept: `\s` and `trim()` use
+//! ECMAScript's whitespace set, and lengths (heading underlines, table cell
+//! padding) count UTF-16 code units.
+//!
+//! ```
+//! use policydiff::extract::markdown::{to_markdown, Fragment};
+//!
+//! let mut fragment = Fragment::new();
+//! let heading = fragment.append_element(Fragment::ROOT, "h1", true, vec![]);
+//! fragment.append_text(heading, "Privacy  policy");
+//! assert_eq!(to_markdown(fragment), "Privacy policy\n==============");
+//! ```
+
+use std::collections::HashMap;
+
+/// Index of a node in a [`Fragment`].
+pub type NodeId = usize;
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Root,
+    Element(Element),
+    Text(String),
+    /// Comments and anything else that is neither text nor element.
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Element {
+    /// As the DOM's `nodeName`: upper case for HTML elements, as written otherwise (SVG, MathML).
+    node_name: String,
+    attrs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    kind: Kind,
+    parent: Option<NodeId>,
+    first_child: Option<NodeId>,
+    last_child: Option<NodeId>,
+    prev: Option<NodeId>,
+    next: Option<NodeId>,
+}
+
+/// A document fragment to convert: the root and copies of the selected nodes.
+#[derive(Debug, Clone)]
+pub struct Fragment {
+    nodes: Vec<Node>,
+}
+
+impl Default for Fragment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fragment {
+    /// The root node, to which selected nodes are appended.
+    pub const ROOT: NodeId = 0;
+
+    /// An empty fragment.
+    pub fn new() -> Self {
+        Fragment {
+            nodes: vec![Node {
+                kind: Kind::Root,
+                parent: None,
+                first_child: None,
+                last_child: None,
+                prev: None,
+                next: None,
+            }],
+        }
+    }
+
+    fn append(&mut self, parent: NodeId, kind: Kind) -> NodeId {
+        let id = self.nodes.len();
+        let prev = self.nodes[parent].last_child;
+        self.nodes.push(Node {
+            kind,
+            parent: Some(parent),
+            first_child: None,
+            last_child: None,
+            prev,
+            next: None,
+        });
+        match prev {
+            Some(prev) => self.nodes[prev].next = Some(id),
+            None => self.nodes[parent].first_child = Some(id),
+        }
+        self.nodes[parent].last_child = Some(id);
+        id
+    }
+
+    /// Appends an element. `html` says whether it is in the HTML namespace (its
+    /// `nodeName` is then upper case).
+    pub fn append_element(
+        &mut self,
+        parent: NodeId,
+        local_name: &str,
+        html: bool,
+        attrs: Vec<(String, String)>,
+    ) -> NodeId {
+        let node_name = if html {
+            local_name.to_ascii_uppercase()
+        } else {
+            local_name.to_string()
+        };
+        self.append(parent, Kind::Element(Element { node_name, attrs }))
+    }
+
+    /// Appends a text node.
+    pub fn append_text(&mut self, parent: NodeId, text: &str) -> NodeId {
+        self.append(parent, Kind::Text(text.to_string()))
+    }
+
+    /// Appends a comment (or any node that is neither element nor text).
+    pub fn append_other(&mut self, parent: NodeId) -> NodeId {
+        self.append(parent, Kind::Other)
+    }
+
+    /// Whether the root has element children (OTA's "has a match" test).
+    pub fn has_element_children(&self) -> bool {
+        self.children(Self::ROOT)
+            .any(|c| matches!(self.nodes[c].kind, Kind::Element(_)))
+    }
+
+    /// Whether the root has any child.
+    pub fn is_empty(&self) -> bool {
+        self.nodes[Self::ROOT].first_child.is_none()
+    }
+
+    /// The deepest nesting below the root (parents always precede their children).
+    pub fn depth(&self) -> usize {
+        let mut depths = vec![0usize; self.nodes.len()];
+        let mut deepest = 0;
+        for id in 1..self.nodes.len() {
+            if let Some(parent) = self.nodes[id].parent {
+                depths[id] = depths[parent] + 1;
+                deepest = deepest.max(depths[id]);
+            }
+        }
+        deepest
+    }
+
+    fn children(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        std::iter::successors(self.nodes[id].first_child, move |&c| self.nodes[c].next)
+    }
+
+    fn detach(&mut self, id: NodeId) {
+        let Node {
+            parent, prev, next, ..
+        } = self.nodes[id];
+        let Some(parent) = parent else { return };
+        match prev {
+            Some(prev) => self.nodes[prev].next = next,
+            None => self.nodes[parent].first_child = next,
+        }
+        match next {
+            Some(next) => self.nodes[next].prev = prev,
+            None => self.nodes[parent].last_child = prev,
+        }
+        let node = &mut self.nodes[id];
+        node.parent = None;
+        node.prev = None;
+        node.next = None;
+    }
+
+    fn name(&self, id: NodeId) -> &str {
+        match &self.nodes[id].kind {
+            Kind::Element(e) => &e.node_name,
+            Kind::Text(_) => "#text",
+            Kind::Root => "#document-fragment",
+            Kind::Other => "#comment",
+        }
+    }
+
+    fn attr(&self, id: NodeId, name: &str) -> Option<&str> {
+        match &self.nodes[id].kind {
+            Kind::Element(e) => e
+                .attrs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str()),
+            _ => None,
+        }
+    }
+
+    fn is_element(&self, id: NodeId) -> bool {
+        matches!(self.nodes[id].kind, Kind::Element(_))
+    }
+
+    fn text_content(&self, id: NodeId, out: &mut String) {
+        match &self.nodes[id].kind {
+            Kind::Text(t) => out.push_str(t),
+            Kind::Element(_) | Kind::Root => {
+                for child in self.children(id) {
+                    self.text_content(child, out);
+                }
+            }
+            Kind::Other => {}
+        }
+    }
+}
+
+const BLOCK: &[&str] = &[
+    "ADDRESS",
+    "ARTICLE",
+    "ASIDE",
+    "AUDIO",
+    "BLOCKQUOTE",
+    "BODY",
+    "CANVAS",
+    "CENTER",
+    "DD",
+    "DIR",
+    "DIV",
+    "DL",
+    "DT",
+    "FIELDSET",
+    "FIGCAPTION",
+    "FIGURE",
+    "FOOTER",
+    "FORM",
+    "FRAMESET",
+    "H1",
+    "H2",
+    "H3",
+    "H4",
+    "H5",
+    "H6",
+    "HEADER",
+    "HGROUP",
+    "HR",
+    "HTML",
+    "ISINDEX",
+    "LI",
+    "MAIN",
+    "MENU",
+    "NAV",
+    "NOFRAMES",
+    "NOSCRIPT",
+    "OL",
+    "OUTPUT",
+    "P",
+    "PRE",
+    "SECTION",
+    "TABLE",
+    "TBODY",
+    "TD",
+    "TFOOT",
+    "TH",
+    "THEAD",
+    "TR",
+    "UL",
+];
+const VOID: &[&str] = &[
+    "AREA", "BASE", "BR", "COL", "COMMAND", "EMBED", "HR", "IMG", "INPUT", "KEYGEN", "LINK",
+    "META", "PARAM", "SOURCE", "TRACK", "WBR",
+];
+const MEANINGFUL_WHEN_BLANK: &[&str] = &[
+    "A", "TABLE", "THEAD", "TBODY", "TFOOT", "TH", "TD", "IFRAME", "SCRIPT", "AUDIO", "VIDEO",
+];
+
+/// ECMAScript's `\s` (WhiteSpace and LineTerminator), which `trim()` also uses.
+pub fn is_js_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
+    )
+}
+
+fn is_ascii_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// ECMAScript's `String.prototype.trim`.
+pub fn js_trim(s: &str) -> &str {
+    s.trim_matches(is_js_space)
+}
+
+fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+fn trim_newlines(s: &str) -> &str {
+    s.trim_matches('\n')
+}
+
+/// Text facts of a node's `textContent`, computed once after whitespace collapsing.
+#[derive(Debug, Clone, Default)]
+struct TextFacts {
+    /// The text is empty or only whitespace.
+    all_space: bool,
+    /// Leading whitespace (the whole text when `all_space`).
+    leading: String,
+    /// Trailing whitespace (empty when `all_space`, as turndown's regex gives).
+    trailing: String,
+    first: Option<char>,
+    last: Option<char>,
+    has_void: bool,
+    has_meaningful_when_blank: bool,
+    has_table: bool,
+}
+
+struct Converter<'a> {
+    fragment: &'a Fragment,
+    facts: Vec<TextFacts>,
+    table_cache: HashMap<NodeId, TableFacts>,
+}
+
+#[derive(Clone, Copy)]
+struct TableFacts {
+    skipped: bool,
+    column_count: usize,
+}
+
+/// Converts a fragment to Markdown, as OTA's engine does.
+pub fn to_markdown(mut fragment: Fragment) -> String {
+    collapse_whitespace(&mut fragment);
+    let facts = text_facts(&fragment);
+    let mut converter = Converter {
+        fragment: &fragment,
+        facts,
+        table_cache: HashMap::new(),
+    };
+    let output = converter.process(Fragment::ROOT, false);
+    let output = output.trim_start_matches(['\t', '\r', '\n']);
+    output
+        .trim_end_matches(|c| matches!(c, '\t' | '\r' | '\n') || is_js_space(c))
+        .to_string()
+}
+
+fn is_block_name(name: &str) -> bool {
+    BLOCK.contains(&name)
+}
+
+fn is_void_name(name: &str) -> bool {
+    VOID.contains(&name)
+}
+
+/// turndown's whitespace collapsing (after collapse-whitespace by Luc Thevenard):
+/// runs of ASCII whitespace become one space, and spaces at block edges go.
+fn collapse_whitespace(fragment: &mut Fragment) {
+    let root = Fragment::ROOT;
+    if fragment.nodes[root].first_child.is_none() {
+        return;
+    }
+    let is_pre = |f: &Fragment, id: NodeId| f.name(id) == "PRE";
+    let next = |f: &Fragment, prev: Option<NodeId>, current: NodeId| -> NodeId {
+        let node = &f.nodes[current];
+        let returning = prev.is_some_and(|p| f.nodes[p].parent == Some(current));
+        let candidate = if returning || is_pre(f, current) {
+            node.next.or(node.parent)
+        } else {
+            node.first_child.or(node.next).or(node.parent)
+        };
+        candidate.unwrap_or(root)
+    };
+    let remove = |f: &mut Fragment, id: NodeId| -> NodeId {
+        let following = f.nodes[id].next.or(f.nodes[id].parent).unwrap_or(root);
+        f.detach(id);
+        following
+    };
+
+    let mut prev_text: Option<NodeId> = None;
+    let mut keep_leading_space = false;
+    let mut prev: Option<NodeId> = None;
+    let mut node = next(fragment, prev, root);
+    while node != root {
+        match &fragment.nodes[node].kind {
+            Kind::Text(data) => {
+                let mut text = collapse_ascii_space(data);
+                let previous_ends_with_space = match prev_text {
+                    None => true,
+                    Some(p) => matches!(&fragment.nodes[p].kind, Kind::Text(t) if t.ends_with(' ')),
+                };
+                if previous_ends_with_space && !keep_leading_space && text.starts_with(' ') {
+                    text.remove(0);
+                }
+                if text.is_empty() {
+                    node = remove(fragment, node);
+                    continue;
+                }
+                fragment.nodes[node].kind = Kind::Text(text);
+                prev_text = Some(node);
+            }
+            Kind::Element(element) => {
+                let name = element.node_name.as_str();
+                if is_block_name(name) || name == "BR" {
+                    if let Some(p) = prev_text {
+                        strip_one_trailing_space(fragment, p);
+                    }
+                    prev_text = None;
+                    keep_leading_space = false;
+                } else if is_void_name(name) || name == "PRE" {
+                    prev_text = None;
+                    keep_leading_space = true;
+                } else if prev_text.is_some() {
+                    keep_leading_space = false;
+                }
+            }
+            Kind::Other | Kind::Root => {
+                node = remove(fragment, node);
+                continue;
+            }
+        }
+        let following = next(fragment, prev, node);
+        prev = Some(node);
+        node = following;
+    }
+    if let Some(p) = prev_text {
+        strip_one_trailing_space(fragment, p);
+        if matches!(&fragment.nodes[p].kind, Kind::Text(t) if t.is_empty()) {
+            fragment.detach(p);
+        }
+    }
+}
+
+fn collapse_ascii_space(data: &str) -> String {
+    let mut out = String::with_capacity(data.len());
+    let mut in_space = false;
+    for c in data.chars() {
+        if is_ascii_space(c) {
+            if !in_space {
+                out.push(' ');
+            }
+            in_space = true;
+        } else {
+            out.push(c);
+            in_space = false;
+        }
+    }
+    out
+}
+
+fn strip_one_trailing_space(fragment: &mut Fragment, id: NodeId) {
+    if let Kind::Text(t) = &mut fragment.nodes[id].kind
+        && t.ends_with(' ')
+    {
+        t.pop();
+    }
+}
+
+/// Computes [`TextFacts`] bottom-up (children always have larger ids than parents).
+fn text_facts(fragment: &Fragment) -> Vec<TextFacts> {
+    let mut facts: Vec<TextFacts> = vec![TextFacts::default(); fragment.nodes.len()];
+    for id in (0..fragment.nodes.len()).rev() {
+        let fact = match &fragment.nodes[id].kind {
+            Kind::Text(t) => {
+                let all_space = t.chars().all(is_js_space);
+                let leading: String = t.chars().take_while(|&c| is_js_space(c)).collect();
+                let trailing = if all_space {
+                    String::new()
+                } else {
+                    let start = t.trim_end_matches(is_js_space).len();
+                    t[start..].to_string()
+                };
+                TextFacts {
+                    all_space,
+                    leading,
+                    trailing,
+                    first: t.chars().next(),
+                    last: t.chars().next_back(),
+                    ..TextFacts::default()
+                }
+            }
+            Kind::Other => TextFacts {
+                all_space: true,
+                ..TextFacts::default()
+            },
+            Kind::Element(_) | Kind::Root => {
+                let children: Vec<NodeId> = fragment.children(id).collect();
+                let mut fact = TextFacts {
+                    all_space: true,
+                    ..TextFacts::default()
+                };
+                for &child in &children {
+                    let name = fragment.name(child);
+                    let child_fact = &facts[child];
+                    fact.has_void |= is_void_name(name) || child_fact.has_void;
+                    fact.has_meaningful_when_blank |= MEANINGFUL_WHEN_BLANK.contains(&name)
+                        || child_fact.has_meaningful_when_blank;
+                    fact.has_table |= name == "TABLE" || child_fact.has_table;
+                    if fact.first.is_none() {
+                        fact.first = child_fact.first;
+                    }
+                    if child_fact.last.is_some() {
+                        fact.last = child_fact.last;
+                    }
+                }
+                let mut leading_done = false;
+                for &child in &children {
+                    let child_fact = &facts[child];
+                    if leading_done {
+                        break;
+                    }
+                    fact.leading.push_str(&child_fact.leading);
+                    if !child_fact.all_space {
+                        fact.all_space = false;
+                        leading_done = true;
+                    }
+                }
+                if !fact.all_space {
+                    let mut parts: Vec<&str> = Vec::new();
+                    for &child in children.iter().rev() {
+                        let child_fact = &facts[child];
+                        if child_fact.all_space {
+                            parts.push(&child_fact.leading);
+                        } else {
+                            parts.push(&child_fact.trailing);
+                            break;
+                        }
+                    }
+                    fact.trailing = parts.into_iter().rev().collect();
+                }
+                fact
+            }
+        };
+        facts[id] = fact;
+    }
+    facts
+}
+
+/// turndown's `escape`: Markdown characters in text become literal.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if matches!(c, '\\' | '*' | '`' | '[' | ']' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    // Line-start escapes apply to the start of the text node only (no multiline flag);
+    // at most one applies, as each one makes the text start with a backslash.
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let hashes = text.bytes().take_while(|&b| b == b'#').count();
+    if text.starts_with('-')
+        || text.starts_with("+ ")
+        || text.starts_with('=')
+        || ((1..=6).contains(&hashes) && text[hashes..].starts_with(' '))
+        || text.starts_with("~~~")
+        || text.starts_with('>')
+    {
+        out.insert(0, '\\');
+    } else if digits > 0 && text[digits..].starts_with(". ") {
+        out.insert(digits, '\\');
+    }
+    out
+}
+
+fn clean_attribute(value: Option<&str>) -> String {
+    let Some(value) = value else {
+        return String::new();
+    };
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\n' {
+            while chars.peek().is_some_and(|&c| is_js_space(c)) {
+                chars.next();
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn escape_link_destination(destination: &str) -> String {
+    let mut escaped = String::with_capacity(destination.len());
+    for c in destination.chars() {
+        if matches!(c, '<' | '>' | '(' | ')') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    if escaped.contains(' ') {
+        format!("<{escaped}>")
+    } else {
+        escaped
+    }
+}
+
+fn escape_link_title(title: &str) -> String {
+    title.replace('"', "\\\"")
+}
+
+/// Appends a replacement as turndown's `join` does: the newlines between two pieces are
+/// the larger of the two sides' newlines, at most two.
+fn join(output: &mut String, replacement: &str) {
+    let kept = output.trim_end_matches('\n').len();
+    let trailing = output.len() - kept;
+    output.truncate(kept);
+    let body = replacement.trim_start_matches('\n');
+    let leading = replacement.len() - body.len();
+    output.push_str(&"\n\n"[..trailing.max(leading).min(2)]);
+    output.push_str(body);
+}
+
+/// ECMAScript's `Number(string)`, for `<ol start>`.
+fn js_number(text: &str) -> f64 {
+    let t = js_trim(text);
+    if t.is_empty() {
+        return 0.0;
+    }
+    let radix = |digits: &str, radix: u32| {
+        if digits.is_empty() {
+            f64::NAN
+        } else {
+            digits
+                .chars()
+                .try_fold(0f64, |acc, c| {
+                    c.to_digit(radix)
+                        .map(|d| acc * f64::from(radix) + f64::from(d))
+                })
+                .unwrap_or(f64::NAN)
+        }
+    };
+    let lower = t.to_ascii_lowercase();
+    if let Some(hex) = lower.strip_prefix("0x") {
+        return radix(hex, 16);
+    }
+    if let Some(octal) = lower.strip_prefix("0o") {
+        return radix(octal, 8);
+    }
+    if let Some(binary) = lower.strip_prefix("0b") {
+        return radix(binary, 2);
+    }
+    match t {
+        "Infinity" | "+Infinity" => return f64::INFINITY,
+        "-Infinity" => return f64::NEG_INFINITY,
+        _ => {}
+    }
+    let valid = t
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && t.bytes().any(|b| b.is_ascii_digit());
+    if !valid {
+        return f64::NAN;
+    }
+    t.parse::<f64>().unwrap_or(f64::NAN)
+}
+
+/// ECMAScript's number-to-string, for the cases list numbers meet.
+fn js_number_to_string(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if value.fract() == 0.0 && value.abs() < 1e21 {
+        format!("{}", value as i128)
+    } else {
+        format!("{value}")
+    }
+}
+
+impl Converter<'_> {
+    fn name(&self, id: NodeId) -> &str {
+        self.fragment.name(id)
+    }
+
+    fn process(&mut self, parent: NodeId, parent_is_code: bool) -> String {
+        let mut output = String::new();
+        let children: Vec<NodeId> = self.fragment.children(parent).collect();
+        for child in children {
+            let replacement = match &self.fragment.nodes[child].kind {
+                Kind::Text(text) => {
+                    if parent_is_code {
+                        text.clone()
+                    } else {
+                        escape_markdown(text)
+                    }
+                }
+                Kind::Element(_) => {
+                    let is_code = self.name(child) == "CODE" || parent_is_code;
+                    self.replacement_for_node(child, is_code)
+                }
+                _ => String::new(),
+            };
+            join(&mut output, &replacement);
+        }
+        output
+    }
+
+    fn is_blank(&self, id: NodeId) -> bool {
+        let name = self.name(id);
+        let facts = &self.facts[id];
+        !is_void_name(name)
+            && !MEANINGFUL_WHEN_BLANK.contains(&name)
+            && facts.all_space
+            && !facts.has_void
+            && !facts.has_meaningful_when_blank
+    }
+
+    fn flanked_by_space(&self, id: NodeId, left: bool) -> bool {
+        let node = &self.fragment.nodes[id];
+        let sibling = if left { node.prev } else { node.next };
+        let Some(sibling) = sibling else {
+            return false;
+        };
+        let edge = match &self.fragment.nodes[sibling].kind {
+            Kind::Text(t) => {
+                if left {
+                    t.chars().next_back()
+                } else {
+                    t.chars().next()
+                }
+            }
+            Kind::Element(e) if !is_block_name(&e.node_name) => {
+                let facts = &self.facts[sibling];
+                if left { facts.last } else { facts.first }
+            }
+            _ => return false,
+        };
+        edge == Some(' ')
+    }
+
+    fn flanking_whitespace(&self, id: NodeId) -> (String, String) {
+        if is_block_name(self.name(id)) {
+            return (String::new(), String::new());
+        }
+        let facts = &self.facts[id];
+        let mut leading = facts.leading.clone();
+        let ascii_lead = leading.chars().take_while(|&c| is_ascii_space(c)).count();
+        if ascii_lead > 0 && self.flanked_by_space(id, true) {
+            leading = leading[ascii_lead..].to_string();
+        }
+        let mut trailing = facts.trailing.clone();
+        let ascii_trail_start = trailing.trim_end_matches(is_ascii_space).len();
+        if ascii_trail_start < trailing.len() && self.flanked_by_space(id, false) {
+            trailing.truncate(ascii_trail_start);
+        }
+        (leading, trailing)
+    }
+
+    fn replacement_for_node(&mut self, id: NodeId, is_code: bool) -> String {
+        let content = self.process(id, is_code);
+        let (leading, trailing) = self.flanking_whitespace(id);
+        let content = if !leading.is_empty() || !trailing.is_empty() {
+            js_trim(&content).to_string()
+        } else {
+            content
+        };
+        let replacement = self.apply_rule(id, content);
+        let mut out = leading;
+        out.push_str(&replacement);
+        out.push_str(&trailing);
+        out
+    }
+
+    fn apply_rule(&mut self, id: NodeId, content: String) -> String {
+        let name = self.name(id).to_string();
+        let is_block = is_block_name(&name);
+        if self.is_blank(id) {
+            return if is_block {
+                "\n\n".into()
+            } else {
+                String::new()
+            };
+        }
+        let lower = name.to_ascii_lowercase();
+        let f = self.fragment;
+        // Rules in turndown's order (plugin and OTA rules first, as `addRule` prepends).
+        if name == "A" && f.attr(id, "href").is_some_and(|h| !h.is_empty()) {
+            return self.link(id, js_trim(&content));
+        }
+        if self.is_checkbox(id) && self.name_of_parent(id) == "LI" {
+            return if f.attr(id, "checked").is_some() && name == "INPUT" {
+                "[x] ".into()
+            } else {
+                "[ ] ".into()
+            };
+        }
+        match lower.as_str() {
+            "thead" | "tbody" | "tfoot" => return content,
+            _ => {}
+        }
+        if name == "TABLE" {
+            return self.table(id, content);
+        }
+        if lower == "tr" {
+            return self.table_row(id, content);
+        }
+        if lower == "th" || lower == "td" {
+            let table = self.parent_table(id);
+            if self.table_facts(table).skipped {
+                return content;
+            }
+            return self.cell(&content, Some(id), None);
+        }
+        if matches!(lower.as_str(), "del" | "s" | "strike") {
+            return format!("~{content}~");
+        }
+        if name == "DIV"
+            && let Some(first) = f.nodes[id].first_child
+            && f.name(first) == "PRE"
+            && let Some(language) = highlight_language(f.attr(id, "class").unwrap_or(""))
+        {
+            let mut code = String::new();
+            f.text_content(first, &mut code);
+            return format!("\n\n```{language}\n{code}\n```\n\n");
+        }
+        match lower.as_str() {
+            "p" => return format!("\n\n{content}\n\n"),
+            "br" => return "  \n".into(),
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                let level = usize::from(lower.as_bytes()[1] - b'0');
+                return if level < 3 {
+                    let underline = if level == 1 { "=" } else { "-" };
+                    format!(
+                        "\n\n{content}\n{}\n\n",
+                        underline.repeat(utf16_len(&content))
+                    )
+                } else {
+                    format!("\n\n{} {content}\n\n", "#".repeat(level))
+                };
+            }
+            "blockquote" => return format!("\n\n{}\n\n", quote_lines(trim_newlines(&content))),
+            "ul" | "ol" => {
+                let parent = f.nodes[id].parent;
+                let last_element_of_li = parent.is_some_and(|p| {
+                    f.name(p) == "LI"
+                        && f.children(p).filter(|&c| f.is_element(c)).last() == Some(id)
+                });
+                return if last_element_of_li {
+                    format!("\n{content}")
+                } else {
+                    format!("\n\n{content}\n\n")
+                };
+            }
+            "li" => return self.list_item(id, &content),
+            _ => {}
+        }
+        if name == "PRE"
+            && let Some(first) = f.nodes[id].first_child
+            && f.name(first) == "CODE"
+        {
+            let mut code = String::new();
+            f.text_content(first, &mut code);
+            return format!("\n\n    {}\n\n", code.replace('\n', "\n    "));
+        }
+        match lower.as_str() {
+            "hr" => return "\n\n* * *\n\n".into(),
+            "em" | "i" => {
+                return if js_trim(&content).is_empty() {
+                    String::new()
+                } else {
+                    format!("_{content}_")
+                };
+            }
+            "strong" | "b" => {
+                return if js_trim(&content).is_empty() {
+                    String::new()
+                } else {
+                    format!("**{content}**")
+                };
+            }
+            _ => {}
+        }
+        if name == "CODE" {
+            let node = &f.nodes[id];
+            let has_siblings = node.prev.is_some() || node.next.is_some();
+            let is_code_block = node.parent.is_some_and(|p| f.name(p) == "PRE") && !has_siblings;
+            if !is_code_block {
+                return inline_code(&content);
+            }
+        }
+        if lower == "img" {
+            let alt = escape_markdown(&clean_attribute(f.attr(id, "alt")));
+            let src = escape_link_destination(f.attr(id, "src").unwrap_or(""));
+            let title = clean_attribute(f.attr(id, "title"));
+            let title_part = if title.is_empty() {
+                String::new()
+            } else {
+                format!(" \"{}\"", escape_link_title(&title))
+            };
+            return if src.is_empty() {
+                String::new()
+            } else {
+                format!("![{alt}]({src}{title_part})")
+            };
+        }
+        if is_block {
+            format!("\n\n{content}\n\n")
+        } else {
+            content
+        }
+    }
+
+    fn name_of_parent(&self, id: NodeId) -> &str {
+        self.fragment.nodes[id]
+            .parent
+            .map(|p| self.name(p))
+            .unwrap_or("")
+    }
+
+    /// The DOM's `node.type === 'checkbox'` for the elements that have a `type` property.
+    fn is_checkbox(&self, id: NodeId) -> bool {
+        let Some(value) = self.fragment.attr(id, "type") else {
+            return false;
+        };
+        match self.name(id) {
+            "INPUT" => value.eq_ignore_ascii_case("checkbox"),
+            "A" | "LINK" | "OL" | "UL" | "LI" | "OBJECT" | "EMBED" | "SOURCE" | "SCRIPT"
+            | "STYLE" => value == "checkbox",
+            _ => false,
+        }
+    }
+
+    fn link(&self, id: NodeId, content: &str) -> String {
+        let f = self.fragment;
+        let href = escape_link_destination(f.attr(id, "href").unwrap_or(""));
+        let title = escape_link_title(&clean_attribute(f.attr(id, "title")));
+        let title_part = if title.is_empty() {
+            String::new()
+        } else {
+            format!(" \"{title}\"")
+        };
+        format!("[{content}]({href}{title_part})")
+    }
+
+    fn list_item(&self, id: NodeId, content: &str) -> String {
+        let f = self.fragment;
+        let mut prefix = "*   ".to_string();
+        if let Some(parent) = f.nodes[id].parent
+            && f.name(parent) == "OL"
+        {
+            let index = f
+                .children(parent)
+                .filter(|&c| f.is_element(c))
+                .position(|c| c == id)
+                .unwrap_or(0);
+            let number = match f.attr(parent, "start") {
+                Some(start) if !start.is_empty() => js_number(start) + index as f64,
+                _ => (index + 1) as f64,
+            };
+            prefix = format!("{}.  ", js_number_to_string(number));
+        }
+        let is_paragraph = content.ends_with('\n');
+        let mut body = trim_newlines(content).to_string();
+        if is_paragraph {
+            body.push('\n');
+        }
+        let indented = body.replace('\n', &format!("\n{}", " ".repeat(utf16_len(&prefix))));
+        let suffix = if f.nodes[id].next.is_some() { "\n" } else { "" };
+        format!("{prefix}{indented}{suffix}")
+    }
+
+    fn parent_table(&self, id: NodeId) -> Option<NodeId> {
+        let mut parent = self.fragment.nodes[id].parent?;
+        while self.name(parent) != "TABLE" {
+            parent = self.fragment.nodes[parent].parent?;
+        }
+        Some(parent)
+    }
+
+    /// The table's rows, as `HTMLTableElement.rows` lists them: head rows, body rows, foot rows.
+    fn rows(&self, table: NodeId) -> Vec<NodeId> {
+        let f = self.fragment;
+        let mut head = Vec::new();
+        let mut body = Vec::new();
+        let mut foot = Vec::new();
+        for child in f.children(table) {
+            match f.name(child) {
+                "TR" => body.push(child),
+                "THEAD" => head.extend(f.children(child).filter(|&c| f.name(c) == "TR")),
+                "TBODY" => body.extend(f.children(child).filter(|&c| f.name(c) == "TR")),
+                "TFOOT" => foot.extend(f.children(child).filter(|&c| f.name(c) == "TR")),
+                _ => {}
+            }
+        }
+        head.extend(body);
+        head.extend(foot);
+        head
+    }
+
+    fn table_facts(&mut self, table: Option<NodeId>) -> TableFacts {
+        let Some(table) = table else {
+            return TableFacts {
+                skipped: true,
+                column_count: 0,
+            };
+        };
+        if let Some(facts) = self.table_cache.get(&table) {
+            return *facts;
+        }
+        let rows = self.rows(table);
+        let child_count = |id: NodeId| self.fragment.children(id).count();
+        let column_count = rows.iter().map(|&r| child_count(r)).max().unwrap_or(0);
+        let skipped = (rows.len() == 1 && child_count(rows[0]) <= 1) || self.facts[table].has_table;
+        let facts = TableFacts {
+            skipped,
+            column_count,
+        };
+        self.table_cache.insert(table, facts);
+        facts
+    }
+
+    fn cell(&self, content: &str, node: Option<NodeId>, index: Option<usize>) -> String {
+        let f = self.fragment;
+        let index = index.unwrap_or_else(|| {
+            node.and_then(|n| {
+                f.nodes[n]
+                    .parent
+                    .and_then(|p| f.children(p).position(|c| c == n))
+            })
+            .unwrap_or(0)
+        });
+        let prefix = if index == 0 { "| " } else { " " };
+        let mut text = js_trim(content)
+            .replace("\n\r", "<br>")
+            .replace('\n', "<br>");
+        text = collapse_pipes(&text);
+        while utf16_len(&text) < 3 {
+            text.push(' ');
+        }
+        if let Some(node) = node {
+            let colspan = f.attr(node, "colspan").map(js_number).unwrap_or(1.0);
+            let mut i = 1.0;
+            while i < colspan {
+                text.push_str(" |    ");
+                i += 1.0;
+            }
+        }
+        format!("{prefix}{text} |")
+    }
+
+    fn is_heading_row(&self, row: NodeId) -> bool {
+        let f = self.fragment;
+        let Some(parent) = f.nodes[row].parent else {
+            return false;
+        };
+        let parent_name = f.name(parent);
+        if parent_name == "THEAD" {
+            return true;
+        }
+        let first_tbody = parent_name == "TBODY"
+            && match f.nodes[parent].prev {
+                None => true,
+                Some(prev) => f.name(prev) == "THEAD" && self.facts[prev].all_space,
+            };
+        f.nodes[parent].first_child == Some(row)
+            && (parent_name == "TABLE" || first_tbody)
+            && f.children(row).all(|c| f.name(c) == "TH")
+    }
+
+    fn table_row(&mut self, id: NodeId, content: String) -> String {
+        let table = self.parent_table(id);
+        let facts = self.table_facts(table);
+        if facts.skipped {
+            return content;
+        }
+        let mut border = String::new();
+        if self.is_heading_row(id) {
+            for i in 0..facts.column_count {
+                border.push_str(&self.cell("---", None, Some(i)));
+            }
+        }
+        if border.is_empty() {
+            format!("\n{content}")
+        } else {
+            format!("\n{content}\n{border}")
+        }
+    }
+
+    fn table(&mut self, id: NodeId, content: String) -> String {
+        let facts = self.table_facts(Some(id));
+        if facts.skipped {
+            return content;
+        }
+        let content = collapse_newlines(&content);
+        let trimmed = js_trim(&content);
+        let mut lines = trimmed.split('\n');
+        let first = lines.next().unwrap_or("");
+        let second_line_is_divider = match lines.next() {
+            Some(second) => second.starts_with("| ---"),
+            None => first == "| ---",
+        };
+        let mut header = String::new();
+        if facts.column_count > 0 && !second_line_is_divider {
+            header = format!(
+                "|{}\n|{}",
+                "     |".repeat(facts.column_count),
+                " --- |".repeat(facts.column_count)
+            );
+        }
+        format!("\n\n{header}{content}\n\n")
+    }
+}
+
+fn highlight_language(class: &str) -> Option<&str> {
+    for prefix in ["highlight-text-", "highlight-source-"] {
+        let mut rest = class;
+        while let Some(at) = rest.find(prefix) {
+            let after = &rest[at + prefix.len()..];
+            let len = after
+                .bytes()
+                .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                .count();
+            if len > 0 {
+                return Some(&after[..len]);
+            }
+            rest = after;
+        }
+    }
+    None
+}
+
+fn quote_lines(content: &str) -> String {
+    let mut out = String::with_capacity(content.len() + 8);
+    out.push_str("> ");
+    for c in content.chars() {
+        out.push(c);
+        if matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}') {
+            out.push_str("> ");
+        }
+    }
+    out
+}
+
+fn collapse_newlines(content: &str) -> String {
+    let mut out = String::with_capacity(content.len());
+    for c in content.chars() {
+        if c == '\n' && out.ends_with('\n') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn collapse_pipes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '|' {
+            while chars.peek() == Some(&'|') {
+                chars.next();
+            }
+            out.push_str("\\|");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn inline_code(content: &str) -> String {
+    if content.is_empty() {
+        return String::new();
+    }
+    let content = content.replace("\r\n", " ").replace(['\n', '\r'], " ");
+    let needs_space = content.starts_with('`') || content.ends_with('`') || {
+        // turndown's /^ .*?[^ ].* $/: space-framed, with a non-space inside; `.` stops at U+2028/9.
+        let chars: Vec<char> = content.chars().collect();
+        chars.len() >= 3 && chars[0] == ' ' && chars[chars.len() - 1] == ' ' && {
+            let inner = &chars[1..chars.len() - 1];
+            let terminators = inner
+                .iter()
+                .filter(|&&c| matches!(c, '\u{2028}' | '\u{2029}'))
+                .count();
+            match terminators {
+                0 => inner.iter().any(|&c| c != ' '),
+                1 => true,
+                _ => false,
+            }
+        }
+    };
+    let extra = if needs_space { " " } else { "" };
+    let runs: Vec<usize> = content
+        .split(|c| c != '`')
+        .filter(|run| !run.is_empty())
+        .map(str::len)
+        .collect();
+    let mut delimiter = 1;
+    while runs.contains(&delimiter) {
+        delimiter += 1;
+    }
+    let fence = "`".repeat(delimiter);
+    format!("{fence}{extra}{content}{extra}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frag(build: impl FnOnce(&mut Fragment)) -> String {
+        let mut f = Fragment::new();
+        build(&mut f);
+        to_markdown(f)
+    }
+
+    #[test]
+    fn escapes_markdown_like_turndown() {
+        assert_eq!(escape_markdown("- item"), "\\- item");
+        assert_eq!(escape_markdown("1. first"), "1\\. first");
+        assert_eq!(escape_markdown("## title"), "\\## title");
+        assert_eq!(escape_markdown("####### seven"), "####### seven");
+        assert_eq!(escape_markdown("a_b*c[d]`e\\"), "a\\_b\\*c\\[d\\]\\`e\\\\");
+        assert_eq!(escape_markdown("*- x"), "\\*- x");
+        assert_eq!(escape_markdown("+ plus"), "\\+ plus");
+        assert_eq!(escape_markdown("> quote"), "\\> quote");
+    }
+
+    #[test]
+    fn joins_with_at_most_two_newlines() {
+        let mut out = String::from("a\n\n\n");
+        join(&mut out, "\nb");
+        assert_eq!(out, "a\n\nb");
+        let mut out = String::from("a");
+        join(&mut out, "b\n");
+        assert_eq!(out, "ab\n");
+    }
+
+    #[test]
+    fn collapses_whitespace_and_trims_blocks() {
+        let md = frag(|f| {
+            let p = f.append_element(Fragment::ROOT, "p", true, vec![]);
+            f.append_text(p, "  Hello \n\t world  ");
+            let em = f.append_element(p, "em", true, vec![]);
+            f.append_text(em, " you ");
+        });
+        assert_eq!(md, "Hello world _you_");
+    }
+
+    #[test]
+    fn ordered_list_start_and_quirk() {
+        let md = frag(|f| {
+            let ol = f.append_element(
+                Fragment::ROOT,
+                "ol",
+                true,
+                vec![("start".into(), "9".into())],
+            );
+            for text in ["nine", "ten"] {
+                let li = f.append_element(ol, "li", true, vec![]);
+                f.append_text(li, text);
+            }
+        });
+        assert_eq!(md, "9.  nine\n10.  ten");
+    }
+
+    #[test]
+    fn inline_code_delimiters() {
+        assert_eq!(inline_code("a`b"), "``a`b``");
+        assert_eq!(inline_code("`x"), "`` `x ``");
+        assert_eq!(inline_code(" x "), "`  x  `");
+        assert_eq!(inline_code("  "), "`  `");
+    }
+
+    #[test]
+    fn js_numbers() {
+        assert_eq!(js_number(" 3 "), 3.0);
+        assert_eq!(js_number("0x10"), 16.0);
+        assert!(js_number("abc").is_nan());
+        assert_eq!(js_number(""), 0.0);
+        assert_eq!(js_number_to_string(f64::NAN), "NaN");
+        assert_eq!(js_number_to_string(12.0), "12");
+        assert_eq!(js_number_to_string(1.5), "1.5");
+    }
+
+    #[test]
+    fn setext_underline_counts_utf16_units() {
+        let md = frag(|f| {
+            let h = f.append_element(Fragment::ROOT, "h2", true, vec![]);
+            f.append_text(h, "😀é");
+        });
+        assert_eq!(md, "😀é\n---");
+    }
+}

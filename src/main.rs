@@ -1,0 +1,294 @@
+//! The `policydiff` command: argument parsing and printing; the library decides.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use policydiff::declaration::{self, BuiltinFilter, Filter, Selector, Severity, SourceDocument};
+use policydiff::extract;
+
+/// Exit status of usage and configuration errors.
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "policydiff",
+    version,
+    about = "Track changes to privacy policies and terms of service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check declarations offline; one line per problem, non-zero exit on errors.
+    Validate(ValidateArgs),
+    /// Extract the Markdown text of a saved page, with a declaration's rules or given selectors.
+    Extract(ExtractArgs),
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// Declaration files or folders (default: declarations/).
+    paths: Vec<PathBuf>,
+    /// Also fail on unsupported features (JavaScript filters).
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Args)]
+struct ExtractArgs {
+    /// Saved pages (`-` for standard input); one per source document of a combined declaration.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// The page's URL, against which links are made absolute.
+    #[arg(long)]
+    location: Option<String>,
+    /// CSS selector of the content (repeatable, applied in order).
+    #[arg(long = "select")]
+    select: Vec<String>,
+    /// CSS selector of content to remove first (repeatable).
+    #[arg(long = "remove")]
+    remove: Vec<String>,
+    /// Built-in filter: NAME, or NAME=JSON parameters (e.g. 'removeQueryParams=["utm_source"]').
+    #[arg(long = "filter")]
+    filter: Vec<String>,
+    /// Content type of the input (e.g. application/pdf for a PDF on standard input).
+    #[arg(long)]
+    content_type: Option<String>,
+    /// Use the rules of this declaration file…
+    #[arg(long, requires = "terms", conflicts_with_all = ["select", "remove", "filter"])]
+    declaration: Option<PathBuf>,
+    /// …for this terms type.
+    #[arg(long, requires = "declaration")]
+    terms: Option<String>,
+    /// With --declaration: the rules in force at this date (YYYY-MM-DD or RFC 3339), from its history.
+    #[arg(long, requires = "declaration")]
+    at: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate(args),
+        Command::Extract(args) => match run_extract(args) {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("policydiff extract: {message}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+    }
+}
+
+fn validate(args: ValidateArgs) -> ExitCode {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("declarations")]
+    } else {
+        args.paths
+    };
+    let mut services = Vec::new();
+    for path in &paths {
+        if path.is_dir() {
+            match declaration::load_directory(path) {
+                Ok(mut loaded) => services.append(&mut loaded),
+                Err(error) => {
+                    eprintln!("policydiff validate: {error}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+        } else if path.exists() {
+            services.push(declaration::load_service(path));
+        } else {
+            eprintln!("policydiff validate: {} does not exist", path.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
+    let (mut errors, mut unsupported, mut documents) = (0, 0, 0);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for service in &services {
+        documents += service.declaration.as_ref().map_or(0, |d| d.terms.len());
+        for problem in &service.problems {
+            match problem.severity {
+                Severity::Error => errors += 1,
+                Severity::Unsupported => unsupported += 1,
+            }
+            let _ = writeln!(out, "{problem}");
+        }
+    }
+    eprintln!(
+        "{} services, {documents} valid terms entries: {errors} errors, {unsupported} unsupported",
+        services.len()
+    );
+    if errors > 0 || (args.strict && unsupported > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn read_input(file: &str) -> Result<Vec<u8>, String> {
+    if file == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Ok(bytes)
+    } else {
+        std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))
+    }
+}
+
+fn content_type_of(file: &str, given: Option<&str>) -> Option<String> {
+    given.map(str::to_string).or_else(|| {
+        Path::new(file)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+            .then(|| "application/pdf".to_string())
+    })
+}
+
+fn parse_filter(spec: &str) -> Result<Filter, String> {
+    let (name, params) = match spec.split_once('=') {
+        Some((name, raw)) => {
+            let value =
+                serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.into()));
+            (name, Some(value))
+        }
+        None => (spec, None),
+    };
+    match BuiltinFilter::from_declared(name, params.as_ref()) {
+        Ok(Some(filter)) => Ok(Filter::Builtin(filter)),
+        Ok(None) => Err(format!(
+            "--filter {name:?} is not a built-in filter ({})",
+            declaration::filter::BUILTIN_FILTER_NAMES.join(", ")
+        )),
+        Err(reason) => Err(format!("--filter {name:?} {reason}")),
+    }
+}
+
+fn rules_from_arguments(args: &ExtractArgs) -> Result<Vec<SourceDocument>, String> {
+    let location = args
+        .location
+        .clone()
+        .ok_or("--location URL is required with --select (the page's address, for links)")?;
+    let is_pdf = args.files.len() == 1
+        && content_type_of(&args.files[0], args.content_type.as_deref()).as_deref()
+            == Some("application/pdf");
+    if args.select.is_empty() && !is_pdf {
+        return Err("give --select CSS (or --declaration FILE --terms TYPE)".into());
+    }
+    if args.files.len() != 1 {
+        return Err("with --select, give exactly one FILE".into());
+    }
+    for css in args.select.iter().chain(&args.remove) {
+        declaration::check_css(css)
+            .map_err(|reason| format!("invalid CSS selector {css:?}: {reason}"))?;
+    }
+    let filters = args
+        .filter
+        .iter()
+        .map(|spec| parse_filter(spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(vec![SourceDocument {
+        fetch: location,
+        select: args.select.iter().cloned().map(Selector::Css).collect(),
+        remove: args.remove.iter().cloned().map(Selector::Css).collect(),
+        filters,
+        execute_client_scripts: None,
+    }])
+}
+
+fn rules_from_declaration(
+    args: &ExtractArgs,
+    path: &Path,
+    terms_type: &str,
+) -> Result<Vec<SourceDocument>, String> {
+    let loaded = declaration::load_service(path);
+    let declaration = loaded.declaration.as_ref().ok_or_else(|| {
+        loaded
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let terms = match &args.at {
+        Some(at) => {
+            let date = declaration::parse_date(at)
+                .ok_or_else(|| format!("--at {at:?} is not a date (YYYY-MM-DD or RFC 3339)"))?;
+            declaration.terms_at(terms_type, date)
+        }
+        None => declaration.terms.get(terms_type),
+    };
+    let Some(terms) = terms else {
+        let problems: Vec<String> = loaded
+            .problems_for(terms_type)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
+        let known: Vec<&str> = declaration.terms.keys().map(String::as_str).collect();
+        return Err(format!(
+            "{} declares no terms {terms_type:?} (it declares: {})",
+            path.display(),
+            known.join(", ")
+        ));
+    };
+    if terms.sources.len() != args.files.len() {
+        return Err(format!(
+            "{terms_type:?} combines {} source documents; give one FILE for each, in order ({})",
+            terms.sources.len(),
+            terms
+                .sources
+                .iter()
+                .map(|s| s.fetch.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(terms.sources.clone())
+}
+
+fn run_extract(args: ExtractArgs) -> Result<ExitCode, String> {
+    let sources = match (&args.declaration, &args.terms) {
+        (Some(path), Some(terms_type)) => rules_from_declaration(&args, path, terms_type)?,
+        _ => rules_from_arguments(&args)?,
+    };
+    let mut parts = Vec::new();
+    for (file, source) in args.files.iter().zip(&sources) {
+        let bytes = read_input(file)?;
+        let content_type = content_type_of(file, args.content_type.as_deref());
+        let location = args
+            .location
+            .clone()
+            .filter(|_| sources.len() == 1)
+            .unwrap_or_else(|| source.fetch.clone());
+        match extract::extract(&bytes, content_type.as_deref(), &location, source) {
+            Ok(extracted) => {
+                for name in &extracted.skipped_filters {
+                    eprintln!(
+                        "note: filter {name:?} is a JavaScript filter, which policydiff does not run; extracted without it"
+                    );
+                }
+                parts.push(extracted.markdown);
+            }
+            Err(error) => {
+                eprintln!("policydiff extract: {file}: {} ({})", error, error.class());
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    let markdown = extract::combine(&parts);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let newline = if stdout.is_terminal() { "\n" } else { "" };
+    write!(out, "{markdown}{newline}").map_err(|e| format!("cannot write the output: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
