@@ -104,8 +104,14 @@ impl Page {
 
     /// Elements matching a selector, in document order (not inside `<template>` contents).
     fn matches(&self, selector: &scraper::Selector) -> Vec<NodeId> {
+        // A walk from the root: only attached nodes, in document order (the tree's
+        // storage order differs once the parser or a filter has moved nodes).
         self.html
-            .select(selector)
+            .tree
+            .root()
+            .descendants()
+            .filter_map(scraper::ElementRef::wrap)
+            .filter(|element| selector.matches(element))
             .filter(|element| {
                 !element
                     .ancestors()

@@ -19,7 +19,7 @@ for await (const line of lines) {
       location: testCase.location,
       content: testCase.html,
       contentSelectors: testCase.select,
-      insignificantContentSelectors: testCase.remove,
+      insignificantContentSelectors: testCase.remove ?? undefined,
       filters: [],
       mimeType: 'text/html',
     });
