@@ -81,8 +81,11 @@ impl Page {
             },
             ..Default::default()
         };
-        let html =
-            html5ever::parse_document(HtmlTreeSink::new(Html::new_document()), opts).one(text);
+        let html = html5ever::parse_document(
+            JsdomCompatibleSink(HtmlTreeSink::new(Html::new_document())),
+            opts,
+        )
+        .one(text);
         let mut page = Page {
             base: location.clone(),
             html,
@@ -562,5 +565,121 @@ fn copy_subtree(node: NodeRef<'_, Node>, fragment: &mut Fragment, parent: usize)
         }
         let copy = copy_node(node, fragment, parent);
         stack.extend(node.children().rev().map(|child| (child, copy)));
+    }
+}
+
+/// scraper's tree sink, with one difference that OTA's parser (jsdom) has: text
+/// foster-parented out of a table is appended at the end of the table's parent
+/// (after the table) unless it can join a text node just before the table.
+/// Matching it keeps malformed tables byte-compatible with OTA's versions.
+struct JsdomCompatibleSink(HtmlTreeSink);
+
+impl html5ever::tree_builder::TreeSink for JsdomCompatibleSink {
+    type Output = Html;
+    type Handle = NodeId;
+    type ElemName<'a> = std::cell::Ref<'a, QualName>;
+
+    fn finish(self) -> Html {
+        self.0.finish()
+    }
+    fn parse_error(&self, msg: std::borrow::Cow<'static, str>) {
+        self.0.parse_error(msg)
+    }
+    fn set_quirks_mode(&self, mode: html5ever::tree_builder::QuirksMode) {
+        self.0.set_quirks_mode(mode)
+    }
+    fn get_document(&self) -> NodeId {
+        self.0.get_document()
+    }
+    fn same_node(&self, x: &NodeId, y: &NodeId) -> bool {
+        self.0.same_node(x, y)
+    }
+    fn elem_name<'a>(&'a self, target: &'a NodeId) -> Self::ElemName<'a> {
+        self.0.elem_name(target)
+    }
+    fn create_element(
+        &self,
+        name: QualName,
+        attrs: Vec<html5ever::Attribute>,
+        flags: html5ever::tree_builder::ElementFlags,
+    ) -> NodeId {
+        self.0.create_element(name, attrs, flags)
+    }
+    fn create_comment(&self, text: StrTendril) -> NodeId {
+        self.0.create_comment(text)
+    }
+    fn create_pi(&self, target: StrTendril, data: StrTendril) -> NodeId {
+        self.0.create_pi(target, data)
+    }
+    fn append_doctype_to_document(
+        &self,
+        name: StrTendril,
+        public_id: StrTendril,
+        system_id: StrTendril,
+    ) {
+        self.0
+            .append_doctype_to_document(name, public_id, system_id)
+    }
+    fn append(&self, parent: &NodeId, child: html5ever::tree_builder::NodeOrText<NodeId>) {
+        self.0.append(parent, child)
+    }
+    fn append_before_sibling(
+        &self,
+        sibling: &NodeId,
+        new_node: html5ever::tree_builder::NodeOrText<NodeId>,
+    ) {
+        use html5ever::tree_builder::NodeOrText;
+        if let NodeOrText::AppendText(text) = &new_node {
+            let mut html = self.0.0.borrow_mut();
+            let Some(mut sibling_node) = html.tree.get_mut(*sibling) else {
+                return;
+            };
+            let follows_text = sibling_node
+                .prev_sibling()
+                .is_some_and(|mut prev| matches!(prev.value(), Node::Text(_)));
+            if !follows_text {
+                let parent = sibling_node.parent().map(|p| p.id());
+                if let Some(parent) = parent
+                    && let Some(mut parent) = html.tree.get_mut(parent)
+                {
+                    parent.append(Node::Text(Text {
+                        text: StrTendril::from(text.as_ref()),
+                    }));
+                }
+                return;
+            }
+        }
+        self.0.append_before_sibling(sibling, new_node)
+    }
+    fn append_based_on_parent_node(
+        &self,
+        element: &NodeId,
+        prev_element: &NodeId,
+        child: html5ever::tree_builder::NodeOrText<NodeId>,
+    ) {
+        let has_parent = self
+            .0
+            .0
+            .borrow()
+            .tree
+            .get(*element)
+            .is_some_and(|node| node.parent().is_some());
+        if has_parent {
+            self.append_before_sibling(element, child)
+        } else {
+            self.append(prev_element, child)
+        }
+    }
+    fn get_template_contents(&self, target: &NodeId) -> NodeId {
+        self.0.get_template_contents(target)
+    }
+    fn remove_from_parent(&self, target: &NodeId) {
+        self.0.remove_from_parent(target)
+    }
+    fn reparent_children(&self, node: &NodeId, new_parent: &NodeId) {
+        self.0.reparent_children(node, new_parent)
+    }
+    fn add_attrs_if_missing(&self, target: &NodeId, attrs: Vec<html5ever::Attribute>) {
+        self.0.add_attrs_if_missing(target, attrs)
     }
 }

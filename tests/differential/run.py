@@ -50,6 +50,27 @@ BLOCKS = ["p", "div", "section", "article", "header", "footer", "aside", "nav", 
           "blockquote", "address", "figure", "center", "fieldset", "form", "details", "dl"]
 INLINES = ["em", "i", "strong", "b", "span", "small", "sup", "sub", "del", "s", "strike",
            "u", "mark", "abbr", "label", "time", "code", "font", "cite", "q"]
+MALFORMED = [
+    "<b><i>misnested</b> text</i>", "<p>unclosed <p>second", "<ul><li>one<li>two</ul>",
+    "<table><tr><td>a<td>b</table>", "<div><table>stray text<tr><td>x</td></tr></table></div>",
+    "<p><div>block in p</div></p>", "<a href='/x'><p>block in link</p></a>", "<h2>title<br>second line</h2>",
+    "<template><p>hidden</p></template>", "<iframe src='/x'></iframe>", "<video></video>",
+    "<TABLE><TR><TH>Up</TH></TR></TABLE>", "<pre><!-- c --><code>x</code></pre>", "<pre><code>a</code> b</pre>",
+    "<code>`</code>", "<code> x </code>", "<span> </span>word<span> </span>",
+    "<ol start='2'><li>x</li><p>stray</p><li>y</li></ol>", "<blockquote>q1<br>q2</blockquote>",
+    "<math><mi>x</mi></math>", "<svg><a href='/y'><text>t</text></a></svg>", "<p>a&#8232;b</p>",
+    "<select><option>o</option></select>", "<textarea>t  a</textarea>", "<button>Go</button>",
+    "<details><summary>S</summary>D</details>", "<ruby>kan<rt>k</rt></ruby>", "<object><param name=a value=b></object>",
+    "<li>orphan item</li>", "<td>orphan cell</td>", "<table><caption>Cap</caption><tr><td>a</td><td>b</td></tr></table>",
+    "<table><tfoot><tr><td>f</td></tr></tfoot><tbody><tr><td>b1</td><td>b2</td></tr></tbody><thead><tr><th>h</th></tr></thead></table>",
+    "<table><thead><tr><td>  </td></tr></thead><tbody><tr><th>x</th><th>y</th></tr></tbody></table>",
+    "<h1></h1><h2> </h2><p> </p>", "<em> </em><strong>\n</strong>", "<a href='/z'> </a>", "<a>no href</a>",
+    "<a href='/t' title='multi\n\n  line'>t</a>", "<img alt='a\n  b' src='/i.png'>",
+    "<ol><li><p>para item</p></li><li>plain</li></ol>", "<ul><li><ul><li>deep</li></ul></li></ul>",
+    "<p>x<br><br>y</p>", "<pre>  lead\n\ttab</pre>", "<xmp><b>raw</b></xmp>", "<listing>l</listing>",
+    "<p>5 &lt; 6 &amp;&amp; 7 &gt; 3</p>", "<p>&copy; &euro; &#x1F600; &bogus;</p>", "<dir><li>d</li></dir>",
+    "<menu><li>m</li></menu>", "<hgroup><h1>a</h1><p>b</p></hgroup>", "<output>o</output>", "<canvas>c</canvas>",
+]
 WS = ["", " ", "  ", "\n", "\n  ", "\t", " \n "]
 
 
@@ -175,6 +196,8 @@ class Generator:
             return f"<noscript><p>{self.text()}</p></noscript>"
         if r < 0.8:
             return f"{self.inlines(depth)}"
+        if r < 0.86:
+            return self.rng.choice(MALFORMED)
         tag = self.rng.choice(BLOCKS)
         attrs = ""
         if self.rng.random() < 0.3:
