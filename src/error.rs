@@ -128,7 +128,10 @@ pub enum Error {
     },
 
     /// A page beyond what can be processed safely.
-    #[error("the page at '{url}' is too large to extract: {reason}; narrow the `select` selectors")]
+    #[error(
+        "the page at '{url}' is beyond what can be extracted safely: {reason}; real policy pages are far \
+         smaller, so check what the address serves (an error page, a feed, an attack)"
+    )]
     TooLarge {
         /// The page location.
         url: String,

@@ -223,15 +223,28 @@ impl fmt::Display for Problem {
         if !self.field.is_empty() {
             write!(f, "field `{}`: ", self.field)?;
         }
-        f.write_str(&self.message)
+        // One line per problem, whatever the underlying parsers wrote.
+        let mut words = self.message.split_whitespace();
+        if let Some(first) = words.next() {
+            f.write_str(first)?;
+            for word in words {
+                write!(f, " {word}")?;
+            }
+        }
+        Ok(())
     }
 }
 
-/// Whether a URL names a PDF, as OTA's schema decides it.
+/// Whether a URL names a PDF, by OTA's schema rule (`pdfLocation`), which also lets a
+/// declaration force PDF handling with a `?.pdf` suffix.
 pub fn is_pdf_url(url: &str) -> bool {
-    let without_query = url.split('?').next().unwrap_or(url);
-    (url.starts_with("http://") || url.starts_with("https://"))
-        && without_query.to_ascii_lowercase().ends_with(".pdf")
+    use std::sync::OnceLock;
+    static PDF_LOCATION: OnceLock<regex::Regex> = OnceLock::new();
+    PDF_LOCATION
+        .get_or_init(|| {
+            regex::Regex::new(r"^https?://.+.[pP][dD][fF](\?.+)?$").expect("valid regex")
+        })
+        .is_match(url)
 }
 
 /// Checks that a CSS selector parses, with the parser extraction uses.
@@ -241,7 +254,60 @@ pub fn check_css(css: &str) -> Result<(), String> {
     }
     scraper::Selector::parse(css)
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| describe_selector_error(&e.to_string()))
+}
+
+/// The CSS parser's complaint in words a declaration author can act on.
+fn describe_selector_error(raw: &str) -> String {
+    let detail = raw.lines().last().unwrap_or(raw).trim();
+    let known = [
+        (
+            "DanglingCombinator",
+            "a combinator (>, +, ~ or space) has no selector after it",
+        ),
+        ("EmptySelector", "a selector in the list is empty"),
+        (
+            "LeftoverContent",
+            "there is unexpected content after the selector",
+        ),
+        (
+            "UnsupportedPseudoClassOrElement",
+            "unsupported pseudo-class or pseudo-element",
+        ),
+        ("InvalidQualNameInAttr", "invalid attribute name"),
+        ("ExpectedBarInAttr", "malformed attribute selector"),
+        ("BadValueInAttr", "invalid attribute value (quote it)"),
+        ("InvalidState", "invalid selector"),
+        (
+            "NoQualifiedNameInAttributeSelector",
+            "an attribute selector has no attribute name",
+        ),
+        (
+            "ExplicitNamespaceUnexpectedToken",
+            "namespace prefixes are not supported",
+        ),
+        (
+            "ClassNeedsIdent",
+            "a class selector needs a name after the dot",
+        ),
+        (
+            "PseudoElementExpectedIdent",
+            "a pseudo-element needs a name",
+        ),
+        (
+            "NonPseudoElementAfterPseudoElement",
+            "nothing may follow a pseudo-element",
+        ),
+    ];
+    if raw.contains("Please report") {
+        for (kind, words) in known {
+            if detail.starts_with(kind) {
+                return words.to_string();
+            }
+        }
+        return format!("invalid selector ({detail})");
+    }
+    raw.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Checks that a service id is safe as a folder name.
@@ -508,9 +574,6 @@ pub fn parse_declaration(
     let mut terms = BTreeMap::new();
     match object.get("terms") {
         Some(Value::Object(entries)) => {
-            if entries.is_empty() {
-                checker.error("terms", "declares no terms; add at least one terms type");
-            }
             for (terms_type, entry) in entries {
                 checker.terms_type = Some(terms_type.clone());
                 if let Some(parsed) = checker.terms_entry(terms_type, entry, false) {
@@ -979,10 +1042,16 @@ struct Rules {
     execute_client_scripts: Option<bool>,
 }
 
-/// Reads a date as written by users and in OTA files: RFC 3339, or `YYYY-MM-DD` (midnight UTC).
+/// Reads a date as written by users and in OTA files: RFC 3339 (also with a `+hhmm` offset or
+/// a space before the time, as OTA's schema accepts), or `YYYY-MM-DD` (midnight UTC).
 pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(date) = DateTime::parse_from_rfc3339(text) {
         return Some(date.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(date) = DateTime::parse_from_str(text, format) {
+            return Some(date.with_timezone(&Utc));
+        }
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()

@@ -140,19 +140,6 @@ impl Fragment {
         self.nodes[Self::ROOT].first_child.is_none()
     }
 
-    /// The deepest nesting below the root (parents always precede their children).
-    pub fn depth(&self) -> usize {
-        let mut depths = vec![0usize; self.nodes.len()];
-        let mut deepest = 0;
-        for id in 1..self.nodes.len() {
-            if let Some(parent) = self.nodes[id].parent {
-                depths[id] = depths[parent] + 1;
-                deepest = deepest.max(depths[id]);
-            }
-        }
-        deepest
-    }
-
     fn children(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         std::iter::successors(self.nodes[id].first_child, move |&c| self.nodes[c].next)
     }

@@ -37,12 +37,14 @@ use crate::{Error, Result};
 /// What separates the texts of a combined document's parts (OTA's separator).
 pub const SOURCE_DOCUMENTS_SEPARATOR: &str = "\n\n- - -\n\n";
 
-/// Deepest element nesting converted; deeper pages fail as `too_large` instead of
-/// exhausting the stack.
-pub const MAX_NESTING: usize = 150_000;
+/// Deepest element nesting extracted; deeper pages fail as `too_large`. HTML tree
+/// building costs time proportional to depth for each block element (scope checks), so
+/// a hostile page of 100,000 nested `<div>`s would otherwise take minutes. Real pages
+/// stay far below (hundreds at most).
+pub const MAX_NESTING: usize = 10_000;
 
 /// Stack of the extraction thread: conversion recurses once per nesting level.
-const EXTRACTION_STACK_BYTES: usize = 512 * 1024 * 1024;
+const EXTRACTION_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// The text of one source document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,15 @@ pub fn extract_html(html: &str, location: &str, source: &SourceDocument) -> Resu
 }
 
 fn extract_html_here(html: &str, location: &str, source: &SourceDocument) -> Result<String> {
+    let nesting = estimated_nesting(html);
+    if nesting > MAX_NESTING {
+        return Err(Error::TooLarge {
+            url: location.to_string(),
+            reason: format!(
+                "its elements nest about {nesting} levels deep (at most {MAX_NESTING})"
+            ),
+        });
+    }
     let mut page = dom::Page::parse(html, location)?;
     for filter in &source.filters {
         if let Filter::Builtin(builtin) = filter {
@@ -126,15 +137,6 @@ fn extract_html_here(html: &str, location: &str, source: &SourceDocument) -> Res
     page.remove(&source.remove)?;
     let fragment = page.select(&source.select)?;
     drop(page);
-    let depth = fragment.depth();
-    if depth > MAX_NESTING {
-        return Err(Error::TooLarge {
-            url: location.to_string(),
-            reason: format!(
-                "the selection is nested {depth} elements deep (at most {MAX_NESTING})"
-            ),
-        });
-    }
     let markdown = markdown::to_markdown(fragment);
     if markdown.is_empty() {
         return Err(Error::EmptyContent {
@@ -143,6 +145,77 @@ fn extract_html_here(html: &str, location: &str, source: &SourceDocument) -> Res
         });
     }
     Ok(markdown)
+}
+
+/// Elements whose end tag may be left out: unclosed, they do not nest.
+const OPTIONAL_END: &[&str] = &[
+    "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "rb",
+    "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body",
+];
+const VOID_ELEMENTS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+    "source", "track", "wbr", "command", "basefont", "bgsound", "frame", "image",
+];
+
+/// A fast upper estimate of element nesting from the tags alone (linear, before parsing).
+pub fn estimated_nesting(html: &str) -> usize {
+    let bytes = html.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    let mut name = String::new();
+    while let Some(offset) = memchr_lt(&bytes[i..]) {
+        i += offset + 1;
+        if bytes[i..].starts_with(b"!--") {
+            i = find_from(bytes, i, b"-->").map_or(bytes.len(), |end| end + 3);
+            continue;
+        }
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = if closing { i + 1 } else { i };
+        name.clear();
+        name.extend(
+            bytes[start..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+                .map(|b| char::from(b.to_ascii_lowercase())),
+        );
+        if name.is_empty() || !bytes[start].is_ascii_alphabetic() {
+            continue;
+        }
+        if OPTIONAL_END.contains(&name.as_str()) || VOID_ELEMENTS.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        depth += 1;
+        deepest = deepest.max(depth);
+        for raw in ["script", "style", "textarea", "title", "xmp", "plaintext"] {
+            if name == raw {
+                let end = format!("</{raw}");
+                i = find_from_ignore_case(bytes, i, end.as_bytes()).unwrap_or(bytes.len());
+                break;
+            }
+        }
+    }
+    deepest
+}
+
+fn memchr_lt(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'<')
+}
+
+fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes[from.min(bytes.len())..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+fn find_from_ignore_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes[from.min(bytes.len())..]
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|p| p + from)
 }
 
 /// Joins the texts of a combined document's parts, as OTA does.

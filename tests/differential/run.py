@@ -248,7 +248,8 @@ def fixture_cases():
         rules = json.loads(rules_path.read_text()) if rules_path.exists() else {}
         cases.append({
             "id": f"fixture-{page.stem}",
-            "html": page.read_bytes().decode("utf-8", "replace"),
+            "path": str(page),
+            "html": page.read_bytes().decode(rules.get("encoding", "utf-8"), "replace"),
             "location": rules.get("location", "https://example.com/legal/privacy"),
             "select": rules.get("select", "body"),
             "remove": rules.get("remove"),
@@ -259,6 +260,10 @@ def fixture_cases():
 def ours(binary, case, workdir):
     page = Path(workdir) / "page.html"
     page.write_text(case["html"], encoding="utf-8")
+    content_type = "text/html; charset=utf-8"
+    if "path" in case:  # fixtures: the real bytes, decoded by policydiff itself
+        page = Path(case["path"])
+        content_type = "text/html"
     declaration = {"name": "Diff", "terms": {"Privacy Policy": {"fetch": case["location"], "select": case["select"]}}}
     if case.get("remove"):
         declaration["terms"]["Privacy Policy"]["remove"] = case["remove"]
@@ -266,7 +271,7 @@ def ours(binary, case, workdir):
     decl_path.write_text(json.dumps(declaration))
     result = subprocess.run(
         [binary, "extract", "--declaration", str(decl_path), "--terms", "Privacy Policy",
-         "--content-type", "text/html; charset=utf-8", str(page)],
+         "--content-type", content_type, str(page)],
         capture_output=True, timeout=60)
     if result.returncode != 0:
         return {"error": result.stderr.decode("utf-8", "replace").strip()}
@@ -295,11 +300,18 @@ def main():
     parser.add_argument("--generated", type=int, default=500)
     parser.add_argument("--seed", type=int, default=20251216)
     parser.add_argument("--show", type=int, default=5, help="differences shown in full")
+    parser.add_argument("--write-expected", action="store_true",
+                        help="write OTA's output for each fixture page to tests/fixtures/pages/NAME.md")
     args = parser.parse_args()
 
     generator = Generator(random.Random(args.seed))
     cases = fixture_cases() + [generator.case(i) for i in range(args.generated)]
     expected = reference(args.engine_dir, cases)
+    if args.write_expected:
+        for case in cases:
+            answer = expected.get(case["id"], {})
+            if "path" in case and "markdown" in answer:
+                Path(case["path"]).with_suffix(".md").write_text(answer["markdown"], encoding="utf-8")
     differing = []
     with tempfile.TemporaryDirectory() as workdir:
         for case in cases:
