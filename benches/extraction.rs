@@ -43,7 +43,7 @@ fn policy_page(target_bytes: usize) -> String {
         state ^= state << 5;
         state as usize
     };
-    let mut sentence = |n: usize, next: &mut dyn FnMut() -> usize| {
+    let sentence = |n: usize, next: &mut dyn FnMut() -> usize| {
         (0..n)
             .map(|_| words[next() % words.len()])
             .collect::<Vec<_>>()

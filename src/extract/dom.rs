@@ -405,8 +405,7 @@ impl Page {
     /// Numbers the open/close tokens of a document-order walk.
     fn token_positions(&self) -> HashMap<NodeId, (usize, usize)> {
         let mut positions = HashMap::new();
-        let mut counter = 0usize;
-        for edge in self.html.tree.root().traverse() {
+        for (counter, edge) in self.html.tree.root().traverse().enumerate() {
             match edge {
                 ego_tree::iter::Edge::Open(node) => {
                     positions.insert(node.id(), (counter, 0));
@@ -417,7 +416,6 @@ impl Page {
                     }
                 }
             }
-            counter += 1;
         }
         positions
     }
@@ -549,7 +547,7 @@ fn copy_node(node: NodeRef<'_, Node>, fragment: &mut Fragment, parent: usize) ->
             parent,
             &element.name.local,
             element.name.ns == ns!(html),
-            attributes(&element),
+            attributes(element),
         ),
         Node::Text(text) => fragment.append_text(parent, &text.text),
         _ => fragment.append_other(parent),
