@@ -34,6 +34,24 @@ pub enum FailureClass {
     TooLarge,
     /// A local file or tool could not be read or run.
     Io,
+    /// The host name does not resolve.
+    Dns,
+    /// The connection could not be made or was lost.
+    Connect,
+    /// The request took longer than `fetch.timeout`.
+    Timeout,
+    /// The TLS handshake or certificate failed.
+    Tls,
+    /// The server answered with an error status.
+    HttpStatus,
+    /// An anti-bot challenge, captcha or login wall instead of the document.
+    Blocked,
+    /// A redirect loop or a chain longer than `fetch.max_redirects`.
+    TooManyRedirects,
+    /// A target refused for safety: private, loopback or link-local address, or not http(s).
+    ForbiddenAddress,
+    /// The document needs a browser (`executeClientScripts`) and none is available.
+    NeedsBrowser,
 }
 
 impl FailureClass {
@@ -46,6 +64,15 @@ impl FailureClass {
             FailureClass::PdfNoText => "pdf_no_text",
             FailureClass::TooLarge => "too_large",
             FailureClass::Io => "io",
+            FailureClass::Dns => "dns",
+            FailureClass::Connect => "connect",
+            FailureClass::Timeout => "timeout",
+            FailureClass::Tls => "tls",
+            FailureClass::HttpStatus => "http_status",
+            FailureClass::Blocked => "blocked",
+            FailureClass::TooManyRedirects => "too_many_redirects",
+            FailureClass::ForbiddenAddress => "forbidden_address",
+            FailureClass::NeedsBrowser => "needs_browser",
         }
     }
 }
@@ -139,6 +166,106 @@ pub enum Error {
         reason: String,
     },
 
+    /// The host name does not resolve.
+    #[error(
+        "cannot resolve the host of '{url}': {message}; check the address in the declaration and the machine's DNS"
+    )]
+    Dns {
+        /// The URL fetched.
+        url: String,
+        /// The resolver's words.
+        message: String,
+    },
+
+    /// No connection, or the connection was lost.
+    #[error("cannot connect to '{url}': {message}; the site may be down, retry later")]
+    Connect {
+        /// The URL fetched.
+        url: String,
+        /// What happened.
+        message: String,
+    },
+
+    /// The whole request took too long.
+    #[error(
+        "'{url}' did not answer within {seconds}s; raise `fetch.timeout` if the site is just slow"
+    )]
+    Timeout {
+        /// The URL fetched.
+        url: String,
+        /// The limit.
+        seconds: u64,
+    },
+
+    /// TLS failed.
+    #[error("TLS failed for '{url}': {message}; the site's certificate may be invalid or expired")]
+    Tls {
+        /// The URL fetched.
+        url: String,
+        /// The TLS library's words.
+        message: String,
+    },
+
+    /// An error status.
+    #[error("'{url}' answered HTTP {status}{}; {}", .retry_after.map(|s| format!(" (retry after {s}s)")).unwrap_or_default(), status_advice(*.status))]
+    HttpStatus {
+        /// The URL fetched.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// Seconds the server asked to wait, if it said.
+        retry_after: Option<u64>,
+    },
+
+    /// A challenge page instead of the document.
+    #[error(
+        "'{url}' served a {what} instead of the document; nothing was recorded. Try again later, or fetch it with a browser (`executeClientScripts: true`)"
+    )]
+    Blocked {
+        /// The URL fetched.
+        url: String,
+        /// Which protection was recognised.
+        what: String,
+    },
+
+    /// Too many redirects.
+    #[error(
+        "'{url}' redirects more than {limit} times (or in a loop); check the address in the declaration"
+    )]
+    TooManyRedirects {
+        /// The URL fetched.
+        url: String,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// A refused target.
+    #[error(
+        "refused to fetch '{url}': {reason}; set `fetch.allow_private_addresses: true` only for intranets and tests"
+    )]
+    ForbiddenAddress {
+        /// The URL refused.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// The body is empty.
+    #[error("'{url}' answered with an empty body; the page may be temporarily broken")]
+    EmptyBody {
+        /// The URL fetched.
+        url: String,
+    },
+
+    /// A browser is needed.
+    #[error(
+        "'{url}' is declared with `executeClientScripts: true`, which needs a browser, and none is available; install Chromium (Debian/Ubuntu: `apt-get install chromium`)"
+    )]
+    NeedsBrowser {
+        /// The URL.
+        url: String,
+    },
+
     /// A file or an external tool could not be used.
     #[error("{context}: {source}")]
     Io {
@@ -161,6 +288,25 @@ impl Error {
             Error::PdfNoText { .. } => FailureClass::PdfNoText,
             Error::TooLarge { .. } => FailureClass::TooLarge,
             Error::Io { .. } => FailureClass::Io,
+            Error::Dns { .. } => FailureClass::Dns,
+            Error::Connect { .. } => FailureClass::Connect,
+            Error::Timeout { .. } => FailureClass::Timeout,
+            Error::Tls { .. } => FailureClass::Tls,
+            Error::HttpStatus { .. } => FailureClass::HttpStatus,
+            Error::Blocked { .. } => FailureClass::Blocked,
+            Error::TooManyRedirects { .. } => FailureClass::TooManyRedirects,
+            Error::ForbiddenAddress { .. } => FailureClass::ForbiddenAddress,
+            Error::EmptyBody { .. } => FailureClass::Empty,
+            Error::NeedsBrowser { .. } => FailureClass::NeedsBrowser,
+        }
+    }
+
+    /// Whether trying again soon may succeed (timeouts, lost connections, 429, 502, 503, 504).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::Connect { .. } => true,
+            Error::HttpStatus { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+            _ => false,
         }
     }
 
@@ -170,6 +316,16 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+fn status_advice(status: u16) -> &'static str {
+    match status {
+        404 | 410 => "the document has moved or was removed: update the declaration's `fetch` URL",
+        401 | 403 => "access is refused; the site may block automated requests",
+        429 => "the site limits requests; lower `fetch.per_host` or raise `fetch.per_host_delay`",
+        500..=599 => "the site has a server problem; it is retried on the next run",
+        _ => "check the address in the declaration",
     }
 }
 

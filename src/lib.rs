@@ -34,3 +34,6 @@ pub mod error;
 pub mod extract;
 
 pub use error::{Error, FailureClass, Result};
+pub mod config;
+pub mod fetch;
+pub mod yaml;

@@ -1,0 +1,356 @@
+//! `config.yaml` → typed settings.
+//!
+//! Every key is optional; unknown keys are errors naming their path
+//! (`fetch.timout: unknown field …`). Durations are written `30s`, `500ms`, `2m`, `1h`;
+//! sizes `20MB`, `512KB`, `1GB` (binary multiples) or a plain number of bytes. Relative
+//! paths are taken from the folder of the configuration file.
+//!
+//! ```
+//! use policydiff::config::Config;
+//!
+//! let config = Config::from_yaml("fetch:\n  timeout: 5s\n  max_body: 2MB\n", ".".as_ref()).unwrap();
+//! assert_eq!(config.fetch.timeout.as_secs(), 5);
+//! assert_eq!(config.fetch.max_body, 2 * 1024 * 1024);
+//! assert_eq!(config.fetch.per_host, 1);
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// All settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Folder of declarations.
+    pub declarations: PathBuf,
+    /// The versions repository.
+    pub snapshots: PathBuf,
+    /// Folder for run reports and held-back changes (outside the versions repository).
+    pub state: PathBuf,
+    /// Who commits versions.
+    pub author: Author,
+    /// HTTP behaviour.
+    pub fetch: FetchConfig,
+    /// Recording behaviour.
+    pub record: RecordConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            declarations: "declarations".into(),
+            snapshots: "snapshots".into(),
+            state: ".policydiff".into(),
+            author: Author::default(),
+            fetch: FetchConfig::default(),
+            record: RecordConfig::default(),
+        }
+    }
+}
+
+/// Name and e-mail of the commits' author.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Author {
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+}
+
+impl Default for Author {
+    fn default() -> Self {
+        Author {
+            name: "policydiff".into(),
+            email: "policydiff@localhost".into(),
+        }
+    }
+}
+
+/// How pages are fetched.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// `Accept-Language` header.
+    pub accept_language: String,
+    /// Time limit of one whole request (connection, redirects and body).
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
+    /// Further attempts after a transient failure.
+    pub retries: u32,
+    /// Documents in flight at once.
+    pub concurrency: usize,
+    /// Requests in flight at once per host.
+    pub per_host: usize,
+    /// Minimum pause between two requests to one host.
+    #[serde(deserialize_with = "duration")]
+    pub per_host_delay: Duration,
+    /// Largest body accepted (after decompression), in bytes.
+    #[serde(deserialize_with = "size")]
+    pub max_body: u64,
+    /// Redirects followed at most.
+    pub max_redirects: usize,
+    /// Proxy URL (HTTP(S)_PROXY are honoured too).
+    pub proxy: Option<String>,
+    /// Allow loopback, private and link-local addresses (tests, intranets).
+    pub allow_private_addresses: bool,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            user_agent: format!(
+                "Mozilla/5.0 (compatible; policydiff/{}; +https://opentermsarchive.org)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            accept_language: "en".into(),
+            timeout: Duration::from_secs(30),
+            retries: 2,
+            concurrency: 8,
+            per_host: 1,
+            per_host_delay: Duration::from_secs(1),
+            max_body: 20 * 1024 * 1024,
+            max_redirects: 10,
+            proxy: None,
+            allow_private_addresses: false,
+        }
+    }
+}
+
+/// How versions are recorded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordConfig {
+    /// A change deleting more than this share of the text is held back until seen twice.
+    pub suspicious_shrink: f64,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        RecordConfig {
+            suspicious_shrink: 0.8,
+        }
+    }
+}
+
+/// A configuration problem, naming the file and the key.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    /// The configuration file.
+    pub file: String,
+    /// The key path and what is wrong with it.
+    pub message: String,
+}
+
+/// Reads `30s`, `500ms`, `2m`, `1h` (or a number of seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (write e.g. 30s, 500ms, 2m)"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86400.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} in {text:?} (use ms, s, m, h or d)"
+            ));
+        }
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("{text:?} is not a valid duration"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Reads `20MB`, `512KB`, `1GB`, `100B` (binary multiples) or a number of bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (write e.g. 20MB, 512KB)"))?;
+    let factor = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "KB" | "KIB" | "K" => 1024.0,
+        "MB" | "MIB" | "M" => 1024.0 * 1024.0,
+        "GB" | "GIB" | "G" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {text:?} (use B, KB, MB or GB)"
+            ));
+        }
+    };
+    Ok((value * factor) as u64)
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TextOrNumber {
+    Text(String),
+    Number(f64),
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    match TextOrNumber::deserialize(deserializer)? {
+        TextOrNumber::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
+        TextOrNumber::Number(n) if n >= 0.0 && n.is_finite() => Ok(Duration::from_secs_f64(n)),
+        TextOrNumber::Number(n) => Err(serde::de::Error::custom(format!("{n} is not a duration"))),
+    }
+}
+
+fn size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    match TextOrNumber::deserialize(deserializer)? {
+        TextOrNumber::Text(text) => parse_size(&text).map_err(serde::de::Error::custom),
+        TextOrNumber::Number(n) if n >= 0.0 => Ok(n as u64),
+        TextOrNumber::Number(n) => Err(serde::de::Error::custom(format!("{n} is not a size"))),
+    }
+}
+
+impl Config {
+    /// Reads a configuration text; relative paths are taken from `base`.
+    pub fn from_yaml(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let error = |message: String| ConfigError {
+            file: base.join("config.yaml").display().to_string(),
+            message,
+        };
+        // Through a generic value first, so that the key path of a bad value can be named.
+        let value: serde_yaml::Value =
+            crate::yaml::from_str(text).map_err(|e| error(e.to_string()))?;
+        let mut config: Config = if value.is_null() {
+            Config::default()
+        } else {
+            serde_path_to_error::deserialize(value).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                if path == "." {
+                    error(inner)
+                } else {
+                    error(format!("{path}: {inner}"))
+                }
+            })?
+        };
+        config.check().map_err(error)?;
+        for path in [
+            &mut config.declarations,
+            &mut config.snapshots,
+            &mut config.state,
+        ] {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Reads `path`, or `config.yaml` in the current folder when it exists, else the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let (path, required) = match path {
+            Some(path) => (path.to_path_buf(), true),
+            None => (PathBuf::from("config.yaml"), false),
+        };
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::from_yaml(&text, base).map_err(|mut e| {
+                e.file = path.display().to_string();
+                e
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Config::from_yaml("", base)
+            }
+            Err(e) => Err(ConfigError {
+                file: path.display().to_string(),
+                message: format!("cannot read the configuration: {e}"),
+            }),
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let f = &self.fetch;
+        if f.concurrency == 0 {
+            return Err("fetch.concurrency: must be at least 1".into());
+        }
+        if f.per_host == 0 {
+            return Err("fetch.per_host: must be at least 1".into());
+        }
+        if f.timeout.is_zero() {
+            return Err("fetch.timeout: must be more than 0s".into());
+        }
+        if f.max_body == 0 {
+            return Err("fetch.max_body: must be more than 0".into());
+        }
+        if !(0.0..=1.0).contains(&self.record.suspicious_shrink) {
+            return Err(
+                "record.suspicious_shrink: must be between 0 and 1 (a share of the text)".into(),
+            );
+        }
+        if self.author.name.chars().any(char::is_control)
+            || self.author.email.chars().any(char::is_control)
+        {
+            return Err("author: name and email must not contain control characters".into());
+        }
+        if let Some(proxy) = &f.proxy {
+            url::Url::parse(proxy)
+                .map_err(|e| format!("fetch.proxy: {proxy:?} is not a URL: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(parse_size("512KB").unwrap(), 512 * 1024);
+        assert_eq!(parse_size("20MB").unwrap(), 20 * 1024 * 1024);
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn errors_name_the_key_path() {
+        let error = Config::from_yaml("fetch:\n  timout: 5s\n", Path::new(".")).unwrap_err();
+        assert!(error.message.starts_with("fetch"), "{error}");
+        assert!(error.message.contains("unknown field `timout`"), "{error}");
+        let error = Config::from_yaml("fetch:\n  timeout: soon\n", Path::new(".")).unwrap_err();
+        assert!(error.message.contains("fetch.timeout"), "{error}");
+        let error = Config::from_yaml("fetch:\n  retries: many\n", Path::new(".")).unwrap_err();
+        assert!(error.message.contains("fetch.retries"), "{error}");
+        let error = Config::from_yaml("colour: blue\n", Path::new(".")).unwrap_err();
+        assert!(error.message.contains("unknown field `colour`"), "{error}");
+    }
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let config = Config::from_yaml("", Path::new("/srv/policies")).unwrap();
+        assert_eq!(config.snapshots, Path::new("/srv/policies/snapshots"));
+        assert_eq!(config.fetch.timeout, Duration::from_secs(30));
+        assert_eq!(config.fetch.retries, 2);
+        assert_eq!(config.fetch.concurrency, 8);
+        assert_eq!(config.fetch.per_host_delay, Duration::from_secs(1));
+        assert!(!config.fetch.allow_private_addresses);
+    }
+}
