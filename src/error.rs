@@ -52,6 +52,8 @@ pub enum FailureClass {
     ForbiddenAddress,
     /// The document needs a browser (`executeClientScripts`) and none is available.
     NeedsBrowser,
+    /// Another run holds the versions repository.
+    Locked,
 }
 
 impl FailureClass {
@@ -73,6 +75,7 @@ impl FailureClass {
             FailureClass::TooManyRedirects => "too_many_redirects",
             FailureClass::ForbiddenAddress => "forbidden_address",
             FailureClass::NeedsBrowser => "needs_browser",
+            FailureClass::Locked => "locked",
         }
     }
 }
@@ -266,6 +269,17 @@ pub enum Error {
         url: String,
     },
 
+    /// Another run holds the repository's lock.
+    #[error(
+        "the versions repository {path} is in use by another policydiff run (process {holder}); wait for it to finish, or run again later"
+    )]
+    Locked {
+        /// The repository.
+        path: String,
+        /// The process id written by the holder.
+        holder: String,
+    },
+
     /// A file or an external tool could not be used.
     #[error("{context}: {source}")]
     Io {
@@ -298,6 +312,7 @@ impl Error {
             Error::ForbiddenAddress { .. } => FailureClass::ForbiddenAddress,
             Error::EmptyBody { .. } => FailureClass::Empty,
             Error::NeedsBrowser { .. } => FailureClass::NeedsBrowser,
+            Error::Locked { .. } => FailureClass::Locked,
         }
     }
 

@@ -36,4 +36,6 @@ pub mod extract;
 pub use error::{Error, FailureClass, Result};
 pub mod config;
 pub mod fetch;
+pub mod record;
+pub mod track;
 pub mod yaml;

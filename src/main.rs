@@ -18,16 +18,36 @@ const EXIT_USAGE: u8 = 2;
     about = "Track changes to privacy policies and terms of service"
 )]
 struct Cli {
+    /// Configuration file (default: config.yaml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run one tracking round: fetch every declared document and record new versions in git.
+    Track(TrackArgs),
     /// Check declarations offline; one line per problem, non-zero exit on errors.
     Validate(ValidateArgs),
     /// Extract the Markdown text of a saved page, with a declaration's rules or given selectors.
     Extract(ExtractArgs),
+}
+
+#[derive(Args)]
+struct TrackArgs {
+    /// Documents to track, as SERVICE or SERVICE/TERMS TYPE (default: all).
+    documents: Vec<String>,
+    /// Print the run report as JSON on standard output.
+    #[arg(long)]
+    json: bool,
+    /// Only errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// More detail (each retry, each request).
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 #[derive(Args)]
@@ -73,6 +93,7 @@ struct ExtractArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Track(args) => track(cli.config.as_deref(), args),
         Command::Validate(args) => validate(args),
         Command::Extract(args) => match run_extract(args) {
             Ok(code) => code,
@@ -82,6 +103,158 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Exit status when another run holds the repository.
+const EXIT_LOCKED: u8 = 3;
+
+fn init_logging(quiet: bool, verbose: bool, interactive: bool) {
+    let default = if quiet {
+        "warn"
+    } else if verbose {
+        "policydiff=debug"
+    } else if interactive {
+        "warn"
+    } else {
+        "info"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn track(config_path: Option<&Path>, args: TrackArgs) -> ExitCode {
+    let config = match policydiff::config::Config::load(config_path) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("policydiff track: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let interactive = std::io::stderr().is_terminal() && !args.quiet;
+    init_logging(args.quiet, args.verbose, interactive);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("policydiff track: cannot start the runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let progress = interactive.then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let (mut recorded, mut unchanged, mut failed) = (0, 0, 0);
+    let mut on_document = |report: &policydiff::track::DocumentReport| {
+        if report.status.recorded() {
+            recorded += 1;
+        } else if report.status == policydiff::track::Status::Failed {
+            failed += 1;
+        } else {
+            unchanged += 1;
+        }
+        if let Some(bar) = &progress {
+            bar.set_message(format!(
+                "{recorded} recorded, {unchanged} unchanged, {failed} failed — {} {}",
+                report.service, report.terms_type
+            ));
+        }
+    };
+    let result = runtime.block_on(policydiff::track::track(
+        &config,
+        &args.documents,
+        &mut on_document,
+    ));
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("policydiff track: {error}");
+            return ExitCode::from(match error {
+                policydiff::Error::Locked { .. } => EXIT_LOCKED,
+                policydiff::Error::InvalidDeclaration { .. } => EXIT_USAGE,
+                _ => 1,
+            });
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(error) => eprintln!("policydiff track: cannot write the report: {error}"),
+        }
+    }
+    if !args.quiet {
+        print_summary(&report);
+    }
+    if report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_summary(report: &policydiff::track::RunReport) {
+    use policydiff::track::Status;
+    let count = |status: Status| {
+        report
+            .documents
+            .iter()
+            .filter(|d| d.status == status)
+            .count()
+    };
+    eprintln!(
+        "recorded   {:>5}  (first record {}, new version {}, technical upgrade {})",
+        report.recorded,
+        count(Status::FirstRecord),
+        count(Status::NewVersion),
+        count(Status::TechnicalUpgrade)
+    );
+    eprintln!("unchanged  {:>5}", report.unchanged);
+    if report.held_back > 0 {
+        eprintln!(
+            "held back  {:>5}  (suspicious shrink; recorded if seen again next round)",
+            report.held_back
+        );
+    }
+    let classes: Vec<String> = report
+        .failures_by_class()
+        .iter()
+        .map(|(class, n)| format!("{class} {n}"))
+        .collect();
+    eprintln!(
+        "failed     {:>5}{}",
+        report.failed,
+        if classes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", classes.join(", "))
+        }
+    );
+    for document in report
+        .documents
+        .iter()
+        .filter(|d| d.status == Status::Failed)
+    {
+        eprintln!(
+            "  {} / {}: {}",
+            document.service,
+            document.terms_type,
+            document.error.as_deref().unwrap_or("")
+        );
+    }
+    eprintln!("in {:.1}s", report.duration_ms as f64 / 1000.0);
 }
 
 fn validate(args: ValidateArgs) -> ExitCode {

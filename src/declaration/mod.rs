@@ -169,6 +169,8 @@ pub struct Declaration {
     pub terms: BTreeMap<String, Terms>,
     /// Earlier declarations, by terms type, sorted by `validUntil`.
     pub history: BTreeMap<String, Vec<Terms>>,
+    /// SHA-256 of the declaration file, recorded with each version.
+    pub sha256: String,
 }
 
 impl Declaration {
@@ -591,6 +593,10 @@ pub fn parse_declaration(
         imported_from,
         terms,
         history: BTreeMap::new(),
+        sha256: {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(text.as_bytes()))
+        },
     };
     (Some(declaration), checker.problems)
 }

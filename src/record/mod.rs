@@ -1,0 +1,393 @@
+//! Recording: the versions repository, in OTA's layout, written with git2.
+//!
+//! A [`VersionsRepository`] is a plain git repository (created on first use, branch
+//! `main`) holding one Markdown file per document, `<Service id>/<Terms type>.md`,
+//! and beside it the fetched source that version was extracted from
+//! (`<Terms type>.html` or `.pdf`; for combined documents one file per part,
+//! `<Terms type> #<source id>.html`). [`VersionsRepository::record`] writes one
+//! commit per changed document, nothing when the text is unchanged, with OTA's
+//! subjects (`First record of …`, `Record new changes of …`, `Apply technical or
+//! declaration upgrade on …`) and trailers saying where and when the text came from.
+//!
+//! Safety: only one writer at a time ([`VersionsRepository::lock`] takes an OS
+//! file lock, released even when the process is killed); objects are written
+//! before the branch moves, and the move is an atomic rename, so a run killed at
+//! any moment leaves a repository `git fsck` accepts. Commit dates never go back
+//! in time: history only grows, in order.
+//!
+//! ```
+//! use policydiff::record::{VersionsRepository, NewVersion, SourceFile};
+//! use chrono::Utc;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut repo = VersionsRepository::open_or_create(dir.path(), "policydiff", "bot@example.com").unwrap();
+//! let source = SourceFile { file_name: "Privacy Policy.html".into(), bytes: b"<p>Hi</p>".to_vec(),
+//!     url: "https://example.com/privacy".into(), content_type: Some("text/html".into()) };
+//! let version = NewVersion { service_id: "Example", terms_type: "Privacy Policy", text: "Hi",
+//!     sources: vec![source], fetched_at: Utc::now(), declaration_sha256: "0".repeat(64), technical: false };
+//! let recorded = repo.record(&version).unwrap().unwrap();
+//! assert_eq!(recorded.kind.as_str(), "first_record");
+//! assert!(repo.record(&version).unwrap().is_none()); // unchanged: no commit
+//! ```
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use git2::{ObjectType, Oid, Repository, Signature, Time};
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// What a commit records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// The first version of a document.
+    FirstRecord,
+    /// The document's text changed.
+    NewVersion,
+    /// The text changed only because the declaration or the extraction changed.
+    TechnicalUpgrade,
+}
+
+impl RecordKind {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::FirstRecord => "first_record",
+            RecordKind::NewVersion => "new_version",
+            RecordKind::TechnicalUpgrade => "technical_upgrade",
+        }
+    }
+
+    fn subject_prefix(self) -> &'static str {
+        match self {
+            RecordKind::FirstRecord => "First record of",
+            RecordKind::NewVersion => "Record new changes of",
+            RecordKind::TechnicalUpgrade => "Apply technical or declaration upgrade on",
+        }
+    }
+}
+
+/// A fetched source kept beside the version as evidence.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// File name inside the service folder (`Privacy Policy.html`).
+    pub file_name: String,
+    /// The bytes as fetched.
+    pub bytes: Vec<u8>,
+    /// Where they were fetched from.
+    pub url: String,
+    /// Their content type.
+    pub content_type: Option<String>,
+}
+
+/// A version to record.
+#[derive(Debug, Clone)]
+pub struct NewVersion<'a> {
+    /// The service id (folder name).
+    pub service_id: &'a str,
+    /// The terms type (file name).
+    pub terms_type: &'a str,
+    /// The extracted text, exactly as it will be stored.
+    pub text: &'a str,
+    /// The sources it was extracted from.
+    pub sources: Vec<SourceFile>,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+    /// SHA-256 of the declaration file that was used.
+    pub declaration_sha256: String,
+    /// Whether the change comes from the declaration or the engine, not the document.
+    pub technical: bool,
+}
+
+/// A version written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    /// The commit id.
+    pub commit: String,
+    /// What the commit records.
+    pub kind: RecordKind,
+}
+
+/// The held lock of a repository; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct RepositoryLock {
+    _file: File,
+}
+
+/// A versions repository in OTA's layout.
+pub struct VersionsRepository {
+    repo: Repository,
+    path: PathBuf,
+    author_name: String,
+    author_email: String,
+}
+
+/// Name of the version file of a document.
+pub fn version_path(service_id: &str, terms_type: &str) -> String {
+    format!("{service_id}/{terms_type}.md")
+}
+
+/// Name of a source file: one source (`Privacy Policy.html`) or a part of a combined document
+/// (`Privacy Policy #help-privacy.html`).
+pub fn source_file_name(terms_type: &str, part_id: Option<&str>, is_pdf: bool) -> String {
+    let extension = if is_pdf { "pdf" } else { "html" };
+    match part_id {
+        Some(id) => format!("{terms_type} #{id}.{extension}"),
+        None => format!("{terms_type}.{extension}"),
+    }
+}
+
+fn git_error(context: &str, error: git2::Error) -> Error {
+    Error::io(
+        format!("{context} (git: {})", error.message()),
+        std::io::Error::other(error.message().to_string()),
+    )
+}
+
+fn single_line(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+impl VersionsRepository {
+    /// Opens the repository at `path`, creating it (branch `main`) when absent.
+    pub fn open_or_create(path: &Path, author_name: &str, author_email: &str) -> Result<Self> {
+        let repo = match Repository::open(path) {
+            Ok(repo) => repo,
+            Err(_) if !path.join(".git").exists() && !path.join("HEAD").exists() => {
+                std::fs::create_dir_all(path).map_err(|e| {
+                    Error::io(
+                        format!("cannot create the versions repository {}", path.display()),
+                        e,
+                    )
+                })?;
+                let mut options = git2::RepositoryInitOptions::new();
+                options.initial_head("main");
+                Repository::init_opts(path, &options).map_err(|e| {
+                    git_error(
+                        &format!("cannot create a git repository in {}", path.display()),
+                        e,
+                    )
+                })?
+            }
+            Err(e) => {
+                return Err(git_error(
+                    &format!("cannot open the versions repository {}", path.display()),
+                    e,
+                ));
+            }
+        };
+        Ok(VersionsRepository {
+            repo,
+            path: path.to_path_buf(),
+            author_name: author_name.to_string(),
+            author_email: author_email.to_string(),
+        })
+    }
+
+    /// The repository's folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Takes the repository's writer lock, or says who holds it.
+    pub fn lock(&self) -> Result<RepositoryLock> {
+        let lock_path = self.repo.path().join("policydiff.lock");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot open the lock file {}", lock_path.display()),
+                    e,
+                )
+            })?;
+        match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0).ok();
+                let _ = write!(file, "{}", std::process::id());
+                Ok(RepositoryLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+                Err(Error::Locked {
+                    path: self.path.display().to_string(),
+                    holder: holder.trim().to_string(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(Error::io(format!("cannot lock {}", lock_path.display()), e))
+            }
+        }
+    }
+
+    fn head_commit(&self) -> Option<git2::Commit<'_>> {
+        self.repo.head().ok()?.peel_to_commit().ok()
+    }
+
+    /// The bytes of a file at the branch's tip.
+    pub fn read_current(&self, path: &str) -> Option<Vec<u8>> {
+        let tree = self.head_commit()?.tree().ok()?;
+        let entry = tree.get_path(Path::new(path)).ok()?;
+        let blob = entry.to_object(&self.repo).ok()?.peel_to_blob().ok()?;
+        Some(blob.content().to_vec())
+    }
+
+    /// The current version text of a document.
+    pub fn current_version(&self, service_id: &str, terms_type: &str) -> Option<String> {
+        self.read_current(&version_path(service_id, terms_type))
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Records a version when its text differs from the current one; `None` when unchanged.
+    pub fn record(&mut self, version: &NewVersion<'_>) -> Result<Option<Recorded>> {
+        let path = version_path(version.service_id, version.terms_type);
+        let previous = self.read_current(&path);
+        if previous.as_deref() == Some(version.text.as_bytes()) {
+            return Ok(None);
+        }
+        let kind = match (&previous, version.technical) {
+            (None, _) => RecordKind::FirstRecord,
+            (Some(_), true) => RecordKind::TechnicalUpgrade,
+            (Some(_), false) => RecordKind::NewVersion,
+        };
+        let parent = self.head_commit();
+        let base_tree = match &parent {
+            Some(commit) => commit
+                .tree()
+                .map_err(|e| git_error("cannot read the current tree", e))?,
+            None => {
+                let empty = self
+                    .repo
+                    .treebuilder(None)
+                    .and_then(|b| b.write())
+                    .map_err(|e| git_error("cannot write an empty tree", e))?;
+                self.repo
+                    .find_tree(empty)
+                    .map_err(|e| git_error("cannot read the empty tree", e))?
+            }
+        };
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        let blob = |bytes: &[u8]| -> Result<Oid> {
+            self.repo
+                .blob(bytes)
+                .map_err(|e| git_error("cannot write a blob", e))
+        };
+        update.upsert(&path, blob(version.text.as_bytes())?, git2::FileMode::Blob);
+        for source in &version.sources {
+            let source_path = format!("{}/{}", version.service_id, source.file_name);
+            update.upsert(&source_path, blob(&source.bytes)?, git2::FileMode::Blob);
+        }
+        let tree_id = update
+            .create_updated(&self.repo, &base_tree)
+            .map_err(|e| git_error("cannot build the new tree", e))?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .map_err(|e| git_error("cannot read the new tree", e))?;
+
+        // Never before the parent: history stays in time order even if clocks disagree.
+        let mut when = version.fetched_at;
+        if let Some(parent) = &parent {
+            let parent_time = DateTime::from_timestamp(parent.time().seconds(), 0).unwrap_or(when);
+            if parent_time > when {
+                when = parent_time;
+            }
+        }
+        let time = Time::new(when.timestamp(), 0);
+        let signature = Signature::new(&self.author_name, &self.author_email, &time)
+            .map_err(|e| git_error("invalid author in the configuration", e))?;
+        let message = commit_message(kind, version);
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let commit = self
+            .repo
+            .commit(
+                Some("HEAD"),
+                &signature,
+                &signature,
+                &message,
+                &tree,
+                &parents,
+            )
+            .map_err(|e| git_error("cannot write the commit", e))?;
+        Ok(Some(Recorded {
+            commit: commit.to_string(),
+            kind,
+        }))
+    }
+
+    /// Every version text a document had, newest first, with its commit (for reverts and audits).
+    pub fn versions(&self, service_id: &str, terms_type: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let path = version_path(service_id, terms_type);
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| git_error("cannot walk history", e))?;
+        if walk.push_head().is_err() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut last: Option<Oid> = None;
+        for oid in walk {
+            let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
+            let commit = self
+                .repo
+                .find_commit(oid)
+                .map_err(|e| git_error("cannot read a commit", e))?;
+            let Ok(entry) = commit.tree().and_then(|t| t.get_path(Path::new(&path))) else {
+                continue;
+            };
+            if entry.kind() != Some(ObjectType::Blob) || last == Some(entry.id()) {
+                continue;
+            }
+            last = Some(entry.id());
+            let blob = self
+                .repo
+                .find_blob(entry.id())
+                .map_err(|e| git_error("cannot read a blob", e))?;
+            out.push((oid.to_string(), blob.content().to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+fn commit_message(kind: RecordKind, version: &NewVersion<'_>) -> String {
+    let mut message = format!(
+        "{} {} {}\n\n",
+        kind.subject_prefix(),
+        single_line(version.service_id),
+        single_line(version.terms_type)
+    );
+    for source in &version.sources {
+        message.push_str(&format!("Source-URL: {}\n", single_line(&source.url)));
+    }
+    message.push_str(&format!(
+        "Fetched-At: {}\n",
+        version
+            .fetched_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
+    for source in &version.sources {
+        if let Some(content_type) = &source.content_type {
+            message.push_str(&format!("Content-Type: {}\n", single_line(content_type)));
+        }
+    }
+    message.push_str(&format!(
+        "Declaration-SHA256: {}\n",
+        version.declaration_sha256
+    ));
+    message.push_str(&format!(
+        "Engine: policydiff {}\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    message
+}
