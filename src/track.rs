@@ -223,6 +223,7 @@ pub async fn track(
         &config.author.email,
     )?;
     let _lock = repository.lock()?;
+    repository.sync_working_tree()?;
     for report in &reports {
         on_document(report);
     }

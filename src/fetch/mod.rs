@@ -59,7 +59,7 @@ pub struct Fetched {
 }
 
 struct HostGate {
-    in_flight: Semaphore,
+    in_flight: Arc<Semaphore>,
     last_request: tokio::sync::Mutex<Option<Instant>>,
 }
 
@@ -107,7 +107,7 @@ impl Fetcher {
             .entry(host.to_ascii_lowercase())
             .or_insert_with(|| {
                 Arc::new(HostGate {
-                    in_flight: Semaphore::new(self.config.per_host),
+                    in_flight: Arc::new(Semaphore::new(self.config.per_host)),
                     last_request: tokio::sync::Mutex::new(None),
                 })
             })
@@ -154,8 +154,17 @@ impl Fetcher {
         }
     }
 
+    /// One attempt: the request and its redirects, within `fetch.timeout` counted from the
+    /// first request sent (waiting for the host's turn does not count).
     async fn fetch_once(&self, url: &str) -> Result<Fetched> {
+        let mut deadline: Option<tokio::time::Instant> = None;
+        let timed_out = || Error::Timeout {
+            url: url.to_string(),
+            seconds: self.config.timeout.as_secs().max(1),
+        };
         let cookies = reqwest::cookie::Jar::default();
+        // A redirect chain keeps its host's turn while it stays on that host.
+        let mut turn: Option<(String, tokio::sync::OwnedSemaphorePermit)> = None;
         let mut current = Url::parse(url).map_err(|e| Error::ForbiddenAddress {
             url: url.to_string(),
             reason: format!("not a valid URL ({e})"),
@@ -164,10 +173,19 @@ impl Fetcher {
             safety::check_target(&current, self.config.allow_private_addresses)?;
             let host = current.host_str().unwrap_or_default().to_string();
             let gate = self.gate(&host);
-            let _permit = gate.in_flight.acquire().await.map_err(|_| Error::Connect {
-                url: url.to_string(),
-                message: "the fetcher is shutting down".into(),
-            })?;
+            if turn.as_ref().is_none_or(|(held, _)| *held != host) {
+                drop(turn.take()); // release the previous host before waiting on the next
+                let permit =
+                    gate.in_flight
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| Error::Connect {
+                            url: url.to_string(),
+                            message: "the fetcher is shutting down".into(),
+                        })?;
+                turn = Some((host.clone(), permit));
+            }
             {
                 let mut last = gate.last_request.lock().await;
                 if let Some(previous) = *last {
@@ -187,7 +205,12 @@ impl Fetcher {
             if let Some(cookie) = cookies.cookies(&current) {
                 request = request.header(COOKIE, cookie);
             }
-            let response = request.send().await.map_err(|e| classify(url, &e))?;
+            let deadline =
+                *deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.config.timeout);
+            let response = tokio::time::timeout_at(deadline, request.send())
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(|e| classify(url, &e))?;
             cookies.set_cookies(&mut response.headers().get_all(SET_COOKIE).iter(), &current);
             let status = response.status();
             if status.is_redirection()
@@ -213,7 +236,10 @@ impl Fetcher {
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
             let final_url = current.to_string();
-            let bytes = read_body(url, response, self.config.max_body).await?;
+            let bytes =
+                tokio::time::timeout_at(deadline, read_body(url, response, self.config.max_body))
+                    .await
+                    .map_err(|_| timed_out())??;
             let fetched_at = Utc::now();
             if let Some(what) = challenge(status.as_u16(), &bytes, url, &final_url) {
                 return Err(Error::Blocked {

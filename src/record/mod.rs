@@ -319,10 +319,29 @@ impl VersionsRepository {
                 &parents,
             )
             .map_err(|e| git_error("cannot write the commit", e))?;
+        // Keep the working tree (what people browse) in step with the branch.
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        checkout.force().path(&path);
+        for source in &version.sources {
+            checkout.path(format!("{}/{}", version.service_id, source.file_name));
+        }
+        self.repo
+            .checkout_head(Some(&mut checkout))
+            .map_err(|e| git_error("cannot update the working tree", e))?;
         Ok(Some(Recorded {
             commit: commit.to_string(),
             kind,
         }))
+    }
+
+    /// Brings the working tree and index in line with the branch (after an interrupted run).
+    pub fn sync_working_tree(&self) -> Result<()> {
+        if self.head_commit().is_none() {
+            return Ok(());
+        }
+        self.repo
+            .checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+            .map_err(|e| git_error("cannot update the working tree", e))
     }
 
     /// Every version text a document had, newest first, with its commit (for reverts and audits).

@@ -1,0 +1,308 @@
+//! A small HTTP server on 127.0.0.1 for tests, whose pages and misbehaviours the test sets.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the server does for one path.
+#[derive(Clone, Debug)]
+pub enum Behaviour {
+    /// Answer with this status, headers and body.
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Answer these in turn (the last one repeats).
+    Sequence(Vec<Behaviour>),
+    /// Accept and never answer.
+    Hang,
+    /// Close the connection without answering.
+    Reset,
+}
+
+impl Behaviour {
+    pub fn html(body: &str) -> Behaviour {
+        Behaviour::Respond {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn status(status: u16, body: &str) -> Behaviour {
+        Behaviour::Respond {
+            status,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn redirect(to: &str) -> Behaviour {
+        Behaviour::Respond {
+            status: 302,
+            headers: vec![("Location".into(), to.into())],
+            body: Vec::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    routes: HashMap<String, Behaviour>,
+    hits: HashMap<String, usize>,
+    in_flight: usize,
+    max_in_flight: usize,
+    starts: Vec<(String, Instant)>,
+}
+
+/// The server; it stops with the test process.
+#[derive(Clone)]
+pub struct Server {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    served: Arc<AtomicUsize>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().unwrap().port();
+        let server = Server {
+            port,
+            state: Arc::new(Mutex::new(State::default())),
+            served: Arc::new(AtomicUsize::new(0)),
+        };
+        let handle = server.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let handle = handle.clone();
+                std::thread::spawn(move || handle.serve(stream));
+            }
+        });
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn set(&self, path: &str, behaviour: Behaviour) {
+        self.state
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.to_string(), behaviour);
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
+    }
+
+    pub fn request_starts(&self) -> Vec<(String, Instant)> {
+        self.state.lock().unwrap().starts.clone()
+    }
+
+    fn serve(&self, mut stream: TcpStream) {
+        stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            return;
+        }
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+        }
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .to_string();
+        let behaviour = {
+            let mut state = self.state.lock().unwrap();
+            let hit = {
+                let hits = state.hits.entry(path.clone()).or_default();
+                *hits += 1;
+                *hits
+            };
+            state.in_flight += 1;
+            state.max_in_flight = state.max_in_flight.max(state.in_flight);
+            state.starts.push((path.clone(), Instant::now()));
+            let behaviour = state
+                .routes
+                .get(&path)
+                .cloned()
+                .unwrap_or(Behaviour::status(404, "not found"));
+            match behaviour {
+                Behaviour::Sequence(steps) => steps[(hit - 1).min(steps.len() - 1)].clone(),
+                other => other,
+            }
+        };
+        // Hold the request a little so that concurrent requests overlap visibly.
+        std::thread::sleep(Duration::from_millis(20));
+        match behaviour {
+            Behaviour::Respond {
+                status,
+                headers,
+                body,
+            } => {
+                let mut head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    body.len()
+                );
+                for (name, value) in headers {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                head.push_str("\r\n");
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+            Behaviour::Hang => std::thread::sleep(Duration::from_secs(30)),
+            Behaviour::Reset | Behaviour::Sequence(_) => {}
+        }
+        let _ = stream.flush();
+        self.state.lock().unwrap().in_flight -= 1;
+        self.served.fetch_add(1, Ordering::SeqCst);
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        let mut rest = Vec::new();
+        let _ = reader.read_to_end(&mut rest);
+    }
+}
+
+/// A workspace: declarations, config and repository in a temporary folder.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new(config_extra: &str) -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
+        // Fetch settings for tests; lines of `config_extra` replace those with the same key.
+        let mut fetch: Vec<String> = [
+            "  allow_private_addresses: true",
+            "  per_host_delay: 0s",
+            "  timeout: 5s",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for line in config_extra.lines().filter(|l| !l.trim().is_empty()) {
+            let key = line.split(':').next().unwrap_or("").to_string();
+            fetch.retain(|existing| !existing.starts_with(&format!("{key}:")));
+            fetch.push(line.to_string());
+        }
+        let config = format!(
+            "author:\n  name: Test Bot\n  email: bot@example.com\nfetch:\n{}\n",
+            fetch.join("\n")
+        );
+        std::fs::write(dir.path().join("config.yaml"), config).unwrap();
+        Workspace { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn declare(&self, service: &str, terms: serde_json::Value) {
+        let json = serde_json::json!({"name": service, "terms": terms});
+        std::fs::write(
+            self.path()
+                .join("declarations")
+                .join(format!("{service}.json")),
+            json.to_string(),
+        )
+        .unwrap();
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.path().join("snapshots")
+    }
+
+    pub fn track(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .current_dir(self.path())
+            .arg("track")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(self.repo())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    pub fn commit_count(&self) -> usize {
+        if !self.repo().join(".git").exists() {
+            return 0;
+        }
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(self.repo())
+            .args(["rev-list", "--count", "HEAD"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    }
+
+    pub fn file(&self, path: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.repo().join(path)).ok()
+    }
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The JSON report of a `track --json` run.
+pub fn report(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {}", stderr(output)))
+}
+
+/// The report line of one document.
+pub fn document<'a>(
+    report: &'a serde_json::Value,
+    service: &str,
+    terms: &str,
+) -> &'a serde_json::Value {
+    report["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["service"] == service && d["terms_type"] == terms)
+        .unwrap_or_else(|| panic!("no report for {service} {terms} in {report}"))
+}

@@ -1,0 +1,472 @@
+//! `policydiff track` against a local HTTP server and a real git repository.
+
+mod common;
+
+use common::{Behaviour, Server, Workspace, document, report, stderr};
+use serde_json::json;
+
+const V1: &str = "<html><body><nav>Menu</nav><main><h1>Privacy Policy</h1><p>We collect your email address.</p><p>We keep it for one year.</p></main></body></html>";
+const V2: &str = "<html><body><nav>Menu</nav><main><h1>Privacy Policy</h1><p>We collect your email address and your interactions with AI features.</p><p>We keep it for one year.</p></main></body></html>";
+
+fn policy(server: &Server, path: &str) -> serde_json::Value {
+    json!({"Privacy Policy": {"fetch": server.url(path), "select": "main"}})
+}
+
+#[test]
+fn first_record_unchanged_and_new_version() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.declare("Example", policy(&server, "/privacy"));
+
+    let first = ws.track(&["--json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let r = report(&first);
+    assert_eq!(
+        document(&r, "Example", "Privacy Policy")["status"],
+        "first_record"
+    );
+    assert_eq!(
+        String::from_utf8(ws.file("Example/Privacy Policy.md").unwrap()).unwrap(),
+        "Privacy Policy\n==============\n\nWe collect your email address.\n\nWe keep it for one year."
+    );
+    assert_eq!(
+        ws.file("Example/Privacy Policy.html").unwrap(),
+        V1.as_bytes()
+    );
+    let message = ws.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        message.starts_with("First record of Example Privacy Policy\n\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("Source-URL: {}\n", server.url("/privacy"))),
+        "{message}"
+    );
+    assert!(message.contains("Fetched-At: "), "{message}");
+    assert!(
+        message.contains("Content-Type: text/html; charset=utf-8"),
+        "{message}"
+    );
+    assert!(message.contains("Declaration-SHA256: "), "{message}");
+    assert!(message.contains("Engine: policydiff "), "{message}");
+    let trailers = ws.git(&["log", "-1", "--format=%(trailers:key=Fetched-At,valueonly)"]);
+    assert!(
+        trailers.trim().ends_with('Z'),
+        "trailer parsed by git: {trailers:?}"
+    );
+    assert_eq!(
+        ws.git(&["log", "-1", "--format=%an <%ae>"]).trim(),
+        "Test Bot <bot@example.com>"
+    );
+
+    let again = ws.track(&["--json"]);
+    assert_eq!(
+        document(&report(&again), "Example", "Privacy Policy")["status"],
+        "unchanged"
+    );
+    assert_eq!(ws.commit_count(), 1, "no commit when the text is unchanged");
+
+    server.set("/privacy", Behaviour::html(V2));
+    let changed = ws.track(&["--json"]);
+    let r = report(&changed);
+    let doc = document(&r, "Example", "Privacy Policy");
+    assert_eq!(doc["status"], "new_version");
+    assert_eq!(
+        doc["commit"].as_str().unwrap(),
+        ws.git(&["rev-parse", "HEAD"]).trim()
+    );
+    assert!(
+        ws.git(&["log", "-1", "--format=%s"])
+            .starts_with("Record new changes of Example Privacy Policy")
+    );
+    assert_eq!(ws.commit_count(), 2);
+    // The working tree follows the branch, and git sees nothing to commit.
+    assert!(ws.git(&["status", "--porcelain"]).is_empty());
+
+    let runs = std::fs::read_to_string(ws.path().join(".policydiff/runs.jsonl")).unwrap();
+    assert_eq!(runs.lines().count(), 3);
+    let last: serde_json::Value = serde_json::from_str(runs.lines().last().unwrap()).unwrap();
+    assert_eq!(last["recorded"], 1);
+}
+
+#[test]
+fn a_changed_declaration_is_a_technical_upgrade() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.declare("Example", policy(&server, "/privacy"));
+    assert!(ws.track(&[]).status.success());
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main p"}}),
+    );
+    let r = report(&ws.track(&["--json"]));
+    assert_eq!(
+        document(&r, "Example", "Privacy Policy")["status"],
+        "technical_upgrade"
+    );
+    assert!(
+        ws.git(&["log", "-1", "--format=%s"])
+            .starts_with("Apply technical or declaration upgrade on Example Privacy Policy")
+    );
+}
+
+#[test]
+fn combined_documents_and_pdf() {
+    let server = Server::start();
+    server.set(
+        "/terms/main",
+        Behaviour::html("<article><p>Main terms.</p></article>"),
+    );
+    server.set(
+        "/terms/ai",
+        Behaviour::html("<article><p>AI terms.</p></article>"),
+    );
+    let pdf = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/pdf/policy.pdf"
+    ))
+    .unwrap();
+    server.set(
+        "/legal/commercial.pdf",
+        Behaviour::Respond {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/pdf".into())],
+            body: pdf.clone(),
+        },
+    );
+    let ws = Workspace::new("");
+    ws.declare(
+        "Example",
+        json!({
+            "Terms of Service": {"combine": [{"fetch": server.url("/terms/main")}, {"fetch": server.url("/terms/ai")}], "select": "article"},
+            "Commercial Terms": {"fetch": server.url("/legal/commercial.pdf")}
+        }),
+    );
+    let output = ws.track(&["--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8(ws.file("Example/Terms of Service.md").unwrap()).unwrap(),
+        "Main terms.\n\n- - -\n\nAI terms."
+    );
+    assert!(
+        ws.file("Example/Terms of Service #terms-main.html")
+            .is_some()
+    );
+    assert!(ws.file("Example/Terms of Service #terms-ai.html").is_some());
+    assert_eq!(ws.file("Example/Commercial Terms.pdf").unwrap(), pdf);
+    assert!(
+        String::from_utf8(ws.file("Example/Commercial Terms.md").unwrap())
+            .unwrap()
+            .starts_with("Privacy Policy\n\nWe collect")
+    );
+}
+
+#[test]
+fn each_failure_is_classified_and_records_nothing() {
+    let server = Server::start();
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    server.set("/gone", Behaviour::status(404, "gone"));
+    server.set("/hang", Behaviour::Hang);
+    server.set("/reset", Behaviour::Reset);
+    server.set(
+        "/challenge",
+        Behaviour::status(403, "<html><head><title>Just a moment...</title></head><body><script src=\"/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1\"></script></body></html>"),
+    );
+    server.set("/nomatch", Behaviour::html("<div>No main here</div>"));
+    server.set("/empty", Behaviour::html("  "));
+    server.set(
+        "/big",
+        Behaviour::html(&format!("<main>{}</main>", "x".repeat(200_000))),
+    );
+    server.set("/loop", Behaviour::redirect("/loop"));
+    server.set("/to-file", Behaviour::redirect("file:///etc/passwd"));
+    let ws = Workspace::new("  max_body: 100KB\n  retries: 0\n  timeout: 2s\n");
+    let mut terms = serde_json::Map::new();
+    let cases = [
+        ("Privacy Policy", server.url("/gone"), "http_status"),
+        ("Terms of Service", server.url("/hang"), "timeout"),
+        ("Imprint", server.url("/reset"), "connect"),
+        ("Trackers Policy", server.url("/challenge"), "blocked"),
+        ("Developer Terms", server.url("/nomatch"), "no_match"),
+        ("Community Guidelines", server.url("/empty"), "empty"),
+        ("Acceptable Use Policy", server.url("/big"), "too_large"),
+        (
+            "Commercial Terms",
+            server.url("/loop"),
+            "too_many_redirects",
+        ),
+        (
+            "Copyright Claims Policy",
+            server.url("/to-file"),
+            "forbidden_address",
+        ),
+        (
+            "Law Enforcement Guidelines",
+            format!("http://127.0.0.1:{closed_port}/x"),
+            "connect",
+        ),
+        (
+            "Human Rights Policy",
+            "http://policy.invalid/privacy".to_string(),
+            "dns",
+        ),
+    ];
+    for (terms_type, url, _) in &cases {
+        terms.insert(
+            terms_type.to_string(),
+            json!({"fetch": url, "select": "main"}),
+        );
+    }
+    terms.insert(
+        "Review Guidelines".into(),
+        json!({"fetch": server.url("/js"), "select": "main", "executeClientScripts": true}),
+    );
+    ws.declare("Faulty", serde_json::Value::Object(terms));
+    let output = ws.track(&["--json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "some documents failed: {}",
+        stderr(&output)
+    );
+    let r = report(&output);
+    for (terms_type, _, class) in
+        cases
+            .iter()
+            .chain(&[("Review Guidelines", String::new(), "needs_browser")])
+    {
+        let doc = document(&r, "Faulty", terms_type);
+        assert_eq!(doc["status"], "failed", "{terms_type}: {doc}");
+        assert_eq!(doc["error_class"], *class, "{terms_type}: {doc}");
+        assert!(!doc["error"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(ws.commit_count(), 0, "nothing recorded");
+    assert_eq!(
+        server.hits("/js"),
+        0,
+        "no plain fetch of a page that needs a browser"
+    );
+    assert!(
+        stderr(&output).contains("failed        12"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn transient_failures_are_retried_and_permanent_ones_are_not() {
+    let server = Server::start();
+    server.set(
+        "/flaky",
+        Behaviour::Sequence(vec![
+            Behaviour::status(503, "busy"),
+            Behaviour::html("<main><p>Finally.</p></main>"),
+        ]),
+    );
+    server.set(
+        "/limited",
+        Behaviour::Sequence(vec![
+            Behaviour::Respond {
+                status: 429,
+                headers: vec![("Retry-After".into(), "1".into())],
+                body: b"slow down".to_vec(),
+            },
+            Behaviour::html("<main><p>Served.</p></main>"),
+        ]),
+    );
+    server.set("/missing", Behaviour::status(404, "no"));
+    let ws = Workspace::new("  retries: 2\n");
+    ws.declare(
+        "Example",
+        json!({
+            "Privacy Policy": {"fetch": server.url("/flaky"), "select": "main"},
+            "Terms of Service": {"fetch": server.url("/limited"), "select": "main"},
+            "Imprint": {"fetch": server.url("/missing"), "select": "main"}
+        }),
+    );
+    let r = report(&ws.track(&["--json"]));
+    assert_eq!(
+        document(&r, "Example", "Privacy Policy")["status"],
+        "first_record"
+    );
+    assert_eq!(
+        document(&r, "Example", "Terms of Service")["status"],
+        "first_record"
+    );
+    assert_eq!(
+        document(&r, "Example", "Imprint")["error_class"],
+        "http_status"
+    );
+    assert_eq!(server.hits("/flaky"), 2);
+    assert_eq!(server.hits("/limited"), 2);
+    assert_eq!(server.hits("/missing"), 1, "a 404 is not retried");
+}
+
+#[test]
+fn one_request_at_a_time_per_host_with_a_pause() {
+    let server = Server::start();
+    let ws = Workspace::new("  concurrency: 8\n  per_host: 1\n  per_host_delay: 150ms\n");
+    let mut terms = serde_json::Map::new();
+    for (i, terms_type) in [
+        "Privacy Policy",
+        "Terms of Service",
+        "Imprint",
+        "Trackers Policy",
+        "Developer Terms",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = format!("/doc{i}");
+        server.set(
+            &path,
+            Behaviour::html(&format!("<main><p>Document {i}</p></main>")),
+        );
+        terms.insert(
+            terms_type.to_string(),
+            json!({"fetch": server.url(&path), "select": "main"}),
+        );
+    }
+    ws.declare("Example", serde_json::Value::Object(terms));
+    let output = ws.track(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(server.max_in_flight(), 1);
+    let mut starts: Vec<_> = server
+        .request_starts()
+        .into_iter()
+        .map(|(_, at)| at)
+        .collect();
+    starts.sort();
+    for pair in starts.windows(2) {
+        // The client spaces request starts by 150 ms; allow for when the server reads them.
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= std::time::Duration::from_millis(140),
+            "requests to one host are spaced, got {gap:?}"
+        );
+    }
+}
+
+#[test]
+fn private_addresses_are_refused_by_default() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("  allow_private_addresses: false\n");
+    ws.declare(
+        "Example",
+        json!({
+            "Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"},
+            "Terms of Service": {"fetch": format!("http://localhost:{}/privacy", server.port), "select": "main"}
+        }),
+    );
+    let r = report(&ws.track(&["--json"]));
+    assert_eq!(
+        document(&r, "Example", "Privacy Policy")["error_class"],
+        "forbidden_address"
+    );
+    assert_eq!(
+        document(&r, "Example", "Terms of Service")["error_class"],
+        "forbidden_address"
+    );
+    assert_eq!(server.hits("/privacy"), 0, "the server was never reached");
+}
+
+#[test]
+fn a_large_deletion_is_held_back_until_seen_twice() {
+    let server = Server::start();
+    let long = format!(
+        "<main>{}</main>",
+        "<p>A long clause about your rights.</p>".repeat(50)
+    );
+    server.set("/privacy", Behaviour::html(&long));
+    let ws = Workspace::new("");
+    ws.declare("Example", policy(&server, "/privacy"));
+    assert!(ws.track(&[]).status.success());
+    server.set(
+        "/privacy",
+        Behaviour::html("<main><p>Maintenance.</p></main>"),
+    );
+    let r = report(&ws.track(&["--json"]));
+    let doc = document(&r, "Example", "Privacy Policy");
+    assert_eq!(doc["status"], "held_back");
+    assert!(doc["error"].as_str().unwrap().contains("suspicious_shrink"));
+    assert_eq!(ws.commit_count(), 1);
+    let r = report(&ws.track(&["--json"]));
+    assert_eq!(
+        document(&r, "Example", "Privacy Policy")["status"],
+        "new_version"
+    );
+    assert_eq!(ws.commit_count(), 2);
+}
+
+#[test]
+fn a_held_lock_stops_a_second_run_with_exit_3() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.declare("Example", policy(&server, "/privacy"));
+    assert!(ws.track(&[]).status.success());
+    let repo =
+        policydiff::record::VersionsRepository::open_or_create(&ws.repo(), "a", "b@c").unwrap();
+    let lock = repo.lock().unwrap();
+    let output = ws.track(&[]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("in use by another policydiff run"),
+        "{}",
+        stderr(&output)
+    );
+    drop(lock);
+    assert!(ws.track(&[]).status.success(), "the lock is free again");
+}
+
+#[test]
+fn selection_and_usage_errors() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    server.set("/terms", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}, "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
+    );
+    let r = report(&ws.track(&["--json", "Example/Terms of Service"]));
+    assert_eq!(r["documents"].as_array().unwrap().len(), 1);
+    assert_eq!(server.hits("/privacy"), 0);
+    assert_eq!(ws.track(&["Nope"]).status.code(), Some(2));
+    std::fs::write(ws.path().join("config.yaml"), "fetch:\n  timeout: soon\n").unwrap();
+    let output = ws.track(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("fetch.timeout"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_invalid_entry_fails_alone() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}, "Terms of Service": {"fetch": server.url("/terms"), "select": "div[["}}),
+    );
+    let output = ws.track(&["--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let r = report(&output);
+    assert_eq!(
+        document(&r, "Example", "Privacy Policy")["status"],
+        "first_record"
+    );
+    assert_eq!(
+        document(&r, "Example", "Terms of Service")["error_class"],
+        "invalid_declaration"
+    );
+}
