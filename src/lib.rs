@@ -35,6 +35,7 @@ pub mod extract;
 
 pub use error::{Error, FailureClass, Result};
 pub mod config;
+pub mod demo;
 pub mod fetch;
 pub mod record;
 pub mod track;

@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run one tracking round: fetch every declared document and record new versions in git.
     Track(TrackArgs),
+    /// Track a bundled policy served from 127.0.0.1 twice, and show what was recorded (no internet needed).
+    Demo(DemoArgs),
     /// Check declarations offline; one line per problem, non-zero exit on errors.
     Validate(ValidateArgs),
     /// Extract the Markdown text of a saved page, with a declaration's rules or given selectors.
@@ -48,6 +50,13 @@ struct TrackArgs {
     /// More detail (each retry, each request).
     #[arg(short, long)]
     verbose: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Keep the demonstration's files in this folder (default: a temporary folder, removed after).
+    #[arg(long)]
+    dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -95,6 +104,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Track(args) => track(cli.config.as_deref(), args),
         Command::Validate(args) => validate(args),
+        Command::Demo(args) => demo(args),
         Command::Extract(args) => match run_extract(args) {
             Ok(code) => code,
             Err(message) => {
@@ -102,6 +112,56 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
+    }
+}
+
+fn demo(args: DemoArgs) -> ExitCode {
+    let temporary = match &args.dir {
+        Some(_) => None,
+        None => match tempfile::tempdir() {
+            Ok(dir) => Some(dir),
+            Err(error) => {
+                eprintln!("policydiff demo: cannot create a temporary folder: {error}");
+                return ExitCode::from(1);
+            }
+        },
+    };
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        temporary
+            .as_ref()
+            .map(|t| t.path().to_path_buf())
+            .unwrap_or_default()
+    });
+    let result = tokio::runtime::Runtime::new()
+        .map_err(|e| policydiff::Error::io("cannot start the runtime", e))
+        .and_then(|runtime| runtime.block_on(policydiff::demo::run(&dir)));
+    match result {
+        Ok(demo) => {
+            println!(
+                "Tracked a privacy policy served from 127.0.0.1 twice; its second version changed.\n"
+            );
+            for (i, round) in demo.rounds.iter().enumerate() {
+                let statuses: Vec<String> = round
+                    .documents
+                    .iter()
+                    .map(|d| format!("{} / {}: {:?}", d.service, d.terms_type, d.status))
+                    .collect();
+                println!("round {}: {}", i + 1, statuses.join(", "));
+            }
+            println!("\nVersions recorded in {}:", demo.repository.display());
+            for line in &demo.log {
+                println!("  {line}");
+            }
+            println!("\nWhat changed:\n{}", demo.diff);
+            if args.dir.is_none() {
+                println!("(temporary files removed; use --dir PATH to keep the repository)");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("policydiff demo: {error}");
+            ExitCode::from(1)
+        }
     }
 }
 

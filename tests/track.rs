@@ -470,3 +470,136 @@ fn an_invalid_entry_fails_alone() {
         "invalid_declaration"
     );
 }
+
+#[test]
+fn demo_runs_offline_and_shows_the_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("First record of Demo Social Privacy Policy"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Record new changes of Demo Social Privacy Policy"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+*   Your interactions with AI features"),
+        "{text}"
+    );
+    let kept = std::fs::read_to_string(dir.path().join("snapshots/Demo Social/Privacy Policy.md"))
+        .unwrap();
+    assert!(
+        kept.contains("You cannot opt out of the use of your AI interactions for personalisation.")
+    );
+}
+
+#[test]
+fn killing_a_run_at_any_moment_leaves_a_valid_repository() {
+    let server = Server::start();
+    let ws = Workspace::new("  concurrency: 4\n  per_host: 4\n");
+    let mut terms = serde_json::Map::new();
+    let types = [
+        "Privacy Policy",
+        "Terms of Service",
+        "Imprint",
+        "Trackers Policy",
+        "Developer Terms",
+        "Community Guidelines",
+        "Acceptable Use Policy",
+        "Commercial Terms",
+    ];
+    for service in 0..5 {
+        terms.clear();
+        for (i, terms_type) in types.iter().enumerate() {
+            let path = format!("/s{service}/d{i}");
+            terms.insert(
+                terms_type.to_string(),
+                json!({"fetch": server.url(&path), "select": "main"}),
+            );
+        }
+        ws.declare(
+            &format!("Service {service}"),
+            serde_json::Value::Object(terms.clone()),
+        );
+    }
+    let serve_round = |round: usize| {
+        for service in 0..5 {
+            for i in 0..types.len() {
+                let body = format!(
+                    "<main><h2>Round {round}</h2><p>{}</p></main>",
+                    format!("Clause {i} of service {service}. ").repeat(200)
+                );
+                server.set(&format!("/s{service}/d{i}"), Behaviour::html(&body));
+            }
+        }
+    };
+    // POLICYDIFF_KILL_ROUNDS=200 runs the long version by hand.
+    let rounds: usize = std::env::var("POLICYDIFF_KILL_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(12);
+    let mut state = 0x1234_5678_u64;
+    for round in 0..rounds {
+        serve_round(round);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .current_dir(ws.path())
+            .args(["track", "-q"])
+            .spawn()
+            .unwrap();
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(std::time::Duration::from_millis(20 + (state >> 33) % 250));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if ws.repo().join(".git").exists() {
+            let fsck = std::process::Command::new("git")
+                .arg("-C")
+                .arg(ws.repo())
+                .args(["fsck", "--full", "--no-dangling"])
+                .output()
+                .unwrap();
+            assert!(
+                fsck.status.success(),
+                "git fsck after a kill: {}",
+                String::from_utf8_lossy(&fsck.stderr)
+            );
+            let head = std::process::Command::new("git")
+                .arg("-C")
+                .arg(ws.repo())
+                .args(["rev-parse", "--verify", "HEAD"])
+                .output()
+                .unwrap();
+            assert!(
+                head.status.success() || ws.commit_count() == 0,
+                "HEAD is valid"
+            );
+        }
+    }
+    // One clean run records whatever is still new: every document holds the last served text.
+    let output = ws.track(&["--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for service in 0..5 {
+        for terms_type in types {
+            let text = String::from_utf8(
+                ws.file(&format!("Service {service}/{terms_type}.md"))
+                    .unwrap(),
+            )
+            .unwrap();
+            let expected = format!("Round {}\n", rounds - 1);
+            assert!(
+                text.starts_with(&expected),
+                "{service} {terms_type}: {}",
+                &text[..20.min(text.len())]
+            );
+        }
+    }
+    assert!(ws.git(&["status", "--porcelain"]).is_empty());
+}

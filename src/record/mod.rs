@@ -215,6 +215,7 @@ impl VersionsRepository {
             Ok(()) => {
                 file.set_len(0).ok();
                 let _ = write!(file, "{}", std::process::id());
+                self.remove_stale_git_locks();
                 Ok(RepositoryLock { _file: file })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -226,6 +227,28 @@ impl VersionsRepository {
             }
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(Error::io(format!("cannot lock {}", lock_path.display()), e))
+            }
+        }
+    }
+
+    /// Git's own lock files left by a run that was killed while moving a ref or the index.
+    /// Holding policydiff's lock means no other writer of ours is active, so they are stale.
+    fn remove_stale_git_locks(&self) {
+        let git_dir = self.repo.path();
+        let mut folders = vec![git_dir.to_path_buf(), git_dir.join("refs")];
+        while let Some(folder) = folders.pop() {
+            let Ok(entries) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if path.is_dir() && path.starts_with(git_dir.join("refs")) {
+                    folders.push(path);
+                } else if name.ends_with(".lock") && name != "policydiff.lock" {
+                    tracing::warn!(file = %path.display(), "removing a git lock file left by an interrupted run");
+                    let _ = std::fs::remove_file(&path);
+                }
             }
         }
     }
@@ -342,6 +365,34 @@ impl VersionsRepository {
         self.repo
             .checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
             .map_err(|e| git_error("cannot update the working tree", e))
+    }
+
+    /// One line per commit, newest first: `date  commit  subject`.
+    pub fn log_lines(&self) -> Result<Vec<String>> {
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| git_error("cannot walk history", e))?;
+        if walk.push_head().is_err() {
+            return Ok(Vec::new());
+        }
+        let mut lines = Vec::new();
+        for oid in walk {
+            let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
+            let commit = self
+                .repo
+                .find_commit(oid)
+                .map_err(|e| git_error("cannot read a commit", e))?;
+            let date = DateTime::from_timestamp(commit.time().seconds(), 0)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default();
+            lines.push(format!(
+                "{date}  {:.10}  {}",
+                oid.to_string(),
+                commit.summary().ok().flatten().unwrap_or("")
+            ));
+        }
+        Ok(lines)
     }
 
     /// Every version text a document had, newest first, with its commit (for reverts and audits).
