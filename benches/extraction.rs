@@ -7,92 +7,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use policydiff::declaration::{Selector, SourceDocument};
 use policydiff::extract::extract;
 
-/// A page shaped like a large platform's privacy policy: navigation and scripts around a
-/// main element of sections with headings, paragraphs with links, lists and tables.
-fn policy_page(target_bytes: usize) -> String {
-    let words = [
-        "we",
-        "collect",
-        "information",
-        "about",
-        "your",
-        "activity",
-        "on",
-        "our",
-        "Products",
-        "including",
-        "content",
-        "you",
-        "create",
-        "interactions",
-        "with",
-        "AI",
-        "features",
-        "partners",
-        "advertising",
-        "personalise",
-        "retention",
-        "legal",
-        "requests",
-        "transfer",
-    ];
-    let mut state = 0x9E37_79B9_u32;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        state as usize
-    };
-    let sentence = |n: usize, next: &mut dyn FnMut() -> usize| {
-        (0..n)
-            .map(|_| words[next() % words.len()])
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let mut page = String::from(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Privacy Policy</title>\
-         <style>body{font:16px sans-serif}</style><script>window.dataLayer=[];</script></head><body>\
-         <nav><ul><li><a href=\"/\">Home</a></li><li><a href=\"/help\">Help</a></li></ul></nav>\
-         <div class=\"cookie-banner\">We use cookies <button>OK</button></div><main>",
-    );
-    let mut section = 0;
-    while page.len() < target_bytes {
-        section += 1;
-        page.push_str(&format!(
-            "<section id=\"s{section}\"><h2>{section}. {}</h2>",
-            sentence(5, &mut next)
-        ));
-        for _ in 0..4 {
-            page.push_str(&format!(
-                "<p>{} <a href=\"/policies/{}?utm_source=policy\">{}</a> {}.</p>\n",
-                sentence(25, &mut next),
-                next() % 1000,
-                sentence(3, &mut next),
-                sentence(20, &mut next)
-            ));
-        }
-        page.push_str("<ul>");
-        for _ in 0..5 {
-            page.push_str(&format!(
-                "<li><strong>{}</strong>: {}</li>",
-                sentence(2, &mut next),
-                sentence(12, &mut next)
-            ));
-        }
-        page.push_str("</ul><table><thead><tr><th>Data</th><th>Purpose</th><th>Retention</th></tr></thead><tbody>");
-        for _ in 0..3 {
-            page.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{} days</td></tr>",
-                sentence(2, &mut next),
-                sentence(6, &mut next),
-                next() % 365
-            ));
-        }
-        page.push_str("</tbody></table></section>\n");
-    }
-    page.push_str("</main><footer>© Example</footer><script>track()</script></body></html>");
-    page
-}
+#[path = "support.rs"]
+mod support;
+use support::policy_page;
 
 fn source() -> SourceDocument {
     SourceDocument {
