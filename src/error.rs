@@ -96,6 +96,17 @@ pub enum Error {
         problems: Vec<String>,
     },
 
+    /// A document named on the command line is not declared.
+    #[error(
+        "no declared document matches {wanted:?} in {folder}; name documents as SERVICE or SERVICE/TERMS TYPE, as declared"
+    )]
+    UnknownDocument {
+        /// What was asked for.
+        wanted: String,
+        /// The declarations folder.
+        folder: String,
+    },
+
     /// A CSS selector of the rules does not parse.
     #[error("invalid CSS selector {selector:?}: {reason}; correct the selector in the declaration")]
     InvalidSelector {
@@ -294,9 +305,9 @@ impl Error {
     /// The failure class shown in reports.
     pub fn class(&self) -> FailureClass {
         match self {
-            Error::InvalidDeclaration { .. } | Error::InvalidSelector { .. } => {
-                FailureClass::InvalidDeclaration
-            }
+            Error::InvalidDeclaration { .. }
+            | Error::InvalidSelector { .. }
+            | Error::UnknownDocument { .. } => FailureClass::InvalidDeclaration,
             Error::NoMatch { .. } | Error::RangeNoMatch { .. } => FailureClass::NoMatch,
             Error::EmptyContent { .. } => FailureClass::Empty,
             Error::PdfNoText { .. } => FailureClass::PdfNoText,

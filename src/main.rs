@@ -244,7 +244,8 @@ fn track(config_path: Option<&Path>, args: TrackArgs) -> ExitCode {
             eprintln!("policydiff track: {error}");
             return ExitCode::from(match error {
                 policydiff::Error::Locked { .. } => EXIT_LOCKED,
-                policydiff::Error::InvalidDeclaration { .. } => EXIT_USAGE,
+                policydiff::Error::InvalidDeclaration { .. }
+                | policydiff::Error::UnknownDocument { .. } => EXIT_USAGE,
                 _ => 1,
             });
         }

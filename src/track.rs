@@ -208,11 +208,9 @@ pub async fn track(
             .iter()
             .any(|(service, terms)| selected(std::slice::from_ref(wanted), service, terms));
         if !known {
-            return Err(Error::InvalidDeclaration {
-                problems: vec![format!(
-                    "no declared document matches {wanted:?} (write SERVICE or SERVICE/TERMS TYPE, as in {})",
-                    config.declarations.display()
-                )],
+            return Err(Error::UnknownDocument {
+                wanted: wanted.clone(),
+                folder: config.declarations.display().to_string(),
             });
         }
     }
