@@ -34,6 +34,7 @@ pub mod error;
 pub mod extract;
 
 pub use error::{Error, FailureClass, Result};
+pub mod analyse;
 pub mod config;
 pub mod demo;
 pub mod fetch;

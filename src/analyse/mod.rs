@@ -1,0 +1,649 @@
+//! Analysis of a change between two versions of one document.
+//!
+//! [`analyse`] splits both versions into [`blocks`] (headings, paragraphs, list
+//! items, table rows), diffs the block sequences with `similar`, pairs removed
+//! and added blocks into *modified* ones when they are alike (then diffs their
+//! words), and recognises *moved* blocks. Each [`Change`] is then judged:
+//! cosmetic (whitespace, punctuation, typographic quotes, case, link targets,
+//! tracking parameters, reordering, the date of a "last updated" line) or
+//! substantive; tagged with [`Topic`]s; and given a significance in [0, 1].
+//! The whole [`Analysis`] also says whether the new text reverts to an earlier
+//! version, which dates the text states, and whether a change was announced.
+//!
+//! Significance: a cosmetic change scores 0.02 (a move 0.01). A substantive one
+//! scores `0.15 + 0.45 × (1 − e^(−words/40)) + 0.4 × w`, where `words` counts the
+//! words added and removed and `w` is the largest weight of its topics (AI and
+//! children 0.3; collection, sharing, law enforcement, user rights 0.25; …). The
+//! memo's significance is the largest change's score raised by the others:
+//! `max + (1 − max) × (1 − Π(1 − 0.5 × s))` over the rest. Reverts and technical
+//! upgrades score at most 0.05; cosmetic-only changes at most 0.02.
+//!
+//! ```
+//! use policydiff::analyse::{analyse, ChangeKind, Taxonomy};
+//!
+//! let before = "Privacy\n=======\n\nWe collect your email.";
+//! let after = "Privacy\n=======\n\nWe collect your email and your interactions with AI features.";
+//! let analysis = analyse(Some(before), after, &[], false, &Taxonomy::default());
+//! assert_eq!(analysis.change_kind, ChangeKind::Substantive);
+//! assert_eq!(analysis.topics[0], "ai");
+//! assert!(analysis.significance > 0.3);
+//! ```
+
+pub mod blocks;
+mod dates;
+mod topics;
+
+use serde::{Deserialize, Serialize};
+use similar::{Algorithm, DiffOp};
+
+pub use blocks::{Block, BlockKind};
+pub use dates::{Announcement, announced_change, effective_date};
+pub use topics::{Taxonomy, Topic};
+
+/// What kind of change a block underwent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockChange {
+    /// A new block.
+    Added,
+    /// A block that is gone.
+    Removed,
+    /// A block whose words changed.
+    Modified,
+    /// The same block in another place.
+    Moved,
+}
+
+/// One change between two versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Added, removed, modified or moved.
+    pub kind: BlockChange,
+    /// The headings of the section it sits in.
+    pub section: Vec<String>,
+    /// The block before (removed, modified, moved).
+    pub before: Option<String>,
+    /// The block after (added, modified, moved).
+    pub after: Option<String>,
+    /// For modified blocks: the words, with `[-removed-]` and `{+added+}` marks.
+    pub word_diff: Option<String>,
+    /// Whether the change leaves the meaning alone.
+    pub cosmetic: bool,
+    /// Topics it touches, most weighty first.
+    pub topics: Vec<String>,
+    /// Significance in [0, 1].
+    pub significance: f64,
+}
+
+/// The nature of a whole change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// At least one change of meaning.
+    Substantive,
+    /// Only formatting, links, punctuation, order, dates of "last updated".
+    Cosmetic,
+    /// The new text is identical to an earlier version.
+    Revert,
+    /// The text changed because the declaration or the engine changed.
+    Technical,
+}
+
+/// Everything said about a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Substantive, cosmetic, revert or technical.
+    pub change_kind: ChangeKind,
+    /// For reverts: the commit whose text came back.
+    pub reverts_to: Option<String>,
+    /// The block changes, in document order.
+    pub changes: Vec<Change>,
+    /// Topics of the substantive changes, most significant first.
+    pub topics: Vec<String>,
+    /// Significance of the whole change in [0, 1].
+    pub significance: f64,
+    /// The effective / last-updated date the previous version states.
+    pub previous_effective_date: Option<String>,
+    /// The effective / last-updated date the new version states.
+    pub effective_date: Option<String>,
+    /// An upcoming change the text announces.
+    pub announced_change: Option<Announcement>,
+}
+
+/// Analyses the change from `before` (none for a first record) to `after`.
+///
+/// `history` holds earlier versions as `(commit, text)`, newest first, not counting `before`;
+/// `technical` says the commit is a technical or declaration upgrade.
+pub fn analyse(
+    before: Option<&str>,
+    after: &str,
+    history: &[(String, String)],
+    technical: bool,
+    taxonomy: &Taxonomy,
+) -> Analysis {
+    let old_blocks = before.map(blocks::parse).unwrap_or_default();
+    let new_blocks = blocks::parse(after);
+    let mut changes = diff_blocks(&old_blocks, &new_blocks);
+    for change in &mut changes {
+        judge(change, taxonomy);
+    }
+    let reverts_to = if before.is_some_and(|b| b != after) {
+        history
+            .iter()
+            .find(|(_, text)| text == after)
+            .map(|(commit, _)| commit.clone())
+    } else {
+        None
+    };
+    let substantive: Vec<&Change> = changes.iter().filter(|c| !c.cosmetic).collect();
+    let change_kind = if technical {
+        ChangeKind::Technical
+    } else if reverts_to.is_some() {
+        ChangeKind::Revert
+    } else if !substantive.is_empty() {
+        ChangeKind::Substantive
+    } else {
+        ChangeKind::Cosmetic
+    };
+    let topics = rank_topics(&substantive, taxonomy);
+    let mut significance = combine_significance(
+        changes
+            .iter()
+            .filter(|c| !c.cosmetic)
+            .map(|c| c.significance),
+    );
+    if changes.iter().all(|c| c.cosmetic) {
+        significance = changes.iter().map(|c| c.significance).fold(0.0, f64::max);
+    }
+    if matches!(change_kind, ChangeKind::Revert | ChangeKind::Technical) {
+        significance = significance.min(0.05);
+    }
+    let announced = announced_change(after).or_else(|| before.and_then(announced_change));
+    Analysis {
+        change_kind,
+        reverts_to,
+        changes,
+        topics,
+        significance: round(significance),
+        previous_effective_date: before.and_then(effective_date),
+        effective_date: effective_date(after),
+        announced_change: announced,
+    }
+}
+
+fn round(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+fn combine_significance(scores: impl Iterator<Item = f64>) -> f64 {
+    let mut scores: Vec<f64> = scores.collect();
+    scores.sort_by(|a, b| b.total_cmp(a));
+    let Some((&max, rest)) = scores.split_first() else {
+        return 0.0;
+    };
+    let rest_product: f64 = rest.iter().map(|s| 1.0 - 0.5 * s).product();
+    (max + (1.0 - max) * (1.0 - rest_product)).clamp(0.0, 1.0)
+}
+
+fn similarity(a: &str, b: &str) -> f32 {
+    similar::TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .timeout(std::time::Duration::from_millis(200))
+        .diff_words(a, b)
+        .ratio()
+}
+
+/// Diffs two block sequences into changes, in the order of the new version.
+pub fn diff_blocks(old: &[Block], new: &[Block]) -> Vec<Change> {
+    let old_texts: Vec<&str> = old.iter().map(|b| b.text.as_str()).collect();
+    let new_texts: Vec<&str> = new.iter().map(|b| b.text.as_str()).collect();
+    let ops = similar::capture_diff_slices(Algorithm::Patience, &old_texts, &new_texts);
+    let mut changes = Vec::new();
+    for op in ops {
+        let (old_range, new_range) = match op {
+            DiffOp::Equal { .. } => continue,
+            DiffOp::Delete {
+                old_index,
+                old_len,
+                new_index,
+            } => (old_index..old_index + old_len, new_index..new_index),
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => (old_index..old_index, new_index..new_index + new_len),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => (
+                old_index..old_index + old_len,
+                new_index..new_index + new_len,
+            ),
+        };
+        let mut unpaired_new: Vec<usize> = new_range.clone().collect();
+        let mut hunk: Vec<(usize, Change)> = Vec::new();
+        for o in old_range {
+            // Pair with the most alike new block of the hunk, if alike enough.
+            let best = unpaired_new
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| {
+                    old[o].kind == new[**n].kind
+                        || matches!(
+                            (old[o].kind, new[**n].kind),
+                            (BlockKind::Paragraph, BlockKind::ListItem)
+                                | (BlockKind::ListItem, BlockKind::Paragraph)
+                        )
+                })
+                .map(|(slot, &n)| {
+                    let alike = normalise(&old[o].text) == normalise(&new[n].text);
+                    (
+                        slot,
+                        n,
+                        if alike {
+                            1.0
+                        } else {
+                            similarity(old[o].content(), new[n].content())
+                        },
+                    )
+                })
+                .filter(|(_, _, ratio)| *ratio >= 0.5)
+                .max_by(|a, b| a.2.total_cmp(&b.2));
+            match best {
+                Some((slot, n, _)) => {
+                    unpaired_new.remove(slot);
+                    hunk.push((n, modified(&old[o], &new[n])));
+                }
+                None => hunk.push((
+                    new_range.start,
+                    Change {
+                        kind: BlockChange::Removed,
+                        section: old[o].section.clone(),
+                        before: Some(old[o].text.clone()),
+                        after: None,
+                        word_diff: None,
+                        cosmetic: false,
+                        topics: Vec::new(),
+                        significance: 0.0,
+                    },
+                )),
+            }
+        }
+        for n in unpaired_new {
+            hunk.push((
+                n,
+                Change {
+                    kind: BlockChange::Added,
+                    section: new[n].section.clone(),
+                    before: None,
+                    after: Some(new[n].text.clone()),
+                    word_diff: None,
+                    cosmetic: false,
+                    topics: Vec::new(),
+                    significance: 0.0,
+                },
+            ));
+        }
+        hunk.sort_by_key(|(position, _)| *position);
+        changes.extend(hunk.into_iter().map(|(_, change)| change));
+    }
+    mark_moves(&mut changes);
+    changes
+}
+
+fn modified(old: &Block, new: &Block) -> Change {
+    let diff = similar::TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .timeout(std::time::Duration::from_millis(200))
+        .diff_words(old.text.as_str(), new.text.as_str());
+    let mut marked = String::new();
+    for change in diff.iter_all_changes() {
+        match change.tag() {
+            similar::ChangeTag::Equal => marked.push_str(change.value()),
+            similar::ChangeTag::Delete => {
+                marked.push_str("[-");
+                marked.push_str(change.value());
+                marked.push_str("-]");
+            }
+            similar::ChangeTag::Insert => {
+                marked.push_str("{+");
+                marked.push_str(change.value());
+                marked.push_str("+}");
+            }
+        }
+    }
+    Change {
+        kind: BlockChange::Modified,
+        section: new.section.clone(),
+        before: Some(old.text.clone()),
+        after: Some(new.text.clone()),
+        word_diff: Some(marked.replace("-][-", "").replace("+}{+", "")),
+        cosmetic: false,
+        topics: Vec::new(),
+        significance: 0.0,
+    }
+}
+
+/// A removed block that reappears as an added one elsewhere is one move.
+fn mark_moves(changes: &mut Vec<Change>) {
+    let mut index = 0;
+    while index < changes.len() {
+        if changes[index].kind == BlockChange::Removed {
+            let text = changes[index].before.clone().unwrap_or_default();
+            if let Some(target) = changes.iter().position(|c| {
+                c.kind == BlockChange::Added && c.after.as_deref() == Some(text.as_str())
+            }) {
+                changes[target].kind = BlockChange::Moved;
+                changes[target].before = Some(text);
+                changes.remove(index);
+                continue;
+            }
+        }
+        index += 1;
+    }
+}
+
+/// What stays of a text once cosmetic differences are set aside.
+pub fn normalise(text: &str) -> String {
+    use std::sync::OnceLock;
+    static LINK_TARGET: OnceLock<regex::Regex> = OnceLock::new();
+    static LAST_UPDATED: OnceLock<regex::Regex> = OnceLock::new();
+    let link_target = LINK_TARGET.get_or_init(|| {
+        regex::Regex::new(r"\]\((?:<[^>]*>|[^)\s]*(?:\\\)[^)\s]*)*)(?: [^)]*)?\)")
+            .expect("valid regex")
+    });
+    let last_updated = LAST_UPDATED.get_or_init(|| {
+        regex::Regex::new(r"(?i)(last\s+(updated|modified|revised)|effective(\s+date|\s+as\s+of|\s+from)?|updated(\s+on)?|version\s+date)").expect("valid regex")
+    });
+    let without_targets = link_target.replace_all(text, "]");
+    let mut folded = String::with_capacity(without_targets.len());
+    for c in without_targets.chars() {
+        let c = match c {
+            '‘' | '’' | '‚' | '‛' | '“' | '”' | '„' | '‟' | '«' | '»' | '"' | '\'' => {
+                continue;
+            }
+            '\u{A0}' | '\u{202F}' | '\u{2007}' => ' ',
+            '\u{200B}'
+            | '\u{200C}'
+            | '\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{2060}'..='\u{2064}' => continue,
+            c if c.is_alphanumeric() => c,
+            c if c.is_whitespace() => ' ',
+            _ => ' ',
+        };
+        folded.extend(c.to_lowercase());
+    }
+    let mut words: Vec<&str> = folded.split_whitespace().collect();
+    if last_updated.is_match(text) {
+        // The date of a "last updated" line is not a change of meaning.
+        words
+            .retain(|w| !w.chars().all(|c| c.is_ascii_digit()) && dates::month_number(w).is_none());
+    }
+    words.join(" ")
+}
+
+fn word_count(text: Option<&str>) -> usize {
+    text.map(|t| t.split_whitespace().count()).unwrap_or(0)
+}
+
+fn judge(change: &mut Change, taxonomy: &Taxonomy) {
+    change.cosmetic = match change.kind {
+        BlockChange::Moved => true,
+        BlockChange::Modified => {
+            normalise(change.before.as_deref().unwrap_or(""))
+                == normalise(change.after.as_deref().unwrap_or(""))
+        }
+        BlockChange::Added | BlockChange::Removed => normalise(
+            change
+                .before
+                .as_deref()
+                .or(change.after.as_deref())
+                .unwrap_or(""),
+        )
+        .is_empty(),
+    };
+    if change.cosmetic {
+        change.significance = if change.kind == BlockChange::Moved {
+            0.01
+        } else {
+            0.02
+        };
+        return;
+    }
+    let changed_words = match change.kind {
+        BlockChange::Modified => {
+            let diff = change.word_diff.as_deref().unwrap_or("");
+            let mut count = 0;
+            for (open, close) in [("[-", "-]"), ("{+", "+}")] {
+                for piece in diff.split(open).skip(1) {
+                    count += piece
+                        .split(close)
+                        .next()
+                        .unwrap_or("")
+                        .split_whitespace()
+                        .count();
+                }
+            }
+            count
+        }
+        _ => word_count(change.before.as_deref()) + word_count(change.after.as_deref()),
+    };
+    let touched = match change.kind {
+        BlockChange::Modified => modified_text(change),
+        _ => format!(
+            "{} {}",
+            change.before.as_deref().unwrap_or(""),
+            change.after.as_deref().unwrap_or("")
+        ),
+    };
+    let found = taxonomy.topics_in(&touched);
+    let weight = found.iter().map(|t| t.weight).fold(0.0, f64::max);
+    change.topics = found.iter().map(|t| t.name.clone()).collect();
+    let amount = 1.0 - (-(changed_words as f64) / 40.0).exp();
+    change.significance = round((0.15 + 0.45 * amount + 0.4 * weight).clamp(0.0, 1.0));
+}
+
+/// The sentences of a modified block that contain its changed words (both sides).
+fn modified_text(change: &Change) -> String {
+    let diff = change.word_diff.as_deref().unwrap_or("");
+    let mut pieces = Vec::new();
+    for (open, close) in [("[-", "-]"), ("{+", "+}")] {
+        for piece in diff.split(open).skip(1) {
+            pieces.push(piece.split(close).next().unwrap_or("").to_string());
+        }
+    }
+    let mut text = String::new();
+    for side in [change.before.as_deref(), change.after.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        for sentence in sentences(side) {
+            if pieces
+                .iter()
+                .any(|p| !p.trim().is_empty() && sentence.contains(p.trim()))
+            {
+                text.push_str(sentence);
+                text.push(' ');
+            }
+        }
+    }
+    if text.is_empty() {
+        pieces.join(" ")
+    } else {
+        text
+    }
+}
+
+/// Splits a block into sentences (slices of it, so quotes stay verbatim).
+pub fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if matches!(c, b'.' | b'!' | b'?' | b'\n') {
+            let mut end = i + 1;
+            while end < bytes.len() && matches!(bytes[end], b'"' | b')' | b'\'') {
+                end += 1;
+            }
+            let next_is_break = end >= bytes.len() || bytes[end] == b' ' || bytes[end] == b'\n';
+            let after_space = text[end..].trim_start();
+            let starts_sentence = after_space.is_empty()
+                || after_space.starts_with(|c: char| {
+                    c.is_uppercase()
+                        || c.is_ascii_digit()
+                        || matches!(c, '“' | '"' | '(' | '*' | '#')
+                });
+            if c == b'\n' || (next_is_break && starts_sentence) {
+                let sentence = text[start..end].trim();
+                if !sentence.is_empty() {
+                    out.push(sentence);
+                }
+                start = end;
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    let rest = text[start..].trim();
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+fn rank_topics(changes: &[&Change], taxonomy: &Taxonomy) -> Vec<String> {
+    let mut scores: Vec<(String, f64)> = Vec::new();
+    for change in changes {
+        for topic in &change.topics {
+            match scores.iter_mut().find(|(name, _)| name == topic) {
+                Some((_, score)) => *score += change.significance,
+                None => scores.push((topic.clone(), change.significance)),
+            }
+        }
+    }
+    let order = |name: &str| taxonomy.position(name);
+    scores.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then_with(|| order(&a.0).cmp(&order(&b.0)))
+    });
+    scores.into_iter().map(|(name, _)| name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(before: &str, after: &str) -> Vec<(BlockChange, bool)> {
+        analyse(Some(before), after, &[], false, &Taxonomy::default())
+            .changes
+            .iter()
+            .map(|c| (c.kind, c.cosmetic))
+            .collect()
+    }
+
+    #[test]
+    fn link_target_changes_are_cosmetic() {
+        let before = "Learn [more](https://a.example/x?did=1) about it.";
+        let after = "Learn [more](https://a.example/x?did=2) about it.";
+        let analysis = analyse(Some(before), after, &[], false, &Taxonomy::default());
+        assert_eq!(analysis.change_kind, ChangeKind::Cosmetic);
+        assert!(analysis.significance < 0.05);
+    }
+
+    #[test]
+    fn punctuation_quotes_case_and_last_updated_dates_are_cosmetic() {
+        assert_eq!(
+            kinds("We don't sell data.", "We don’t sell data"),
+            [(BlockChange::Modified, true)]
+        );
+        assert_eq!(
+            kinds("WE KEEP DATA", "We keep data"),
+            [(BlockChange::Modified, true)]
+        );
+        assert_eq!(
+            kinds(
+                "Last updated: June 1, 2025",
+                "Last updated: December 16, 2025"
+            ),
+            [(BlockChange::Modified, true)]
+        );
+    }
+
+    #[test]
+    fn reordered_blocks_are_moves() {
+        let before = "First clause.\n\nSecond clause.\n\nThird clause.";
+        let after = "Third clause.\n\nFirst clause.\n\nSecond clause.";
+        let analysis = analyse(Some(before), after, &[], false, &Taxonomy::default());
+        assert_eq!(analysis.change_kind, ChangeKind::Cosmetic);
+        assert!(
+            analysis
+                .changes
+                .iter()
+                .all(|c| c.kind == BlockChange::Moved)
+        );
+    }
+
+    #[test]
+    fn flapping_text_is_a_revert() {
+        let history = vec![("abc123".to_string(), "Banner A\n\nText.".to_string())];
+        let analysis = analyse(
+            Some("Banner B\n\nText."),
+            "Banner A\n\nText.",
+            &history,
+            false,
+            &Taxonomy::default(),
+        );
+        assert_eq!(analysis.change_kind, ChangeKind::Revert);
+        assert_eq!(analysis.reverts_to.as_deref(), Some("abc123"));
+        assert!(analysis.significance <= 0.05);
+    }
+
+    #[test]
+    fn table_row_change_is_modified_with_word_diff() {
+        let before = "| Data | Kept |\n| --- | --- |\n| Logs | 90 days |";
+        let after = "| Data | Kept |\n| --- | --- |\n| Logs | 180 days |";
+        let analysis = analyse(Some(before), after, &[], false, &Taxonomy::default());
+        assert_eq!(analysis.changes.len(), 1);
+        let change = &analysis.changes[0];
+        assert_eq!(change.kind, BlockChange::Modified);
+        assert_eq!(
+            change.word_diff.as_deref(),
+            Some("| Logs | [-90-]{+180+} days |")
+        );
+        assert!(!change.cosmetic);
+    }
+
+    #[test]
+    fn empty_previous_version_is_all_added() {
+        let analysis = analyse(
+            Some(""),
+            "New text about advertising partners.",
+            &[],
+            false,
+            &Taxonomy::default(),
+        );
+        assert_eq!(analysis.changes.len(), 1);
+        assert_eq!(analysis.changes[0].kind, BlockChange::Added);
+        assert!(analysis.topics.contains(&"advertising".to_string()));
+    }
+
+    #[test]
+    fn sentences_are_slices() {
+        let text = "We collect data. We share it with partners (see below). Contact us.";
+        assert_eq!(
+            sentences(text),
+            [
+                "We collect data.",
+                "We share it with partners (see below).",
+                "Contact us."
+            ]
+        );
+    }
+}
