@@ -35,6 +35,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// Recording behaviour.
     pub record: RecordConfig,
+    /// Change memos.
+    pub memos: MemoConfig,
 }
 
 impl Default for Config {
@@ -46,6 +48,35 @@ impl Default for Config {
             author: Author::default(),
             fetch: FetchConfig::default(),
             record: RecordConfig::default(),
+            memos: MemoConfig::default(),
+        }
+    }
+}
+
+/// How change memos are written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoConfig {
+    /// Folder of memos.
+    pub dir: PathBuf,
+    /// Link to a change, with `{commit}` (e.g. `https://github.com/org/versions/commit/{commit}`).
+    pub commit_url: Option<String>,
+    /// The memos' author (front matter).
+    pub author: String,
+    /// Collections the memos belong to (front matter).
+    pub related_collections: Vec<String>,
+    /// Extra keywords for topics, or new topics: `{topic: [keyword, …]}`.
+    pub topics: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for MemoConfig {
+    fn default() -> Self {
+        MemoConfig {
+            dir: "memos".into(),
+            commit_url: None,
+            author: "policydiff".into(),
+            related_collections: Vec::new(),
+            topics: Default::default(),
         }
     }
 }
@@ -306,6 +337,11 @@ impl Config {
             || self.author.email.chars().any(char::is_control)
         {
             return Err("author: name and email must not contain control characters".into());
+        }
+        if let Some(template) = &self.memos.commit_url
+            && !template.contains("{commit}")
+        {
+            return Err("memos.commit_url: must contain {commit}, where the commit id goes".into());
         }
         if let Some(proxy) = &f.proxy {
             url::Url::parse(proxy)

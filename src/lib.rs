@@ -41,3 +41,4 @@ pub mod fetch;
 pub mod record;
 pub mod track;
 pub mod yaml;
+pub mod memo;

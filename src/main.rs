@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run one tracking round: fetch every declared document and record new versions in git.
     Track(TrackArgs),
+    /// Draft the memo of recorded changes, or analyse two files.
+    Memo(MemoArgs),
     /// Track a bundled policy served from 127.0.0.1 twice, and show what was recorded (no internet needed).
     Demo(DemoArgs),
     /// Check declarations offline; one line per problem, non-zero exit on errors.
@@ -50,6 +52,55 @@ struct TrackArgs {
     /// More detail (each retry, each request).
     #[arg(short, long)]
     verbose: bool,
+}
+
+#[derive(Args)]
+struct MemoArgs {
+    /// Service id (folder of the versions repository).
+    #[arg(conflicts_with_all = ["all", "before"])]
+    service: Option<String>,
+    /// Terms type.
+    #[arg(requires = "service")]
+    terms: Option<String>,
+    /// The change to draft (default: the latest change of the document).
+    #[arg(long, requires = "service")]
+    commit: Option<String>,
+    /// A versions repository in OTA's layout (default: the configured snapshots).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    /// Every change of the repository.
+    #[arg(long)]
+    all: bool,
+    /// With --all: only changes from this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long, requires = "all")]
+    since: Option<String>,
+    /// Where memos are written (default: memos.dir of the configuration).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Analyse two files instead: the previous version…
+    #[arg(long, requires_all = ["after", "service_name", "terms_type"])]
+    before: Option<PathBuf>,
+    /// …the new version,
+    #[arg(long, requires = "before")]
+    after: Option<PathBuf>,
+    /// …the service,
+    #[arg(long = "service", id = "service_name", requires = "before")]
+    service_name: Option<String>,
+    /// …the terms type,
+    #[arg(long = "terms", id = "terms_type", requires = "before")]
+    terms_type: Option<String>,
+    /// …and the date of the change (default: today).
+    #[arg(long, requires = "before")]
+    date: Option<String>,
+    /// Output of the two-file form.
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: MemoFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MemoFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Args)]
@@ -105,6 +156,13 @@ fn main() -> ExitCode {
         Command::Track(args) => track(cli.config.as_deref(), args),
         Command::Validate(args) => validate(args),
         Command::Demo(args) => demo(args),
+        Command::Memo(args) => match memo(cli.config.as_deref(), args) {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("policydiff memo: {message}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
         Command::Extract(args) => match run_extract(args) {
             Ok(code) => code,
             Err(message) => {
@@ -113,6 +171,78 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn memo(config_path: Option<&Path>, args: MemoArgs) -> Result<ExitCode, String> {
+    use policydiff::analyse::{Taxonomy, analyse};
+    use policydiff::memo;
+    let config = policydiff::config::Config::load(config_path).map_err(|e| e.to_string())?;
+    let taxonomy = Taxonomy::with_additions(&config.memos.topics);
+    if let (Some(before), Some(after)) = (&args.before, &args.after) {
+        let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+        let (before, after) = (read(before)?, read(after)?);
+        let date = args.date.clone().unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
+        let service = args.service_name.clone().unwrap_or_default();
+        let terms = args.terms_type.clone().unwrap_or_default();
+        let analysis = analyse(Some(&before), &after, None, false, &taxonomy);
+        let input = memo::MemoInput { service: &service, terms_type: &terms, date: &date, commit: None, previous_commit: None, before: Some(&before), after: &after };
+        let drafted = memo::draft(&input, &analysis, &config.memos, &taxonomy);
+        match args.format {
+            MemoFormat::Markdown => print!("{}", drafted.to_markdown()),
+            MemoFormat::Json => println!("{}", serde_json::to_string_pretty(&drafted.to_json(&service, &terms)).unwrap_or_default()),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let repo_path = args.repo.clone().unwrap_or_else(|| config.snapshots.clone());
+    let repository = policydiff::record::VersionsRepository::open(&repo_path).map_err(|e| e.to_string())?;
+    let out = args.out.clone().unwrap_or_else(|| config.memos.dir.clone());
+    let since = match &args.since {
+        Some(text) => Some(policydiff::declaration::parse_date(text).ok_or_else(|| format!("--since {text:?} is not a date"))?),
+        None => None,
+    };
+    let started = std::time::Instant::now();
+    let changes = repository.version_changes(if args.all { since } else { None }).map_err(|e| e.to_string())?;
+    if args.all {
+        let (mut written, mut analysed) = (0, 0);
+        for change in &changes {
+            let Some(drafted) = memo::for_recorded_change(&repository, change, &change.service_id, &config.memos, &taxonomy).map_err(|e| e.to_string())? else {
+                continue;
+            };
+            analysed += 1;
+            memo::write(&drafted, &change.service_id, &change.terms_type, &out).map_err(|e| e.to_string())?;
+            written += 1;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{written} memos written to {} ({analysed} changes analysed in {seconds:.1}s, {:.0} changes/s)",
+            out.display(),
+            analysed as f64 / seconds.max(1e-9)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(service), Some(terms)) = (&args.service, &args.terms) else {
+        return Err("give SERVICE TERMS, --all, or --before/--after (see --help)".into());
+    };
+    let wanted = match &args.commit {
+        Some(revision) => Some(repository.resolve(revision).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let change = changes
+        .iter()
+        .rev()
+        .filter(|c| &c.service_id == service && &c.terms_type == terms)
+        .find(|c| wanted.as_ref().is_none_or(|w| &c.commit == w))
+        .ok_or_else(|| match &wanted {
+            Some(commit) => format!("commit {commit} records no version of {service} {terms}"),
+            None => format!("{} holds no version of {service} {terms}", repo_path.display()),
+        })?;
+    let Some(drafted) = memo::for_recorded_change(&repository, change, service, &config.memos, &taxonomy).map_err(|e| e.to_string())? else {
+        return Err(format!("commit {} is the first record of {service} {terms}: there is no change to describe", change.commit));
+    };
+    let path = memo::write(&drafted, service, terms, &out).map_err(|e| e.to_string())?;
+    print!("{}", drafted.to_markdown());
+    eprintln!("written to {}", path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn demo(args: DemoArgs) -> ExitCode {

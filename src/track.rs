@@ -75,6 +75,9 @@ pub struct DocumentReport {
     pub error: Option<String>,
     /// The commit written, if any.
     pub commit: Option<String>,
+    /// The memo drafted for the change, if any.
+    #[serde(default)]
+    pub memo: Option<String>,
     /// Time spent on the document.
     pub duration_ms: u64,
 }
@@ -116,6 +119,7 @@ impl RunReport {
 /// A document to track.
 struct Document {
     service_id: String,
+    service_name: String,
     terms: Terms,
     declaration_sha256: String,
 }
@@ -173,6 +177,7 @@ pub async fn track(
             if selected(selection, &service.service_id, terms_type) {
                 documents.push(Document {
                     service_id: service.service_id.clone(),
+                    service_name: declaration.name.clone(),
                     terms: terms.clone(),
                     declaration_sha256: declaration.sha256.clone(),
                 });
@@ -278,6 +283,7 @@ fn failed(service: &str, terms_type: &str, class: FailureClass, message: String)
         error_class: Some(class),
         error: Some(message),
         commit: None,
+        memo: None,
         duration_ms: 0,
     }
 }
@@ -424,6 +430,7 @@ fn record_document(
         error_class: None,
         error: None,
         commit: None,
+        memo: None,
         duration_ms: 0,
     };
     let current = repository.current_version(&document.service_id, terms_type);
@@ -476,6 +483,14 @@ fn record_document(
                 RecordKind::NewVersion => Status::NewVersion,
                 RecordKind::TechnicalUpgrade => Status::TechnicalUpgrade,
             };
+            if let Some(previous) = &current
+                && recorded.kind != RecordKind::FirstRecord
+            {
+                match write_memo(config, repository, document, previous, &prepared, &recorded) {
+                    Ok(path) => report.memo = Some(path.display().to_string()),
+                    Err(error) => tracing::warn!(service = %document.service_id, terms = %terms_type, "no memo: {error}"),
+                }
+            }
             report.commit = Some(recorded.commit);
         }
         Ok(None) => {}
@@ -487,6 +502,40 @@ fn record_document(
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// Drafts and writes the memo of a change just recorded.
+fn write_memo(
+    config: &Config,
+    repository: &VersionsRepository,
+    document: &Document,
+    before: &str,
+    prepared: &Prepared,
+    recorded: &record::Recorded,
+) -> Result<PathBuf> {
+    let after = prepared.text.as_str();
+    let taxonomy = crate::analyse::Taxonomy::with_additions(&config.memos.topics);
+    let terms_type = &document.terms.terms_type;
+    // Newest first: [0] is the version just recorded, [1] the previous one.
+    let versions = repository.version_blobs(&document.service_id, terms_type)?;
+    let reverts_to = versions
+        .first()
+        .and_then(|(_, new_blob)| versions.iter().skip(2).find(|(_, blob)| blob == new_blob))
+        .map(|(commit, _)| commit.as_str());
+    let technical = recorded.kind == RecordKind::TechnicalUpgrade;
+    let analysis = crate::analyse::analyse(Some(before), after, reverts_to, technical, &taxonomy);
+    let date = prepared.fetched_at.format("%Y-%m-%d").to_string();
+    let input = crate::memo::MemoInput {
+        service: &document.service_name,
+        terms_type,
+        date: &date,
+        commit: Some(&recorded.commit),
+        previous_commit: versions.get(1).map(|(commit, _)| commit.as_str()),
+        before: Some(before),
+        after,
+    };
+    let memo = crate::memo::draft(&input, &analysis, &config.memos, &taxonomy);
+    crate::memo::write(&memo, &document.service_id, terms_type, &config.memos.dir)
 }
 
 /// Appends a round's report as one JSON line to `<state>/runs.jsonl`.

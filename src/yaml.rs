@@ -55,6 +55,14 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     })
 }
 
+/// Writes a value as YAML (for memo front matter).
+pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, YamlError> {
+    serde_yaml::to_string(value).map_err(|e| YamlError {
+        message: e.to_string(),
+        location: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

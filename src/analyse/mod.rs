@@ -23,7 +23,7 @@
 //!
 //! let before = "Privacy\n=======\n\nWe collect your email.";
 //! let after = "Privacy\n=======\n\nWe collect your email and your interactions with AI features.";
-//! let analysis = analyse(Some(before), after, &[], false, &Taxonomy::default());
+//! let analysis = analyse(Some(before), after, None, false, &Taxonomy::default());
 //! assert_eq!(analysis.change_kind, ChangeKind::Substantive);
 //! assert_eq!(analysis.topics[0], "ai");
 //! assert!(analysis.significance > 0.3);
@@ -112,12 +112,13 @@ pub struct Analysis {
 
 /// Analyses the change from `before` (none for a first record) to `after`.
 ///
-/// `history` holds earlier versions as `(commit, text)`, newest first, not counting `before`;
-/// `technical` says the commit is a technical or declaration upgrade.
+/// `reverts_to` names the commit of an earlier version (not the previous one) whose text is
+/// identical to `after`, when there is one (see [`find_revert`]); `technical` says the commit is a
+/// technical or declaration upgrade.
 pub fn analyse(
     before: Option<&str>,
     after: &str,
-    history: &[(String, String)],
+    reverts_to: Option<&str>,
     technical: bool,
     taxonomy: &Taxonomy,
 ) -> Analysis {
@@ -127,14 +128,9 @@ pub fn analyse(
     for change in &mut changes {
         judge(change, taxonomy);
     }
-    let reverts_to = if before.is_some_and(|b| b != after) {
-        history
-            .iter()
-            .find(|(_, text)| text == after)
-            .map(|(commit, _)| commit.clone())
-    } else {
-        None
-    };
+    let reverts_to = reverts_to
+        .filter(|_| before.is_some_and(|b| b != after))
+        .map(str::to_string);
     let substantive: Vec<&Change> = changes.iter().filter(|c| !c.cosmetic).collect();
     let change_kind = if technical {
         ChangeKind::Technical
@@ -169,6 +165,12 @@ pub fn analyse(
         effective_date: effective_date(after),
         announced_change: announced,
     }
+}
+
+/// The commit of the newest earlier version (`(commit, text)`, newest first, the previous
+/// version excluded) whose text is `after`: a revert.
+pub fn find_revert<'a>(after: &str, earlier: &'a [(String, String)]) -> Option<&'a str> {
+    earlier.iter().find(|(_, text)| text == after).map(|(commit, _)| commit.as_str())
 }
 
 fn round(value: f64) -> f64 {
@@ -541,7 +543,7 @@ mod tests {
     use super::*;
 
     fn kinds(before: &str, after: &str) -> Vec<(BlockChange, bool)> {
-        analyse(Some(before), after, &[], false, &Taxonomy::default())
+        analyse(Some(before), after, None, false, &Taxonomy::default())
             .changes
             .iter()
             .map(|c| (c.kind, c.cosmetic))
@@ -552,7 +554,7 @@ mod tests {
     fn link_target_changes_are_cosmetic() {
         let before = "Learn [more](https://a.example/x?did=1) about it.";
         let after = "Learn [more](https://a.example/x?did=2) about it.";
-        let analysis = analyse(Some(before), after, &[], false, &Taxonomy::default());
+        let analysis = analyse(Some(before), after, None, false, &Taxonomy::default());
         assert_eq!(analysis.change_kind, ChangeKind::Cosmetic);
         assert!(analysis.significance < 0.05);
     }
@@ -580,7 +582,7 @@ mod tests {
     fn reordered_blocks_are_moves() {
         let before = "First clause.\n\nSecond clause.\n\nThird clause.";
         let after = "Third clause.\n\nFirst clause.\n\nSecond clause.";
-        let analysis = analyse(Some(before), after, &[], false, &Taxonomy::default());
+        let analysis = analyse(Some(before), after, None, false, &Taxonomy::default());
         assert_eq!(analysis.change_kind, ChangeKind::Cosmetic);
         assert!(
             analysis
@@ -593,10 +595,11 @@ mod tests {
     #[test]
     fn flapping_text_is_a_revert() {
         let history = vec![("abc123".to_string(), "Banner A\n\nText.".to_string())];
+        let reverts_to = find_revert("Banner A\n\nText.", &history);
         let analysis = analyse(
             Some("Banner B\n\nText."),
             "Banner A\n\nText.",
-            &history,
+            reverts_to,
             false,
             &Taxonomy::default(),
         );
@@ -609,7 +612,7 @@ mod tests {
     fn table_row_change_is_modified_with_word_diff() {
         let before = "| Data | Kept |\n| --- | --- |\n| Logs | 90 days |";
         let after = "| Data | Kept |\n| --- | --- |\n| Logs | 180 days |";
-        let analysis = analyse(Some(before), after, &[], false, &Taxonomy::default());
+        let analysis = analyse(Some(before), after, None, false, &Taxonomy::default());
         assert_eq!(analysis.changes.len(), 1);
         let change = &analysis.changes[0];
         assert_eq!(change.kind, BlockChange::Modified);
@@ -625,7 +628,7 @@ mod tests {
         let analysis = analyse(
             Some(""),
             "New text about advertising partners.",
-            &[],
+            None,
             false,
             &Taxonomy::default(),
         );

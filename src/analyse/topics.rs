@@ -13,7 +13,7 @@ use regex::Regex;
 pub struct Topic {
     /// Its name in memos (`ai`, `sharing`, …).
     pub name: String,
-    /// How it is said in a sentence ("AI", "sharing with third parties").
+    /// How it is said in a sentence ("AI", "data sharing").
     pub label: String,
     /// How much a change on it matters, in [0, 1].
     pub weight: f64,
@@ -92,7 +92,7 @@ const DEFAULTS: &[(&str, &str, f64, &[&str])] = &[
     ),
     (
         "sharing",
-        "sharing with third parties",
+        "data sharing",
         0.25,
         &[
             "share",
@@ -112,7 +112,7 @@ const DEFAULTS: &[(&str, &str, f64, &[&str])] = &[
     ),
     (
         "law_enforcement",
-        "government and legal requests",
+        "government requests",
         0.25,
         &[
             "law enforcement",
@@ -203,7 +203,7 @@ const DEFAULTS: &[(&str, &str, f64, &[&str])] = &[
     ),
     (
         "disputes",
-        "disputes and liability",
+        "disputes",
         0.2,
         &[
             "arbitration",
@@ -257,7 +257,7 @@ const DEFAULTS: &[(&str, &str, f64, &[&str])] = &[
     ),
     (
         "commerce",
-        "commerce and payments",
+        "payments",
         0.1,
         &[
             "selling",

@@ -112,6 +112,34 @@ pub struct Recorded {
     pub kind: RecordKind,
 }
 
+/// A change of one version file, as history records it.
+#[derive(Debug, Clone)]
+pub struct VersionChange {
+    /// The commit.
+    pub commit: String,
+    /// The commit of the previous version, if any (none for a first record).
+    pub previous_commit: Option<String>,
+    /// The commit date.
+    pub date: DateTime<Utc>,
+    /// The commit subject.
+    pub subject: String,
+    /// Service id (folder).
+    pub service_id: String,
+    /// Terms type (file name).
+    pub terms_type: String,
+    /// The new version's blob.
+    pub blob: Oid,
+    /// Earlier versions, newest first: `(commit, blob)`; the first is the previous version.
+    pub earlier: Vec<(String, Oid)>,
+}
+
+impl VersionChange {
+    /// Whether the commit is a technical or declaration upgrade (OTA's subject).
+    pub fn is_technical(&self) -> bool {
+        self.subject.starts_with("Apply technical or declaration upgrade on")
+    }
+}
+
 /// The held lock of a repository; released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct RepositoryLock {
@@ -367,6 +395,86 @@ impl VersionsRepository {
             .map_err(|e| git_error("cannot update the working tree", e))
     }
 
+    /// Opens an existing repository (ours or a clone of one of OTA's versions repositories).
+    pub fn open(path: &Path) -> Result<Self> {
+        let repo = Repository::open(path)
+            .map_err(|e| git_error(&format!("cannot open the versions repository {}", path.display()), e))?;
+        Ok(VersionsRepository {
+            repo,
+            path: path.to_path_buf(),
+            author_name: "policydiff".into(),
+            author_email: "policydiff@localhost".into(),
+        })
+    }
+
+    /// Every version file change, oldest first, optionally since a date: the input of memos.
+    pub fn version_changes(&self, since: Option<DateTime<Utc>>) -> Result<Vec<VersionChange>> {
+        let mut walk = self.repo.revwalk().map_err(|e| git_error("cannot walk history", e))?;
+        if walk.push_head().is_err() {
+            return Ok(Vec::new());
+        }
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .map_err(|e| git_error("cannot sort history", e))?;
+        let mut known: std::collections::HashMap<String, Vec<(String, Oid)>> = Default::default();
+        let mut out = Vec::new();
+        for oid in walk {
+            let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
+            let commit = self.repo.find_commit(oid).map_err(|e| git_error("cannot read a commit", e))?;
+            let tree = commit.tree().map_err(|e| git_error("cannot read a tree", e))?;
+            let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
+            let diff = self
+                .repo
+                .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)
+                .map_err(|e| git_error("cannot diff a commit", e))?;
+            let date = DateTime::from_timestamp(commit.time().seconds(), 0).unwrap_or_default();
+            let subject = commit.summary().ok().flatten().unwrap_or("").to_string();
+            for delta in diff.deltas() {
+                let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else {
+                    continue;
+                };
+                let parts: Vec<&str> = path.split('/').collect();
+                if parts.len() != 2 || !parts[1].ends_with(".md") || delta.new_file().id().is_zero() {
+                    continue;
+                }
+                let versions = known.entry(path.to_string()).or_default();
+                let blob = delta.new_file().id();
+                if versions.last().is_some_and(|(_, b)| *b == blob) {
+                    continue;
+                }
+                if since.is_none_or(|since| date >= since) {
+                    out.push(VersionChange {
+                        commit: oid.to_string(),
+                        previous_commit: versions.last().map(|(c, _)| c.clone()),
+                        date,
+                        subject: subject.clone(),
+                        service_id: parts[0].to_string(),
+                        terms_type: parts[1].trim_end_matches(".md").to_string(),
+                        blob,
+                        earlier: versions.iter().rev().map(|(c, b)| (c.clone(), *b)).collect(),
+                    });
+                }
+                versions.push((oid.to_string(), blob));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The text of a blob (a version).
+    pub fn blob_text(&self, oid: Oid) -> Result<String> {
+        let blob = self.repo.find_blob(oid).map_err(|e| git_error("cannot read a version", e))?;
+        Ok(String::from_utf8_lossy(blob.content()).into_owned())
+    }
+
+    /// Resolves a revision (commit id, branch, `HEAD~2`…) to a commit id.
+    pub fn resolve(&self, revision: &str) -> Result<String> {
+        let object = self
+            .repo
+            .revparse_single(revision)
+            .map_err(|e| git_error(&format!("no revision {revision:?}"), e))?;
+        let commit = object.peel_to_commit().map_err(|e| git_error(&format!("{revision:?} is not a commit"), e))?;
+        Ok(commit.id().to_string())
+    }
+
     /// One line per commit, newest first: `date  commit  subject`.
     pub fn log_lines(&self) -> Result<Vec<String>> {
         let mut walk = self
@@ -393,6 +501,29 @@ impl VersionsRepository {
             ));
         }
         Ok(lines)
+    }
+
+    /// The versions of a document as `(commit, blob)`, newest first (a path-filtered walk).
+    pub fn version_blobs(&self, service_id: &str, terms_type: &str) -> Result<Vec<(String, Oid)>> {
+        let path = version_path(service_id, terms_type);
+        let mut walk = self.repo.revwalk().map_err(|e| git_error("cannot walk history", e))?;
+        if walk.push_head().is_err() {
+            return Ok(Vec::new());
+        }
+        let mut out: Vec<(String, Oid)> = Vec::new();
+        for oid in walk {
+            let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
+            let commit = self.repo.find_commit(oid).map_err(|e| git_error("cannot read a commit", e))?;
+            let Ok(entry) = commit.tree().and_then(|t| t.get_path(Path::new(&path))) else {
+                continue;
+            };
+            match out.last_mut() {
+                // Walking back: the same blob in an older commit means the version started there.
+                Some(last) if last.1 == entry.id() => last.0 = oid.to_string(),
+                _ => out.push((oid.to_string(), entry.id())),
+            }
+        }
+        Ok(out)
     }
 
     /// Every version text a document had, newest first, with its commit (for reverts and audits).

@@ -1,0 +1,598 @@
+//! Memos: a reviewable draft for each recorded change.
+//!
+//! [`draft`] turns an [`Analysis`] into a [`Memo`]: YAML front matter that OTA's
+//! memo publishing accepts (title, description, service, terms types, dates,
+//! author, collections) plus policydiff's own fields (commit, change kind,
+//! significance, topics, `status: draft`), and a body that follows OTA's
+//! copywriting rules — a one-sentence present-tense title with the service as
+//! subject, a past-tense body with the link to the change on the action verb,
+//! short quotations of the new text in quotation marks, paragraphs grouped by
+//! topic (most significant first), cosmetic changes summed up in one closing line.
+//!
+//! Every quotation is a verbatim slice of the version it quotes; [`Memo::quotes`]
+//! lists them with their side so that this can be checked. The same input always
+//! gives the same memo.
+//!
+//! ```
+//! use policydiff::analyse::{analyse, Taxonomy};
+//! use policydiff::config::MemoConfig;
+//! use policydiff::memo::{draft, MemoInput};
+//!
+//! let before = "We collect your email.";
+//! let after = "We collect your email. We use your interactions with AI features to personalise ads.";
+//! let taxonomy = Taxonomy::default();
+//! let input = MemoInput { service: "Instagram", terms_type: "Privacy Policy", date: "2025-12-16",
+//!     commit: Some("0123456789abcdef"), previous_commit: None, before: Some(before), after };
+//! let memo = draft(&input, &analyse(Some(before), after, None, false, &taxonomy), &MemoConfig::default(), &taxonomy);
+//! assert!(memo.title.starts_with("Instagram changes its Privacy Policy on AI"));
+//! assert!(memo.body.contains("“We use your interactions with AI features to personalise ads.”"));
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::analyse::{Analysis, BlockChange, Change, ChangeKind, Taxonomy, sentences};
+use crate::config::MemoConfig;
+use crate::{Error, Result};
+
+/// Longest quotation, in characters.
+const MAX_QUOTE_CHARS: usize = 200;
+/// Longest title, in characters.
+const MAX_TITLE_CHARS: usize = 140;
+
+/// What a memo is about.
+pub struct MemoInput<'a> {
+    /// The service's name (or id).
+    pub service: &'a str,
+    /// The terms type.
+    pub terms_type: &'a str,
+    /// The date of the change (YYYY-MM-DD).
+    pub date: &'a str,
+    /// The commit that recorded it.
+    pub commit: Option<&'a str>,
+    /// The commit of the previous version.
+    pub previous_commit: Option<&'a str>,
+    /// The previous version.
+    pub before: Option<&'a str>,
+    /// The new version.
+    pub after: &'a str,
+}
+
+/// Which version a quotation comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The previous version.
+    Before,
+    /// The new version.
+    After,
+}
+
+/// A quotation used in a memo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Quote {
+    /// The quoted text, verbatim.
+    pub text: String,
+    /// The version it is taken from.
+    pub side: Side,
+}
+
+/// YAML front matter.
+#[derive(Debug, Clone, Serialize)]
+pub struct FrontMatter {
+    /// Title.
+    pub title: String,
+    /// One-paragraph summary in HTML.
+    pub html_description: String,
+    /// Service.
+    pub service: String,
+    /// Terms types.
+    pub terms_types: Vec<String>,
+    /// Dates (YYYY-MM-DD).
+    pub dates: Vec<String>,
+    /// Author.
+    pub author: String,
+    /// Related collections.
+    pub related_collections: Vec<String>,
+    /// The commit of the change.
+    pub commit: Option<String>,
+    /// The commit of the previous version.
+    pub previous_commit: Option<String>,
+    /// Substantive, cosmetic, revert or technical.
+    pub change_kind: ChangeKind,
+    /// For reverts, the commit whose text came back.
+    pub reverts_to: Option<String>,
+    /// Significance in [0, 1].
+    pub significance: f64,
+    /// Topics, most significant first.
+    pub topics: Vec<String>,
+    /// Always `draft`: a person reviews it.
+    pub status: String,
+}
+
+/// A drafted memo.
+#[derive(Debug, Clone)]
+pub struct Memo {
+    /// The title.
+    pub title: String,
+    /// The front matter.
+    pub front_matter: FrontMatter,
+    /// The Markdown body.
+    pub body: String,
+    /// Every quotation of the body, with its side.
+    pub quotes: Vec<Quote>,
+    /// The analysis it was drafted from.
+    pub analysis: Analysis,
+}
+
+fn truncate_chars(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((cut, _)) => {
+            // Cut at the last space before the limit, so the quote ends on a whole word.
+            let head = &text[..cut];
+            head.rfind(' ').map_or(head, |space| &head[..space])
+        }
+    }
+}
+
+struct Writer<'a> {
+    quotes: Vec<Quote>,
+    taxonomy: &'a Taxonomy,
+}
+
+impl Writer<'_> {
+    /// Quotes a slice of a version: “…”, with an ellipsis outside the marks when cut.
+    fn quote(&mut self, text: &str, side: Side) -> String {
+        let text = text.trim();
+        let cut = truncate_chars(text, MAX_QUOTE_CHARS).trim_end();
+        self.quotes.push(Quote { text: cut.to_string(), side });
+        if cut.len() < text.len() { format!("“{cut}”…") } else { format!("“{cut}”") }
+    }
+
+    /// The most telling sentence of a block for a topic (or the first one).
+    fn pick<'t>(&self, block_content: &'t str, topic: Option<&str>) -> &'t str {
+        let all = sentences(block_content);
+        if let Some(topic) = topic
+            && let Some(sentence) = all.iter().find(|s| self.taxonomy.find(topic, s).is_some())
+        {
+            return sentence;
+        }
+        all.first().copied().unwrap_or(block_content)
+    }
+
+    /// The sentence of the new side that holds the first inserted words.
+    fn changed_sentence<'t>(&self, change: &'t Change, side: Side) -> Option<&'t str> {
+        let diff = change.word_diff.as_deref()?;
+        let (open, close, text) = match side {
+            Side::After => ("{+", "+}", change.after.as_deref()?),
+            Side::Before => ("[-", "-]", change.before.as_deref()?),
+        };
+        let pieces: Vec<&str> = diff
+            .split(open)
+            .skip(1)
+            .filter_map(|p| p.split(close).next())
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let content = strip_block_prefix(text);
+        sentences(content)
+            .into_iter()
+            .find(|s| pieces.iter().any(|p| s.contains(p)))
+    }
+
+    fn clause(&mut self, change: &Change, topic: Option<&str>) -> String {
+        match change.kind {
+            BlockChange::Added => {
+                let content = strip_block_prefix(change.after.as_deref().unwrap_or(""));
+                let sentence = self.pick(content, topic);
+                format!("added {}", self.quote(sentence, Side::After))
+            }
+            BlockChange::Removed => {
+                let content = strip_block_prefix(change.before.as_deref().unwrap_or(""));
+                let sentence = self.pick(content, topic);
+                format!("removed {}", self.quote(sentence, Side::Before))
+            }
+            BlockChange::Modified | BlockChange::Moved => {
+                let new = self.changed_sentence(change, Side::After);
+                let old = self.changed_sentence(change, Side::Before);
+                match (new, old) {
+                    (Some(new), Some(old)) if old.chars().count() <= 160 && new.chars().count() <= 160 => {
+                        let new_quote = self.quote(new, Side::After);
+                        let old_quote = self.quote(old, Side::Before);
+                        format!("changed {old_quote} to {new_quote}")
+                    }
+                    (Some(new), _) => format!("now reads {}", self.quote(new, Side::After)),
+                    (None, Some(old)) => format!("no longer says {}", self.quote(old, Side::Before)),
+                    (None, None) => {
+                        let content = strip_block_prefix(change.after.as_deref().unwrap_or(""));
+                        format!("reworded {}", self.quote(self.pick(content, topic), Side::After))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A block's text without its list, heading or table prefix (still a slice of it).
+fn strip_block_prefix(text: &str) -> &str {
+    let trimmed = text.trim_start();
+    let trimmed = trimmed.trim_start_matches('#').trim_start();
+    for marker in ["*   ", "* ", "- ", "+ "] {
+        if let Some(rest) = trimmed.strip_prefix(marker) {
+            return rest.trim_start();
+        }
+    }
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && trimmed[digits..].starts_with(". ") {
+        return trimmed[digits + 2..].trim_start();
+    }
+    trimmed.trim_start_matches('|').trim()
+}
+
+fn join_labels(labels: &[String]) -> String {
+    match labels {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Drafts the memo of a change.
+pub fn draft(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig, taxonomy: &Taxonomy) -> Memo {
+    let mut writer = Writer {
+        quotes: Vec::new(),
+        taxonomy,
+    };
+    let service = input.service;
+    let terms = input.terms_type;
+    let labels: Vec<String> = analysis
+        .topics
+        .iter()
+        .map(|t| taxonomy.get(t).map_or_else(|| t.replace('_', " "), |topic| topic.label.clone()))
+        .collect();
+
+    let mut title = match analysis.change_kind {
+        ChangeKind::Substantive if !labels.is_empty() => {
+            let mut shown = labels.len().min(3);
+            loop {
+                let title = format!("{service} changes its {terms} on {}", join_labels(&labels[..shown]));
+                if title.chars().count() <= MAX_TITLE_CHARS || shown == 1 {
+                    break title;
+                }
+                shown -= 1;
+            }
+        }
+        ChangeKind::Substantive => format!("{service} changes its {terms}"),
+        ChangeKind::Cosmetic => format!("{service} makes cosmetic changes to its {terms}"),
+        ChangeKind::Revert => format!("{service} restores an earlier version of its {terms}"),
+        ChangeKind::Technical => format!("{service} {terms} is re-recorded after a technical upgrade"),
+    };
+    if title.chars().count() > MAX_TITLE_CHARS {
+        title = truncate_chars(&title, MAX_TITLE_CHARS).to_string();
+    }
+    let title = title.trim_end_matches(['.', '!', '?', ':', ';', ',']).to_string();
+
+    // The link (or the commit id) goes on the action verb; the rest of the phrase follows it.
+    let (verb, rest) = match analysis.change_kind {
+        ChangeKind::Substantive => ("updated", " its"),
+        ChangeKind::Cosmetic => ("made cosmetic changes", " to its"),
+        ChangeKind::Revert => ("restored", " an earlier version of its"),
+        ChangeKind::Technical => ("re-recorded", ""),
+    };
+    let linked_verb = match (input.commit, &config.commit_url) {
+        (Some(commit), Some(template)) => format!("[{verb}]({}){rest}", template.replace("{commit}", commit)),
+        (Some(commit), None) => format!("{verb} (commit `{:.12}`){rest}", commit),
+        (None, _) => format!("{verb}{rest}"),
+    };
+    let mut paragraphs = Vec::new();
+    let opening = match analysis.change_kind {
+        ChangeKind::Technical => format!(
+            "The {terms} of {service} was {linked_verb} on {}: the declaration or the extraction changed, not the document.",
+            input.date
+        ),
+        ChangeKind::Revert => format!(
+            "{service} {linked_verb} {terms} on {}: the text is again identical to the version recorded in commit `{:.12}`.",
+            input.date,
+            analysis.reverts_to.as_deref().unwrap_or("")
+        ),
+        _ => format!("{service} {linked_verb} {terms} on {}.", input.date),
+    };
+    paragraphs.push(opening);
+
+    match (&analysis.effective_date, &analysis.previous_effective_date) {
+        (Some(new), Some(old)) if new != old => {
+            paragraphs.push(format!("The new version is dated {new}; the previous one was dated {old}."))
+        }
+        (Some(new), None) => paragraphs.push(format!("The new version is dated {new}.")),
+        _ => {}
+    }
+    if let Some(announcement) = &analysis.announced_change {
+        let side = if input.after.contains(&announcement.text) { Side::After } else { Side::Before };
+        let quote = writer.quote(&announcement.text, side);
+        let which = if side == Side::After { "new" } else { "previous" };
+        paragraphs.push(format!(
+            "The {which} version announces a change taking effect on {}: {quote}.",
+            announcement.date
+        ));
+    }
+
+    if matches!(analysis.change_kind, ChangeKind::Substantive) {
+        let substantive: Vec<&Change> = analysis.changes.iter().filter(|c| !c.cosmetic).collect();
+        let mut described = vec![false; substantive.len()];
+        let mut clauses_written = 0;
+        for (topic, label) in analysis.topics.iter().zip(&labels) {
+            let mut clauses = Vec::new();
+            for (index, change) in substantive.iter().enumerate() {
+                if described[index] || !change.topics.contains(topic) || clauses.len() >= 3 || clauses_written >= 8 {
+                    continue;
+                }
+                described[index] = true;
+                let clause = writer.clause(change, Some(topic));
+                if !clauses.contains(&clause) {
+                    clauses.push(clause);
+                    clauses_written += 1;
+                }
+            }
+            if !clauses.is_empty() {
+                paragraphs.push(format!("On {label}, it {}.", clauses.join("; it also ")));
+            }
+        }
+        let mut others = Vec::new();
+        for (index, change) in substantive.iter().enumerate() {
+            if !described[index] && others.len() < 3 && clauses_written < 8 {
+                described[index] = true;
+                let clause = writer.clause(change, None);
+                if !others.contains(&clause) {
+                    others.push(clause);
+                    clauses_written += 1;
+                }
+            }
+        }
+        if !others.is_empty() {
+            let lead = if paragraphs.len() > 1 { "It also" } else { "It" };
+            paragraphs.push(format!("{lead} {}.", others.join("; it also ")));
+        }
+        let remaining = described.iter().filter(|d| !**d).count();
+        if remaining > 0 {
+            paragraphs.push(format!("{remaining} other substantive change{} {} not described here.", plural(remaining), if remaining == 1 { "is" } else { "are" }));
+        }
+    }
+    let cosmetic = analysis.changes.iter().filter(|c| c.cosmetic).count();
+    if cosmetic > 0 && analysis.change_kind != ChangeKind::Revert {
+        let also = if analysis.change_kind == ChangeKind::Substantive { " also" } else { "" };
+        paragraphs.push(format!(
+            "{cosmetic} cosmetic change{} (formatting, punctuation, links or order) {}{also} recorded.",
+            plural(cosmetic),
+            if cosmetic == 1 { "was" } else { "were" }
+        ));
+    }
+    let body = paragraphs.join("\n\n");
+    let description_source = paragraphs.get(1).unwrap_or(&paragraphs[0]);
+    let front_matter = FrontMatter {
+        title: title.clone(),
+        html_description: format!("<p>{}</p>", html_escape(&strip_markdown_links(description_source))),
+        service: service.to_string(),
+        terms_types: vec![terms.to_string()],
+        dates: vec![input.date.to_string()],
+        author: config.author.clone(),
+        related_collections: config.related_collections.clone(),
+        commit: input.commit.map(str::to_string),
+        previous_commit: input.previous_commit.map(str::to_string),
+        change_kind: analysis.change_kind,
+        reverts_to: analysis.reverts_to.clone(),
+        significance: analysis.significance,
+        topics: analysis.topics.clone(),
+        status: "draft".into(),
+    };
+    Memo {
+        title,
+        front_matter,
+        body,
+        quotes: writer.quotes,
+        analysis: analysis.clone(),
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn strip_markdown_links(text: &str) -> String {
+    use std::sync::OnceLock;
+    static LINK: OnceLock<regex::Regex> = OnceLock::new();
+    LINK.get_or_init(|| regex::Regex::new(r"\[([^\]]*)\]\([^)]*\)").expect("valid regex"))
+        .replace_all(text, "$1")
+        .into_owned()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+impl Memo {
+    /// The memo file: front matter, then the body.
+    pub fn to_markdown(&self) -> String {
+        let front = crate::yaml::to_string(&self.front_matter).unwrap_or_default();
+        format!("---\n{front}---\n\n{}\n", self.body)
+    }
+
+    /// The sidecar JSON: everything of the memo and its analysis.
+    pub fn to_json(&self, service_id: &str, terms_type: &str) -> serde_json::Value {
+        let f = &self.front_matter;
+        serde_json::json!({
+            "service": service_id,
+            "terms_type": terms_type,
+            "date": f.dates.first(),
+            "commit": f.commit,
+            "previous_commit": f.previous_commit,
+            "change_kind": f.change_kind,
+            "reverts_to": f.reverts_to,
+            "significance": f.significance,
+            "topics": f.topics,
+            "effective_date": self.analysis.effective_date,
+            "previous_effective_date": self.analysis.previous_effective_date,
+            "announced_change": self.analysis.announced_change,
+            "title": self.title,
+            "html_description": f.html_description,
+            "body": self.body,
+            "quotes": self.quotes,
+            "changes": self.analysis.changes.iter().map(|c| serde_json::json!({
+                "kind": c.kind,
+                "section": c.section,
+                "before": c.before,
+                "after": c.after,
+                "word_diff": c.word_diff,
+                "topics": c.topics,
+                "significance": c.significance,
+                "cosmetic": c.cosmetic,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Drafts the memo of a change recorded in a versions repository (`None` for a first record).
+pub fn for_recorded_change(
+    repository: &crate::record::VersionsRepository,
+    change: &crate::record::VersionChange,
+    service_name: &str,
+    config: &MemoConfig,
+    taxonomy: &Taxonomy,
+) -> Result<Option<Memo>> {
+    let Some((previous_commit, previous_blob)) = change.earlier.first() else {
+        return Ok(None);
+    };
+    let after = repository.blob_text(change.blob)?;
+    let before = repository.blob_text(*previous_blob)?;
+    // A revert: the new text is an earlier version's (compared by blob id: same bytes).
+    let reverts_to = change.earlier[1..]
+        .iter()
+        .find(|(_, blob)| *blob == change.blob)
+        .map(|(commit, _)| commit.as_str());
+    let analysis = crate::analyse::analyse(Some(&before), &after, reverts_to, change.is_technical(), taxonomy);
+    let date = change.date.format("%Y-%m-%d").to_string();
+    let input = MemoInput {
+        service: service_name,
+        terms_type: &change.terms_type,
+        date: &date,
+        commit: Some(&change.commit),
+        previous_commit: Some(previous_commit),
+        before: Some(&before),
+        after: &after,
+    };
+    Ok(Some(draft(&input, &analysis, config, taxonomy)))
+}
+
+/// A file-name-safe slug: lower case, ASCII letters and digits, single dashes.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() { "document".into() } else { out }
+}
+
+/// Writes `<date>-<service>-<terms>.md` and `.json` in `dir`; another change's memo is never
+/// overwritten (a number is added), the same change's memo is rewritten.
+pub fn write(memo: &Memo, service_id: &str, terms_type: &str, dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create the memos folder {}", dir.display()), e))?;
+    let base = format!(
+        "{}-{}-{}",
+        memo.front_matter.dates.first().map(String::as_str).unwrap_or("undated"),
+        slug(service_id),
+        slug(terms_type)
+    );
+    let json = memo.to_json(service_id, terms_type);
+    let mut n = 1;
+    let path = loop {
+        let stem = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+        let markdown = dir.join(format!("{stem}.md"));
+        let sidecar = dir.join(format!("{stem}.json"));
+        let same_change = std::fs::read_to_string(&sidecar)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|existing| existing["commit"] == json["commit"] && existing["terms_type"] == json["terms_type"] && existing["service"] == json["service"]);
+        if !markdown.exists() || same_change {
+            break markdown;
+        }
+        n += 1;
+    };
+    std::fs::write(&path, memo.to_markdown()).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    let sidecar = path.with_extension("json");
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    std::fs::write(&sidecar, text).map_err(|e| Error::io(format!("cannot write {}", sidecar.display()), e))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyse::analyse;
+
+    fn memo_for(before: &str, after: &str) -> Memo {
+        let taxonomy = Taxonomy::default();
+        let input = MemoInput {
+            service: "Instagram",
+            terms_type: "Privacy Policy",
+            date: "2025-12-16",
+            commit: Some("0123456789abcdef0123"),
+            previous_commit: Some("fedcba"),
+            before: Some(before),
+            after,
+        };
+        draft(&input, &analyse(Some(before), after, None, false, &taxonomy), &MemoConfig::default(), &taxonomy)
+    }
+
+    #[test]
+    fn quotes_are_verbatim_and_the_title_follows_the_rules() {
+        let before = "Privacy Policy\n==============\n\nEffective June 1, 2025\n\n*   Your activity\n\nWe show ads.";
+        let after = "Privacy Policy\n==============\n\nEffective December 16, 2025\n\n*   Your activity\n*   Your interactions with AI features, like the questions you ask\n\nWe show ads. We use your AI interactions to personalise the ads you see.";
+        let memo = memo_for(before, after);
+        assert!(memo.title.chars().count() <= 140);
+        assert!(!memo.title.ends_with('.'));
+        assert!(memo.title.starts_with("Instagram changes its Privacy Policy on AI"), "{}", memo.title);
+        assert!(memo.body.starts_with("Instagram updated (commit `0123456789ab`) its Privacy Policy on 2025-12-16."), "{}", memo.body);
+        assert!(memo.body.contains("dated 2025-12-16; the previous one was dated 2025-06-01"), "{}", memo.body);
+        assert!(!memo.quotes.is_empty());
+        for quote in &memo.quotes {
+            let version = if quote.side == Side::After { after } else { before };
+            assert!(version.contains(&quote.text), "{quote:?} not in the version");
+        }
+        let markdown = memo.to_markdown();
+        assert!(markdown.starts_with("---\ntitle: "));
+        assert!(markdown.contains("status: draft"));
+        assert!(markdown.contains("change_kind: substantive"));
+    }
+
+    #[test]
+    fn commit_link_goes_on_the_verb() {
+        let taxonomy = Taxonomy::default();
+        let config = MemoConfig { commit_url: Some("https://example.org/c/{commit}".into()), ..MemoConfig::default() };
+        let input = MemoInput { service: "X", terms_type: "Terms of Service", date: "2025-01-01", commit: Some("abc"), previous_commit: None, before: Some("a"), after: "b c d" };
+        let memo = draft(&input, &analyse(Some("a"), "b c d", None, false, &taxonomy), &config, &taxonomy);
+        assert!(memo.body.starts_with("X [updated](https://example.org/c/abc) its Terms of Service"), "{}", memo.body);
+    }
+
+    #[test]
+    fn never_overwrites_another_memo() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = memo_for("We collect data.", "We collect more data.");
+        let second = {
+            let mut m = memo_for("We share data.", "We share data with partners.");
+            m.front_matter.commit = Some("another".into());
+            m
+        };
+        let a = write(&first, "Instagram", "Privacy Policy", dir.path()).unwrap();
+        let b = write(&second, "Instagram", "Privacy Policy", dir.path()).unwrap();
+        assert_ne!(a, b);
+        assert!(b.to_string_lossy().ends_with("2025-12-16-instagram-privacy-policy-2.md"));
+        let again = write(&first, "Instagram", "Privacy Policy", dir.path()).unwrap();
+        assert_eq!(again, a, "the same change's memo is rewritten in place");
+    }
+}
