@@ -281,6 +281,7 @@ impl Config {
             &mut config.declarations,
             &mut config.snapshots,
             &mut config.state,
+            &mut config.memos.dir,
         ] {
             if path.is_relative() {
                 *path = base.join(&*path);
@@ -299,6 +300,9 @@ impl Config {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        // Absolute, so that reports name files wherever they are read from.
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+        let base = base.as_path();
         match std::fs::read_to_string(&path) {
             Ok(text) => Config::from_yaml(&text, base).map_err(|mut e| {
                 e.file = path.display().to_string();

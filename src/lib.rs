@@ -38,7 +38,7 @@ pub mod analyse;
 pub mod config;
 pub mod demo;
 pub mod fetch;
+pub mod memo;
 pub mod record;
 pub mod track;
 pub mod yaml;
-pub mod memo;

@@ -179,37 +179,73 @@ fn memo(config_path: Option<&Path>, args: MemoArgs) -> Result<ExitCode, String> 
     let config = policydiff::config::Config::load(config_path).map_err(|e| e.to_string())?;
     let taxonomy = Taxonomy::with_additions(&config.memos.topics);
     if let (Some(before), Some(after)) = (&args.before, &args.after) {
-        let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+        let read = |path: &PathBuf| {
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
         let (before, after) = (read(before)?, read(after)?);
-        let date = args.date.clone().unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
+        let date = args
+            .date
+            .clone()
+            .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
         let service = args.service_name.clone().unwrap_or_default();
         let terms = args.terms_type.clone().unwrap_or_default();
         let analysis = analyse(Some(&before), &after, None, false, &taxonomy);
-        let input = memo::MemoInput { service: &service, terms_type: &terms, date: &date, commit: None, previous_commit: None, before: Some(&before), after: &after };
+        let input = memo::MemoInput {
+            service: &service,
+            terms_type: &terms,
+            date: &date,
+            commit: None,
+            previous_commit: None,
+            before: Some(&before),
+            after: &after,
+        };
         let drafted = memo::draft(&input, &analysis, &config.memos, &taxonomy);
         match args.format {
             MemoFormat::Markdown => print!("{}", drafted.to_markdown()),
-            MemoFormat::Json => println!("{}", serde_json::to_string_pretty(&drafted.to_json(&service, &terms)).unwrap_or_default()),
+            MemoFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&drafted.to_json(&service, &terms))
+                    .unwrap_or_default()
+            ),
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let repo_path = args.repo.clone().unwrap_or_else(|| config.snapshots.clone());
-    let repository = policydiff::record::VersionsRepository::open(&repo_path).map_err(|e| e.to_string())?;
+    let repo_path = args
+        .repo
+        .clone()
+        .unwrap_or_else(|| config.snapshots.clone());
+    let repository =
+        policydiff::record::VersionsRepository::open(&repo_path).map_err(|e| e.to_string())?;
     let out = args.out.clone().unwrap_or_else(|| config.memos.dir.clone());
     let since = match &args.since {
-        Some(text) => Some(policydiff::declaration::parse_date(text).ok_or_else(|| format!("--since {text:?} is not a date"))?),
+        Some(text) => Some(
+            policydiff::declaration::parse_date(text)
+                .ok_or_else(|| format!("--since {text:?} is not a date"))?,
+        ),
         None => None,
     };
     let started = std::time::Instant::now();
-    let changes = repository.version_changes(if args.all { since } else { None }).map_err(|e| e.to_string())?;
+    let changes = repository
+        .version_changes(if args.all { since } else { None })
+        .map_err(|e| e.to_string())?;
     if args.all {
         let (mut written, mut analysed) = (0, 0);
         for change in &changes {
-            let Some(drafted) = memo::for_recorded_change(&repository, change, &change.service_id, &config.memos, &taxonomy).map_err(|e| e.to_string())? else {
+            let Some(drafted) = memo::for_recorded_change(
+                &repository,
+                change,
+                &change.service_id,
+                &config.memos,
+                &taxonomy,
+            )
+            .map_err(|e| e.to_string())?
+            else {
                 continue;
             };
             analysed += 1;
-            memo::write(&drafted, &change.service_id, &change.terms_type, &out).map_err(|e| e.to_string())?;
+            memo::write(&drafted, &change.service_id, &change.terms_type, &out)
+                .map_err(|e| e.to_string())?;
             written += 1;
         }
         let seconds = started.elapsed().as_secs_f64();
@@ -234,10 +270,19 @@ fn memo(config_path: Option<&Path>, args: MemoArgs) -> Result<ExitCode, String> 
         .find(|c| wanted.as_ref().is_none_or(|w| &c.commit == w))
         .ok_or_else(|| match &wanted {
             Some(commit) => format!("commit {commit} records no version of {service} {terms}"),
-            None => format!("{} holds no version of {service} {terms}", repo_path.display()),
+            None => format!(
+                "{} holds no version of {service} {terms}",
+                repo_path.display()
+            ),
         })?;
-    let Some(drafted) = memo::for_recorded_change(&repository, change, service, &config.memos, &taxonomy).map_err(|e| e.to_string())? else {
-        return Err(format!("commit {} is the first record of {service} {terms}: there is no change to describe", change.commit));
+    let Some(drafted) =
+        memo::for_recorded_change(&repository, change, service, &config.memos, &taxonomy)
+            .map_err(|e| e.to_string())?
+    else {
+        return Err(format!(
+            "commit {} is the first record of {service} {terms}: there is no change to describe",
+            change.commit
+        ));
     };
     let path = memo::write(&drafted, service, terms, &out).map_err(|e| e.to_string())?;
     print!("{}", drafted.to_markdown());

@@ -147,8 +147,15 @@ impl Writer<'_> {
     fn quote(&mut self, text: &str, side: Side) -> String {
         let text = text.trim();
         let cut = truncate_chars(text, MAX_QUOTE_CHARS).trim_end();
-        self.quotes.push(Quote { text: cut.to_string(), side });
-        if cut.len() < text.len() { format!("“{cut}”…") } else { format!("“{cut}”") }
+        self.quotes.push(Quote {
+            text: cut.to_string(),
+            side,
+        });
+        if cut.len() < text.len() {
+            format!("“{cut}”…")
+        } else {
+            format!("“{cut}”")
+        }
     }
 
     /// The most telling sentence of a block for a topic (or the first one).
@@ -198,16 +205,23 @@ impl Writer<'_> {
                 let new = self.changed_sentence(change, Side::After);
                 let old = self.changed_sentence(change, Side::Before);
                 match (new, old) {
-                    (Some(new), Some(old)) if old.chars().count() <= 160 && new.chars().count() <= 160 => {
+                    (Some(new), Some(old))
+                        if old.chars().count() <= 160 && new.chars().count() <= 160 =>
+                    {
                         let new_quote = self.quote(new, Side::After);
                         let old_quote = self.quote(old, Side::Before);
                         format!("changed {old_quote} to {new_quote}")
                     }
                     (Some(new), _) => format!("now reads {}", self.quote(new, Side::After)),
-                    (None, Some(old)) => format!("no longer says {}", self.quote(old, Side::Before)),
+                    (None, Some(old)) => {
+                        format!("no longer says {}", self.quote(old, Side::Before))
+                    }
                     (None, None) => {
                         let content = strip_block_prefix(change.after.as_deref().unwrap_or(""));
-                        format!("reworded {}", self.quote(self.pick(content, topic), Side::After))
+                        format!(
+                            "reworded {}",
+                            self.quote(self.pick(content, topic), Side::After)
+                        )
                     }
                 }
             }
@@ -240,7 +254,12 @@ fn join_labels(labels: &[String]) -> String {
 }
 
 /// Drafts the memo of a change.
-pub fn draft(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig, taxonomy: &Taxonomy) -> Memo {
+pub fn draft(
+    input: &MemoInput<'_>,
+    analysis: &Analysis,
+    config: &MemoConfig,
+    taxonomy: &Taxonomy,
+) -> Memo {
     let mut writer = Writer {
         quotes: Vec::new(),
         taxonomy,
@@ -250,14 +269,21 @@ pub fn draft(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig, ta
     let labels: Vec<String> = analysis
         .topics
         .iter()
-        .map(|t| taxonomy.get(t).map_or_else(|| t.replace('_', " "), |topic| topic.label.clone()))
+        .map(|t| {
+            taxonomy
+                .get(t)
+                .map_or_else(|| t.replace('_', " "), |topic| topic.label.clone())
+        })
         .collect();
 
     let mut title = match analysis.change_kind {
         ChangeKind::Substantive if !labels.is_empty() => {
             let mut shown = labels.len().min(3);
             loop {
-                let title = format!("{service} changes its {terms} on {}", join_labels(&labels[..shown]));
+                let title = format!(
+                    "{service} changes its {terms} on {}",
+                    join_labels(&labels[..shown])
+                );
                 if title.chars().count() <= MAX_TITLE_CHARS || shown == 1 {
                     break title;
                 }
@@ -267,12 +293,16 @@ pub fn draft(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig, ta
         ChangeKind::Substantive => format!("{service} changes its {terms}"),
         ChangeKind::Cosmetic => format!("{service} makes cosmetic changes to its {terms}"),
         ChangeKind::Revert => format!("{service} restores an earlier version of its {terms}"),
-        ChangeKind::Technical => format!("{service} {terms} is re-recorded after a technical upgrade"),
+        ChangeKind::Technical => {
+            format!("{service} {terms} is re-recorded after a technical upgrade")
+        }
     };
     if title.chars().count() > MAX_TITLE_CHARS {
         title = truncate_chars(&title, MAX_TITLE_CHARS).to_string();
     }
-    let title = title.trim_end_matches(['.', '!', '?', ':', ';', ',']).to_string();
+    let title = title
+        .trim_end_matches(['.', '!', '?', ':', ';', ','])
+        .to_string();
 
     // The link (or the commit id) goes on the action verb; the rest of the phrase follows it.
     let (verb, rest) = match analysis.change_kind {
@@ -282,7 +312,9 @@ pub fn draft(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig, ta
         ChangeKind::Technical => ("re-recorded", ""),
     };
     let linked_verb = match (input.commit, &config.commit_url) {
-        (Some(commit), Some(template)) => format!("[{verb}]({}){rest}", template.replace("{commit}", commit)),
+        (Some(commit), Some(template)) => {
+            format!("[{verb}]({}){rest}", template.replace("{commit}", commit))
+        }
         (Some(commit), None) => format!("{verb} (commit `{:.12}`){rest}", commit),
         (None, _) => format!("{verb}{rest}"),
     };
@@ -302,16 +334,24 @@ pub fn draft(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig, ta
     paragraphs.push(opening);
 
     match (&analysis.effective_date, &analysis.previous_effective_date) {
-        (Some(new), Some(old)) if new != old => {
-            paragraphs.push(format!("The new version is dated {new}; the previous one was dated {old}."))
-        }
+        (Some(new), Some(old)) if new != old => paragraphs.push(format!(
+            "The new version is dated {new}; the previous one was dated {old}."
+        )),
         (Some(new), None) => paragraphs.push(format!("The new version is dated {new}.")),
         _ => {}
     }
     if let Some(announcement) = &analysis.announced_change {
-        let side = if input.after.contains(&announcement.text) { Side::After } else { Side::Before };
+        let side = if input.after.contains(&announcement.text) {
+            Side::After
+        } else {
+            Side::Before
+        };
         let quote = writer.quote(&announcement.text, side);
-        let which = if side == Side::After { "new" } else { "previous" };
+        let which = if side == Side::After {
+            "new"
+        } else {
+            "previous"
+        };
         paragraphs.push(format!(
             "The {which} version announces a change taking effect on {}: {quote}.",
             announcement.date
@@ -325,12 +365,19 @@ pub fn draft(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig, ta
         for (topic, label) in analysis.topics.iter().zip(&labels) {
             let mut clauses = Vec::new();
             for (index, change) in substantive.iter().enumerate() {
-                if described[index] || !change.topics.contains(topic) || clauses.len() >= 3 || clauses_written >= 8 {
+                if described[index]
+                    || !change.topics.contains(topic)
+                    || clauses.len() >= 3
+                    || clauses_written >= 8
+                {
                     continue;
                 }
                 described[index] = true;
+                let quoted = writer.quotes.len();
                 let clause = writer.clause(change, Some(topic));
-                if !clauses.contains(&clause) {
+                if clauses.contains(&clause) {
+                    writer.quotes.truncate(quoted);
+                } else {
                     clauses.push(clause);
                     clauses_written += 1;
                 }
@@ -343,25 +390,40 @@ pub fn draft(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig, ta
         for (index, change) in substantive.iter().enumerate() {
             if !described[index] && others.len() < 3 && clauses_written < 8 {
                 described[index] = true;
+                let quoted = writer.quotes.len();
                 let clause = writer.clause(change, None);
-                if !others.contains(&clause) {
+                if others.contains(&clause) {
+                    writer.quotes.truncate(quoted);
+                } else {
                     others.push(clause);
                     clauses_written += 1;
                 }
             }
         }
         if !others.is_empty() {
-            let lead = if paragraphs.len() > 1 { "It also" } else { "It" };
+            let lead = if paragraphs.len() > 1 {
+                "It also"
+            } else {
+                "It"
+            };
             paragraphs.push(format!("{lead} {}.", others.join("; it also ")));
         }
         let remaining = described.iter().filter(|d| !**d).count();
         if remaining > 0 {
-            paragraphs.push(format!("{remaining} other substantive change{} {} not described here.", plural(remaining), if remaining == 1 { "is" } else { "are" }));
+            paragraphs.push(format!(
+                "{remaining} other substantive change{} {} not described here.",
+                plural(remaining),
+                if remaining == 1 { "is" } else { "are" }
+            ));
         }
     }
     let cosmetic = analysis.changes.iter().filter(|c| c.cosmetic).count();
     if cosmetic > 0 && analysis.change_kind != ChangeKind::Revert {
-        let also = if analysis.change_kind == ChangeKind::Substantive { " also" } else { "" };
+        let also = if analysis.change_kind == ChangeKind::Substantive {
+            " also"
+        } else {
+            ""
+        };
         paragraphs.push(format!(
             "{cosmetic} cosmetic change{} (formatting, punctuation, links or order) {}{also} recorded.",
             plural(cosmetic),
@@ -372,7 +434,10 @@ pub fn draft(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig, ta
     let description_source = paragraphs.get(1).unwrap_or(&paragraphs[0]);
     let front_matter = FrontMatter {
         title: title.clone(),
-        html_description: format!("<p>{}</p>", html_escape(&strip_markdown_links(description_source))),
+        html_description: format!(
+            "<p>{}</p>",
+            html_escape(&strip_markdown_links(description_source))
+        ),
         service: service.to_string(),
         terms_types: vec![terms.to_string()],
         dates: vec![input.date.to_string()],
@@ -408,7 +473,9 @@ fn strip_markdown_links(text: &str) -> String {
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 impl Memo {
@@ -470,7 +537,13 @@ pub fn for_recorded_change(
         .iter()
         .find(|(_, blob)| *blob == change.blob)
         .map(|(commit, _)| commit.as_str());
-    let analysis = crate::analyse::analyse(Some(&before), &after, reverts_to, change.is_technical(), taxonomy);
+    let analysis = crate::analyse::analyse(
+        Some(&before),
+        &after,
+        reverts_to,
+        change.is_technical(),
+        taxonomy,
+    );
     let date = change.date.format("%Y-%m-%d").to_string();
     let input = MemoInput {
         service: service_name,
@@ -495,38 +568,61 @@ pub fn slug(text: &str) -> String {
         }
     }
     let out = out.trim_end_matches('-').to_string();
-    if out.is_empty() { "document".into() } else { out }
+    if out.is_empty() {
+        "document".into()
+    } else {
+        out
+    }
 }
 
 /// Writes `<date>-<service>-<terms>.md` and `.json` in `dir`; another change's memo is never
 /// overwritten (a number is added), the same change's memo is rewritten.
 pub fn write(memo: &Memo, service_id: &str, terms_type: &str, dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create the memos folder {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::io(
+            format!("cannot create the memos folder {}", dir.display()),
+            e,
+        )
+    })?;
     let base = format!(
         "{}-{}-{}",
-        memo.front_matter.dates.first().map(String::as_str).unwrap_or("undated"),
+        memo.front_matter
+            .dates
+            .first()
+            .map(String::as_str)
+            .unwrap_or("undated"),
         slug(service_id),
         slug(terms_type)
     );
     let json = memo.to_json(service_id, terms_type);
     let mut n = 1;
     let path = loop {
-        let stem = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+        let stem = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
         let markdown = dir.join(format!("{stem}.md"));
         let sidecar = dir.join(format!("{stem}.json"));
         let same_change = std::fs::read_to_string(&sidecar)
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|existing| existing["commit"] == json["commit"] && existing["terms_type"] == json["terms_type"] && existing["service"] == json["service"]);
+            .is_some_and(|existing| {
+                existing["commit"] == json["commit"]
+                    && existing["terms_type"] == json["terms_type"]
+                    && existing["service"] == json["service"]
+            });
         if !markdown.exists() || same_change {
             break markdown;
         }
         n += 1;
     };
-    std::fs::write(&path, memo.to_markdown()).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    std::fs::write(&path, memo.to_markdown())
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     let sidecar = path.with_extension("json");
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
-    std::fs::write(&sidecar, text).map_err(|e| Error::io(format!("cannot write {}", sidecar.display()), e))?;
+    std::fs::write(&sidecar, text)
+        .map_err(|e| Error::io(format!("cannot write {}", sidecar.display()), e))?;
     Ok(path)
 }
 
@@ -546,7 +642,12 @@ mod tests {
             before: Some(before),
             after,
         };
-        draft(&input, &analyse(Some(before), after, None, false, &taxonomy), &MemoConfig::default(), &taxonomy)
+        draft(
+            &input,
+            &analyse(Some(before), after, None, false, &taxonomy),
+            &MemoConfig::default(),
+            &taxonomy,
+        )
     }
 
     #[test]
@@ -556,13 +657,36 @@ mod tests {
         let memo = memo_for(before, after);
         assert!(memo.title.chars().count() <= 140);
         assert!(!memo.title.ends_with('.'));
-        assert!(memo.title.starts_with("Instagram changes its Privacy Policy on AI"), "{}", memo.title);
-        assert!(memo.body.starts_with("Instagram updated (commit `0123456789ab`) its Privacy Policy on 2025-12-16."), "{}", memo.body);
-        assert!(memo.body.contains("dated 2025-12-16; the previous one was dated 2025-06-01"), "{}", memo.body);
+        assert!(
+            memo.title
+                .starts_with("Instagram changes its Privacy Policy on AI"),
+            "{}",
+            memo.title
+        );
+        assert!(
+            memo.body.starts_with(
+                "Instagram updated (commit `0123456789ab`) its Privacy Policy on 2025-12-16."
+            ),
+            "{}",
+            memo.body
+        );
+        assert!(
+            memo.body
+                .contains("dated 2025-12-16; the previous one was dated 2025-06-01"),
+            "{}",
+            memo.body
+        );
         assert!(!memo.quotes.is_empty());
         for quote in &memo.quotes {
-            let version = if quote.side == Side::After { after } else { before };
-            assert!(version.contains(&quote.text), "{quote:?} not in the version");
+            let version = if quote.side == Side::After {
+                after
+            } else {
+                before
+            };
+            assert!(
+                version.contains(&quote.text),
+                "{quote:?} not in the version"
+            );
         }
         let markdown = memo.to_markdown();
         assert!(markdown.starts_with("---\ntitle: "));
@@ -573,10 +697,31 @@ mod tests {
     #[test]
     fn commit_link_goes_on_the_verb() {
         let taxonomy = Taxonomy::default();
-        let config = MemoConfig { commit_url: Some("https://example.org/c/{commit}".into()), ..MemoConfig::default() };
-        let input = MemoInput { service: "X", terms_type: "Terms of Service", date: "2025-01-01", commit: Some("abc"), previous_commit: None, before: Some("a"), after: "b c d" };
-        let memo = draft(&input, &analyse(Some("a"), "b c d", None, false, &taxonomy), &config, &taxonomy);
-        assert!(memo.body.starts_with("X [updated](https://example.org/c/abc) its Terms of Service"), "{}", memo.body);
+        let config = MemoConfig {
+            commit_url: Some("https://example.org/c/{commit}".into()),
+            ..MemoConfig::default()
+        };
+        let input = MemoInput {
+            service: "X",
+            terms_type: "Terms of Service",
+            date: "2025-01-01",
+            commit: Some("abc"),
+            previous_commit: None,
+            before: Some("a"),
+            after: "b c d",
+        };
+        let memo = draft(
+            &input,
+            &analyse(Some("a"), "b c d", None, false, &taxonomy),
+            &config,
+            &taxonomy,
+        );
+        assert!(
+            memo.body
+                .starts_with("X [updated](https://example.org/c/abc) its Terms of Service"),
+            "{}",
+            memo.body
+        );
     }
 
     #[test]
@@ -591,7 +736,10 @@ mod tests {
         let a = write(&first, "Instagram", "Privacy Policy", dir.path()).unwrap();
         let b = write(&second, "Instagram", "Privacy Policy", dir.path()).unwrap();
         assert_ne!(a, b);
-        assert!(b.to_string_lossy().ends_with("2025-12-16-instagram-privacy-policy-2.md"));
+        assert!(
+            b.to_string_lossy()
+                .ends_with("2025-12-16-instagram-privacy-policy-2.md")
+        );
         let again = write(&first, "Instagram", "Privacy Policy", dir.path()).unwrap();
         assert_eq!(again, a, "the same change's memo is rewritten in place");
     }

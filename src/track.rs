@@ -488,7 +488,9 @@ fn record_document(
             {
                 match write_memo(config, repository, document, previous, &prepared, &recorded) {
                     Ok(path) => report.memo = Some(path.display().to_string()),
-                    Err(error) => tracing::warn!(service = %document.service_id, terms = %terms_type, "no memo: {error}"),
+                    Err(error) => {
+                        tracing::warn!(service = %document.service_id, terms = %terms_type, "no memo: {error}")
+                    }
                 }
             }
             report.commit = Some(recorded.commit);

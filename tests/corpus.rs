@@ -76,3 +76,167 @@ fn history_answers_which_declaration_was_in_force() {
             .is_empty()
     );
 }
+
+/// Clones the genai-eu-versions bundle into a temporary folder.
+fn genai_versions() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q"])
+        .arg(corpus("genai-eu-versions.bundle"))
+        .arg(dir.path().join("versions"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "git clone of the bundle");
+    dir
+}
+
+/// The “…” spans of a memo body.
+fn quoted_spans(body: &str) -> Vec<String> {
+    body.split('“')
+        .skip(1)
+        .filter_map(|rest| rest.split('”').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn every_quotation_of_every_corpus_memo_is_verbatim_in_the_version_it_quotes() {
+    use policydiff::analyse::Taxonomy;
+    use policydiff::config::MemoConfig;
+    use policydiff::memo::{self, Side};
+    use policydiff::record::VersionsRepository;
+
+    let dir = genai_versions();
+    let repository = VersionsRepository::open(&dir.path().join("versions")).unwrap();
+    let taxonomy = Taxonomy::default();
+    let changes = repository.version_changes(None).unwrap();
+    let (mut memos, mut quotes) = (0, 0);
+    let mut kinds = std::collections::BTreeMap::new();
+    for change in &changes {
+        let Some(drafted) = memo::for_recorded_change(
+            &repository,
+            change,
+            &change.service_id,
+            &MemoConfig::default(),
+            &taxonomy,
+        )
+        .unwrap() else {
+            continue;
+        };
+        memos += 1;
+        *kinds
+            .entry(format!("{:?}", drafted.front_matter.change_kind))
+            .or_insert(0) += 1;
+        let after = repository.blob_text(change.blob).unwrap();
+        let before = repository.blob_text(change.earlier[0].1).unwrap();
+        for quote in &drafted.quotes {
+            let version = match quote.side {
+                Side::After => &after,
+                Side::Before => &before,
+            };
+            assert!(
+                version.contains(&quote.text),
+                "{} {}: {:?} is not in the {:?} version",
+                change.commit,
+                change.terms_type,
+                quote.text,
+                quote.side
+            );
+            quotes += 1;
+        }
+        // Every quotation mark of the body opens a recorded quotation (which may itself hold quotes).
+        let mut rest = drafted.body.clone();
+        for quote in &drafted.quotes {
+            let marked = format!("“{}”", quote.text);
+            assert!(
+                rest.contains(&marked),
+                "{}: {marked} is not in the body",
+                change.commit
+            );
+            rest = rest.replacen(&marked, "", 1);
+        }
+        assert!(
+            quoted_spans(&rest).is_empty(),
+            "{}: the body quotes text that is not a recorded quotation: {rest}",
+            change.commit
+        );
+        assert!(
+            drafted.title.chars().count() <= 140 && !drafted.title.ends_with('.'),
+            "{}",
+            drafted.title
+        );
+        // Same change, same memo.
+        let again = memo::for_recorded_change(
+            &repository,
+            change,
+            &change.service_id,
+            &MemoConfig::default(),
+            &taxonomy,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(again.to_markdown(), drafted.to_markdown());
+    }
+    assert!(memos > 900, "{memos} memos");
+    assert!(quotes > 300, "{quotes} quotations checked");
+    for kind in ["Substantive", "Cosmetic", "Revert", "Technical"] {
+        assert!(
+            kinds.get(kind).copied().unwrap_or(0) > 10,
+            "{kind}: {kinds:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn real_changes_get_the_expected_kind_and_topics() {
+    use policydiff::analyse::{ChangeKind, Taxonomy};
+    use policydiff::config::MemoConfig;
+    use policydiff::memo;
+    use policydiff::record::VersionsRepository;
+
+    let dir = genai_versions();
+    let repository = VersionsRepository::open(&dir.path().join("versions")).unwrap();
+    let changes = repository.version_changes(None).unwrap();
+    let memo_of = |prefix: &str| {
+        let change = changes
+            .iter()
+            .find(|c| c.commit.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no change {prefix}"));
+        memo::for_recorded_change(
+            &repository,
+            change,
+            &change.service_id,
+            &MemoConfig::default(),
+            &Taxonomy::default(),
+        )
+        .unwrap()
+        .unwrap()
+    };
+    // A link's tracking identifier changed: cosmetic, near zero.
+    let link = memo_of("70e6bc2");
+    assert_eq!(link.front_matter.change_kind, ChangeKind::Cosmetic);
+    assert!(link.front_matter.significance < 0.05);
+    // "Effective August 28, 2025" became "Effective 28 August 2025": cosmetic.
+    assert_eq!(
+        memo_of("e784069").front_matter.change_kind,
+        ChangeKind::Cosmetic
+    );
+    // Technical upgrades are never presented as policy changes.
+    let technical = changes
+        .iter()
+        .find(|c| c.is_technical() && !c.earlier.is_empty())
+        .unwrap();
+    let drafted = memo::for_recorded_change(
+        &repository,
+        technical,
+        &technical.service_id,
+        &MemoConfig::default(),
+        &Taxonomy::default(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(drafted.front_matter.change_kind, ChangeKind::Technical);
+    assert!(drafted.front_matter.significance <= 0.05);
+}

@@ -603,3 +603,119 @@ fn killing_a_run_at_any_moment_leaves_a_valid_repository() {
     }
     assert!(ws.git(&["status", "--porcelain"]).is_empty());
 }
+
+#[test]
+fn a_recorded_change_gets_a_memo_and_the_memo_command_redrafts_it() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.declare("Example", policy(&server, "/privacy"));
+    assert!(ws.track(&[]).status.success());
+    assert!(
+        !ws.path().join("memos").exists(),
+        "no memo for a first record"
+    );
+    server.set("/privacy", Behaviour::html(V2));
+    let r = report(&ws.track(&["--json"]));
+    let memo_path = document(&r, "Example", "Privacy Policy")["memo"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let memo = std::fs::read_to_string(&memo_path).unwrap_or_else(|e| panic!("{memo_path}: {e}"));
+    assert!(
+        memo.starts_with("---\ntitle: Example changes its Privacy Policy on AI"),
+        "{memo}"
+    );
+    assert!(
+        memo.contains("status: draft") && memo.contains("change_kind: substantive"),
+        "{memo}"
+    );
+    assert!(
+        memo.contains("“We collect your email address and your interactions with AI features.”"),
+        "{memo}"
+    );
+    let sidecar: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(std::path::Path::new(&memo_path).with_extension("json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        sidecar["commit"].as_str().unwrap(),
+        ws.git(&["rev-parse", "HEAD"]).trim()
+    );
+    assert_eq!(sidecar["topics"][0], "ai");
+
+    // Regenerating the memo of the latest change gives the same file, not a second one.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .args(["memo", "Example", "Privacy Policy"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        memo.replace("title: Example changes", "title: Example changes")
+    );
+    assert_eq!(
+        std::fs::read_dir(ws.path().join("memos")).unwrap().count(),
+        2,
+        "one memo and its sidecar"
+    );
+}
+
+#[test]
+fn memo_of_two_files_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.md"),
+        "Terms\n=====\n\nDisputes go to the courts of Paris.",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.md"),
+        "Terms\n=====\n\nDisputes go to binding arbitration.",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(dir.path())
+        .args([
+            "memo",
+            "--before",
+            "a.md",
+            "--after",
+            "b.md",
+            "--service",
+            "Example",
+            "--terms",
+            "Terms of Service",
+            "--date",
+            "2025-03-01",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let memo: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(memo["change_kind"], "substantive");
+    assert_eq!(memo["date"], "2025-03-01");
+    assert_eq!(memo["topics"][0], "disputes");
+    assert_eq!(memo["changes"][0]["kind"], "modified");
+    assert!(
+        memo["body"]
+            .as_str()
+            .unwrap()
+            .contains("“Disputes go to binding arbitration.”"),
+        "{memo}"
+    );
+    for key in [
+        "title",
+        "html_description",
+        "significance",
+        "effective_date",
+        "announced_change",
+        "previous_commit",
+        "reverts_to",
+    ] {
+        assert!(memo.get(key).is_some(), "{key}");
+    }
+}

@@ -170,7 +170,10 @@ pub fn analyse(
 /// The commit of the newest earlier version (`(commit, text)`, newest first, the previous
 /// version excluded) whose text is `after`: a revert.
 pub fn find_revert<'a>(after: &str, earlier: &'a [(String, String)]) -> Option<&'a str> {
-    earlier.iter().find(|(_, text)| text == after).map(|(commit, _)| commit.as_str())
+    earlier
+        .iter()
+        .find(|(_, text)| text == after)
+        .map(|(commit, _)| commit.as_str())
 }
 
 fn round(value: f64) -> f64 {
@@ -363,7 +366,8 @@ pub fn normalise(text: &str) -> String {
     let mut folded = String::with_capacity(without_targets.len());
     for c in without_targets.chars() {
         let c = match c {
-            '‘' | '’' | '‚' | '‛' | '“' | '”' | '„' | '‟' | '«' | '»' | '"' | '\'' => {
+            '‘' | '’' | '‚' | '‛' | '“' | '”' | '„' | '‟' | '«' | '»' | '"' | '\'' =>
+            {
                 continue;
             }
             '\u{A0}' | '\u{202F}' | '\u{2007}' => ' ',

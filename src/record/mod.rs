@@ -136,7 +136,8 @@ pub struct VersionChange {
 impl VersionChange {
     /// Whether the commit is a technical or declaration upgrade (OTA's subject).
     pub fn is_technical(&self) -> bool {
-        self.subject.starts_with("Apply technical or declaration upgrade on")
+        self.subject
+            .starts_with("Apply technical or declaration upgrade on")
     }
 }
 
@@ -397,8 +398,12 @@ impl VersionsRepository {
 
     /// Opens an existing repository (ours or a clone of one of OTA's versions repositories).
     pub fn open(path: &Path) -> Result<Self> {
-        let repo = Repository::open(path)
-            .map_err(|e| git_error(&format!("cannot open the versions repository {}", path.display()), e))?;
+        let repo = Repository::open(path).map_err(|e| {
+            git_error(
+                &format!("cannot open the versions repository {}", path.display()),
+                e,
+            )
+        })?;
         Ok(VersionsRepository {
             repo,
             path: path.to_path_buf(),
@@ -409,7 +414,10 @@ impl VersionsRepository {
 
     /// Every version file change, oldest first, optionally since a date: the input of memos.
     pub fn version_changes(&self, since: Option<DateTime<Utc>>) -> Result<Vec<VersionChange>> {
-        let mut walk = self.repo.revwalk().map_err(|e| git_error("cannot walk history", e))?;
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| git_error("cannot walk history", e))?;
         if walk.push_head().is_err() {
             return Ok(Vec::new());
         }
@@ -419,8 +427,13 @@ impl VersionsRepository {
         let mut out = Vec::new();
         for oid in walk {
             let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
-            let commit = self.repo.find_commit(oid).map_err(|e| git_error("cannot read a commit", e))?;
-            let tree = commit.tree().map_err(|e| git_error("cannot read a tree", e))?;
+            let commit = self
+                .repo
+                .find_commit(oid)
+                .map_err(|e| git_error("cannot read a commit", e))?;
+            let tree = commit
+                .tree()
+                .map_err(|e| git_error("cannot read a tree", e))?;
             let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
             let diff = self
                 .repo
@@ -433,7 +446,8 @@ impl VersionsRepository {
                     continue;
                 };
                 let parts: Vec<&str> = path.split('/').collect();
-                if parts.len() != 2 || !parts[1].ends_with(".md") || delta.new_file().id().is_zero() {
+                if parts.len() != 2 || !parts[1].ends_with(".md") || delta.new_file().id().is_zero()
+                {
                     continue;
                 }
                 let versions = known.entry(path.to_string()).or_default();
@@ -450,7 +464,11 @@ impl VersionsRepository {
                         service_id: parts[0].to_string(),
                         terms_type: parts[1].trim_end_matches(".md").to_string(),
                         blob,
-                        earlier: versions.iter().rev().map(|(c, b)| (c.clone(), *b)).collect(),
+                        earlier: versions
+                            .iter()
+                            .rev()
+                            .map(|(c, b)| (c.clone(), *b))
+                            .collect(),
                     });
                 }
                 versions.push((oid.to_string(), blob));
@@ -461,7 +479,10 @@ impl VersionsRepository {
 
     /// The text of a blob (a version).
     pub fn blob_text(&self, oid: Oid) -> Result<String> {
-        let blob = self.repo.find_blob(oid).map_err(|e| git_error("cannot read a version", e))?;
+        let blob = self
+            .repo
+            .find_blob(oid)
+            .map_err(|e| git_error("cannot read a version", e))?;
         Ok(String::from_utf8_lossy(blob.content()).into_owned())
     }
 
@@ -471,7 +492,9 @@ impl VersionsRepository {
             .repo
             .revparse_single(revision)
             .map_err(|e| git_error(&format!("no revision {revision:?}"), e))?;
-        let commit = object.peel_to_commit().map_err(|e| git_error(&format!("{revision:?} is not a commit"), e))?;
+        let commit = object
+            .peel_to_commit()
+            .map_err(|e| git_error(&format!("{revision:?} is not a commit"), e))?;
         Ok(commit.id().to_string())
     }
 
@@ -506,14 +529,20 @@ impl VersionsRepository {
     /// The versions of a document as `(commit, blob)`, newest first (a path-filtered walk).
     pub fn version_blobs(&self, service_id: &str, terms_type: &str) -> Result<Vec<(String, Oid)>> {
         let path = version_path(service_id, terms_type);
-        let mut walk = self.repo.revwalk().map_err(|e| git_error("cannot walk history", e))?;
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| git_error("cannot walk history", e))?;
         if walk.push_head().is_err() {
             return Ok(Vec::new());
         }
         let mut out: Vec<(String, Oid)> = Vec::new();
         for oid in walk {
             let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
-            let commit = self.repo.find_commit(oid).map_err(|e| git_error("cannot read a commit", e))?;
+            let commit = self
+                .repo
+                .find_commit(oid)
+                .map_err(|e| git_error("cannot read a commit", e))?;
             let Ok(entry) = commit.tree().and_then(|t| t.get_path(Path::new(&path))) else {
                 continue;
             };
