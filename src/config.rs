@@ -178,17 +178,22 @@ pub struct ConfigError {
     pub message: String,
 }
 
-/// Reads `30s`, `500ms`, `2m`, `1h` (or a number of seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
+/// Splits `20MB` into its number and its unit.
+fn number_and_unit(text: &str) -> (Option<f64>, &str) {
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration (write e.g. 30s, 500ms, 2m)"))?;
-    let seconds = match unit.trim() {
+    (number.parse().ok(), unit.trim())
+}
+
+/// Reads `30s`, `500ms`, `2m`, `1h` (or a number of seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (value, unit) = number_and_unit(text);
+    let value =
+        value.ok_or_else(|| format!("{text:?} is not a duration (write e.g. 30s, 500ms, 2m)"))?;
+    let seconds = match unit {
         "ms" => value / 1000.0,
         "s" | "" => value,
         "m" | "min" => value * 60.0,
@@ -209,14 +214,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Reads `20MB`, `512KB`, `1GB`, `100B` (binary multiples) or a number of bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (write e.g. 20MB, 512KB)"))?;
-    let factor = match unit.trim().to_ascii_uppercase().as_str() {
+    let (value, unit) = number_and_unit(text);
+    let value = value.ok_or_else(|| format!("{text:?} is not a size (write e.g. 20MB, 512KB)"))?;
+    let factor = match unit.to_ascii_uppercase().as_str() {
         "" | "B" => 1.0,
         "KB" | "KIB" | "K" => 1024.0,
         "MB" | "MIB" | "M" => 1024.0 * 1024.0,

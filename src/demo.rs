@@ -94,12 +94,12 @@ pub async fn run(dir: &Path) -> Result<Demo> {
 
     let repository =
         VersionsRepository::open_or_create(&config.snapshots, "policydiff demo", "demo@localhost")?;
-    let versions = repository.versions("Demo Social", "Privacy Policy")?;
+    let versions = repository.version_blobs("Demo Social", "Privacy Policy")?;
     let log = repository.log_lines()?;
     let diff = match versions.as_slice() {
         [(_, newest), (_, previous), ..] => similar::TextDiff::from_lines(
-            String::from_utf8_lossy(previous).as_ref(),
-            String::from_utf8_lossy(newest).as_ref(),
+            repository.blob_text(*previous)?.as_str(),
+            repository.blob_text(*newest)?.as_str(),
         )
         .unified_diff()
         .context_radius(1)

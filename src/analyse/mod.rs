@@ -190,7 +190,39 @@ fn combine_significance(scores: impl Iterator<Item = f64>) -> f64 {
     (max + (1.0 - max) * (1.0 - rest_product)).clamp(0.0, 1.0)
 }
 
+/// How alike two blocks are, in [0, 1]: the word diff's ratio, raised when one block's words are
+/// nearly all in the other (a sentence extended or shortened is the same block, modified).
 fn similarity(a: &str, b: &str) -> f32 {
+    let words = |text: &str| -> std::collections::HashMap<String, usize> {
+        let mut counts = std::collections::HashMap::new();
+        for word in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            *counts.entry(word.to_lowercase()).or_insert(0) += 1;
+        }
+        counts
+    };
+    let (wa, wb) = (words(a), words(b));
+    let shared: usize = wa
+        .iter()
+        .map(|(w, n)| (*n).min(wb.get(w).copied().unwrap_or(0)))
+        .sum();
+    let smaller = wa.values().sum::<usize>().min(wb.values().sum::<usize>());
+    let containment = if smaller == 0 {
+        0.0
+    } else {
+        shared as f32 / smaller as f32
+    };
+    let ratio = word_ratio(a, b);
+    if containment >= 0.8 {
+        ratio.max(0.6)
+    } else {
+        ratio
+    }
+}
+
+fn word_ratio(a: &str, b: &str) -> f32 {
     similar::TextDiff::configure()
         .algorithm(Algorithm::Myers)
         .timeout(std::time::Duration::from_millis(200))

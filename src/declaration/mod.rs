@@ -516,13 +516,7 @@ pub fn parse_declaration(
     file: &Path,
     script_filters: &BTreeSet<String>,
 ) -> (Option<Declaration>, Vec<Problem>) {
-    let mut checker = Checker {
-        file,
-        terms_type: None,
-        problems: Vec::new(),
-        script_filters,
-        field_prefix: String::new(),
-    };
+    let mut checker = Checker::new(file, script_filters);
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(error) => return (None, vec![json_syntax_problem(file, &error)]),
@@ -607,13 +601,7 @@ pub fn parse_history(
     file: &Path,
     script_filters: &BTreeSet<String>,
 ) -> (BTreeMap<String, Vec<Terms>>, Vec<Problem>) {
-    let mut checker = Checker {
-        file,
-        terms_type: None,
-        problems: Vec::new(),
-        script_filters,
-        field_prefix: String::new(),
-    };
+    let mut checker = Checker::new(file, script_filters);
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(error) => return (BTreeMap::new(), vec![json_syntax_problem(file, &error)]),
@@ -653,7 +641,17 @@ struct Checker<'a> {
     field_prefix: String,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(file: &'a Path, script_filters: &'a BTreeSet<String>) -> Self {
+        Checker {
+            file,
+            terms_type: None,
+            problems: Vec::new(),
+            script_filters,
+            field_prefix: String::new(),
+        }
+    }
+
     fn push(&mut self, field: &str, message: impl Into<String>, severity: Severity) {
         self.problems.push(Problem {
             file: self.file.to_path_buf(),

@@ -35,7 +35,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use git2::{ObjectType, Oid, Repository, Signature, Time};
+use git2::{Oid, Repository, Signature, Time};
 use serde::Serialize;
 
 use crate::{Error, Result};
@@ -414,13 +414,9 @@ impl VersionsRepository {
 
     /// Every version file change, oldest first, optionally since a date: the input of memos.
     pub fn version_changes(&self, since: Option<DateTime<Utc>>) -> Result<Vec<VersionChange>> {
-        let mut walk = self
-            .repo
-            .revwalk()
-            .map_err(|e| git_error("cannot walk history", e))?;
-        if walk.push_head().is_err() {
+        let Some(mut walk) = self.walk_from_head()? else {
             return Ok(Vec::new());
-        }
+        };
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
             .map_err(|e| git_error("cannot sort history", e))?;
         let mut known: std::collections::HashMap<String, Vec<(String, Oid)>> = Default::default();
@@ -498,15 +494,23 @@ impl VersionsRepository {
         Ok(commit.id().to_string())
     }
 
-    /// One line per commit, newest first: `date  commit  subject`.
-    pub fn log_lines(&self) -> Result<Vec<String>> {
+    /// A walk of history from the branch's tip, newest first (`None` before the first commit).
+    fn walk_from_head(&self) -> Result<Option<git2::Revwalk<'_>>> {
         let mut walk = self
             .repo
             .revwalk()
             .map_err(|e| git_error("cannot walk history", e))?;
         if walk.push_head().is_err() {
-            return Ok(Vec::new());
+            return Ok(None);
         }
+        Ok(Some(walk))
+    }
+
+    /// One line per commit, newest first: `date  commit  subject`.
+    pub fn log_lines(&self) -> Result<Vec<String>> {
+        let Some(walk) = self.walk_from_head()? else {
+            return Ok(Vec::new());
+        };
         let mut lines = Vec::new();
         for oid in walk {
             let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
@@ -529,13 +533,9 @@ impl VersionsRepository {
     /// The versions of a document as `(commit, blob)`, newest first (a path-filtered walk).
     pub fn version_blobs(&self, service_id: &str, terms_type: &str) -> Result<Vec<(String, Oid)>> {
         let path = version_path(service_id, terms_type);
-        let mut walk = self
-            .repo
-            .revwalk()
-            .map_err(|e| git_error("cannot walk history", e))?;
-        if walk.push_head().is_err() {
+        let Some(walk) = self.walk_from_head()? else {
             return Ok(Vec::new());
-        }
+        };
         let mut out: Vec<(String, Oid)> = Vec::new();
         for oid in walk {
             let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
@@ -551,40 +551,6 @@ impl VersionsRepository {
                 Some(last) if last.1 == entry.id() => last.0 = oid.to_string(),
                 _ => out.push((oid.to_string(), entry.id())),
             }
-        }
-        Ok(out)
-    }
-
-    /// Every version text a document had, newest first, with its commit (for reverts and audits).
-    pub fn versions(&self, service_id: &str, terms_type: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let path = version_path(service_id, terms_type);
-        let mut walk = self
-            .repo
-            .revwalk()
-            .map_err(|e| git_error("cannot walk history", e))?;
-        if walk.push_head().is_err() {
-            return Ok(Vec::new());
-        }
-        let mut out = Vec::new();
-        let mut last: Option<Oid> = None;
-        for oid in walk {
-            let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
-            let commit = self
-                .repo
-                .find_commit(oid)
-                .map_err(|e| git_error("cannot read a commit", e))?;
-            let Ok(entry) = commit.tree().and_then(|t| t.get_path(Path::new(&path))) else {
-                continue;
-            };
-            if entry.kind() != Some(ObjectType::Blob) || last == Some(entry.id()) {
-                continue;
-            }
-            last = Some(entry.id());
-            let blob = self
-                .repo
-                .find_blob(entry.id())
-                .map_err(|e| git_error("cannot read a blob", e))?;
-            out.push((oid.to_string(), blob.content().to_vec()));
         }
         Ok(out)
     }
