@@ -184,9 +184,30 @@ impl Writer<'_> {
             .filter(|p| !p.is_empty())
             .collect();
         let content = strip_block_prefix(text);
+        // The sentence holding most of the changed words, counted as whole words.
+        let is_word_in = |piece: &str, sentence: &str| {
+            sentence.match_indices(piece).any(|(at, _)| {
+                let before = sentence[..at].chars().next_back();
+                let after = sentence[at + piece.len()..].chars().next();
+                !before.is_some_and(char::is_alphanumeric)
+                    && !after.is_some_and(char::is_alphanumeric)
+            })
+        };
         sentences(content)
             .into_iter()
-            .find(|s| pieces.iter().any(|p| s.contains(p)))
+            .map(|s| {
+                (
+                    pieces
+                        .iter()
+                        .filter(|p| is_word_in(p, s))
+                        .map(|p| p.len())
+                        .sum::<usize>(),
+                    s,
+                )
+            })
+            .filter(|(score, _)| *score > 0)
+            .max_by_key(|(score, _)| *score)
+            .map(|(_, s)| s)
     }
 
     fn clause(&mut self, change: &Change, topic: Option<&str>) -> String {

@@ -223,6 +223,17 @@ fn real_changes_get_the_expected_kind_and_topics() {
         memo_of("e784069").front_matter.change_kind,
         ChangeKind::Cosmetic
     );
+    // Meta AI's terms: what happens to AI chats shared with friends and family changed.
+    let meta = memo_of("c375e3af");
+    assert_eq!(meta.front_matter.change_kind, ChangeKind::Substantive);
+    assert_eq!(meta.front_matter.topics[0], "ai");
+    assert!(
+        meta.body
+            .contains("“When you interact with AI chats that use Private Processing technology"),
+        "{}",
+        meta.body
+    );
+    assert!(meta.front_matter.significance > 0.5);
     // Technical upgrades are never presented as policy changes.
     let technical = changes
         .iter()

@@ -485,35 +485,57 @@ fn judge(change: &mut Change, taxonomy: &Taxonomy) {
     change.significance = round((0.15 + 0.45 * amount + 0.4 * weight).clamp(0.0, 1.0));
 }
 
-/// The sentences of a modified block that contain its changed words (both sides).
+/// The changed words of a modified block with a few words around each change (both sides):
+/// what the change is about, without the rest of a long block.
 fn modified_text(change: &Change) -> String {
+    const CONTEXT_WORDS: usize = 8;
     let diff = change.word_diff.as_deref().unwrap_or("");
-    let mut pieces = Vec::new();
-    for (open, close) in [("[-", "-]"), ("{+", "+}")] {
-        for piece in diff.split(open).skip(1) {
-            pieces.push(piece.split(close).next().unwrap_or("").to_string());
-        }
-    }
-    let mut text = String::new();
-    for side in [change.before.as_deref(), change.after.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        for sentence in sentences(side) {
-            if pieces
-                .iter()
-                .any(|p| !p.trim().is_empty() && sentence.contains(p.trim()))
-            {
-                text.push_str(sentence);
-                text.push(' ');
+    // Words of the marked diff, each flagged when inside a change.
+    let mut words: Vec<(&str, bool)> = Vec::new();
+    let mut rest = diff;
+    while !rest.is_empty() {
+        let next_mark = [rest.find("[-"), rest.find("{+")]
+            .into_iter()
+            .flatten()
+            .min();
+        match next_mark {
+            Some(at) => {
+                words.extend(rest[..at].split_whitespace().map(|w| (w, false)));
+                let close = if rest[at..].starts_with("[-") {
+                    "-]"
+                } else {
+                    "+}"
+                };
+                let inner_end = rest[at + 2..]
+                    .find(close)
+                    .map_or(rest.len(), |e| at + 2 + e);
+                words.extend(
+                    rest[at + 2..inner_end]
+                        .split_whitespace()
+                        .map(|w| (w, true)),
+                );
+                rest = rest.get(inner_end + 2..).unwrap_or("");
+            }
+            None => {
+                words.extend(rest.split_whitespace().map(|w| (w, false)));
+                rest = "";
             }
         }
     }
-    if text.is_empty() {
-        pieces.join(" ")
-    } else {
-        text
-    }
+    let keep: Vec<bool> = (0..words.len())
+        .map(|i| {
+            let from = i.saturating_sub(CONTEXT_WORDS);
+            let to = (i + CONTEXT_WORDS + 1).min(words.len());
+            words[from..to].iter().any(|(_, changed)| *changed)
+        })
+        .collect();
+    words
+        .iter()
+        .zip(keep)
+        .filter(|(_, keep)| *keep)
+        .map(|((word, _), _)| *word)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Splits a block into sentences (slices of it, so quotes stay verbatim).
