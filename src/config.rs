@@ -37,6 +37,50 @@ pub struct Config {
     pub record: RecordConfig,
     /// Change memos.
     pub memos: MemoConfig,
+    /// When the daemon runs rounds: one schedule or a list.
+    #[serde(deserialize_with = "one_or_many")]
+    pub schedule: Vec<crate::schedule::ScheduleSpec>,
+    /// Daemon behaviour.
+    pub daemon: DaemonConfig,
+}
+
+/// How the daemon stops.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// After SIGINT/SIGTERM, how long a round may take to record what is fetched before exiting.
+    #[serde(deserialize_with = "duration")]
+    pub stop_timeout: Duration,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            stop_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<crate::schedule::ScheduleSpec>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(crate::schedule::ScheduleSpec),
+        Many(Vec<crate::schedule::ScheduleSpec>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
+}
+
+/// Reads an optional duration (`30s`), for nested settings.
+pub fn optional_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    duration(deserializer).map(Some)
 }
 
 impl Default for Config {
@@ -49,6 +93,11 @@ impl Default for Config {
             fetch: FetchConfig::default(),
             record: RecordConfig::default(),
             memos: MemoConfig::default(),
+            schedule: vec![crate::schedule::ScheduleSpec {
+                cron: "0 6,18 * * *".into(),
+                ..Default::default()
+            }],
+            daemon: DaemonConfig::default(),
         }
     }
 }
@@ -341,6 +390,13 @@ impl Config {
             || self.author.email.chars().any(char::is_control)
         {
             return Err("author: name and email must not contain control characters".into());
+        }
+        if self.schedule.is_empty() {
+            return Err("schedule: give at least one {cron: …} schedule".into());
+        }
+        for (index, spec) in self.schedule.iter().enumerate() {
+            crate::schedule::Schedule::from_spec(spec)
+                .map_err(|e| format!("schedule[{index}]: {e}"))?;
         }
         if let Some(template) = &self.memos.commit_url
             && !template.contains("{commit}")

@@ -291,6 +291,17 @@ pub enum Error {
         holder: String,
     },
 
+    /// Another daemon runs on the same state folder.
+    #[error(
+        "another policydiff daemon (process {holder}) already runs with the state folder {state}; stop it first, or give this one another configuration"
+    )]
+    DaemonRunning {
+        /// The state folder.
+        state: String,
+        /// The process id written by the holder.
+        holder: String,
+    },
+
     /// A file or an external tool could not be used.
     #[error("{context}: {source}")]
     Io {
@@ -323,7 +334,7 @@ impl Error {
             Error::ForbiddenAddress { .. } => FailureClass::ForbiddenAddress,
             Error::EmptyBody { .. } => FailureClass::Empty,
             Error::NeedsBrowser { .. } => FailureClass::NeedsBrowser,
-            Error::Locked { .. } => FailureClass::Locked,
+            Error::Locked { .. } | Error::DaemonRunning { .. } => FailureClass::Locked,
         }
     }
 

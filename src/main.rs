@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run one tracking round: fetch every declared document and record new versions in git.
     Track(TrackArgs),
+    /// Run tracking rounds on the configured schedules until SIGINT/SIGTERM.
+    Daemon(DaemonArgs),
     /// Draft the memo of recorded changes, or analyse two files.
     Memo(MemoArgs),
     /// Track a bundled policy served from 127.0.0.1 twice, and show what was recorded (no internet needed).
@@ -50,6 +52,16 @@ struct TrackArgs {
     #[arg(short, long)]
     quiet: bool,
     /// More detail (each retry, each request).
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(Args)]
+struct DaemonArgs {
+    /// Only errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// More detail.
     #[arg(short, long)]
     verbose: bool,
 }
@@ -156,6 +168,7 @@ fn main() -> ExitCode {
         Command::Track(args) => track(cli.config.as_deref(), args),
         Command::Validate(args) => validate(args),
         Command::Demo(args) => demo(args),
+        Command::Daemon(args) => daemon(cli.config.as_deref(), args),
         Command::Memo(args) => match memo(cli.config.as_deref(), args) {
             Ok(code) => code,
             Err(message) => {
@@ -288,6 +301,86 @@ fn memo(config_path: Option<&Path>, args: MemoArgs) -> Result<ExitCode, String> 
     print!("{}", drafted.to_markdown());
     eprintln!("written to {}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+fn daemon(config_path: Option<&Path>, args: DaemonArgs) -> ExitCode {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let config = match policydiff::config::Config::load(config_path) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("policydiff daemon: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    init_logging(args.quiet, args.verbose, false);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("policydiff daemon: cannot start the runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_requested = Arc::new(tokio::sync::Notify::new());
+    let result = runtime.block_on(async {
+        {
+            let (stop, stop_requested) = (stop.clone(), stop_requested.clone());
+            tokio::spawn(async move {
+                let Ok(mut terminate) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                else {
+                    return;
+                };
+                let mut signals = 0;
+                loop {
+                    tokio::select! {
+                        _ = terminate.recv() => {}
+                        _ = tokio::signal::ctrl_c() => {}
+                    }
+                    signals += 1;
+                    if signals > 1 {
+                        eprintln!("policydiff daemon: second signal, exiting now");
+                        std::process::exit(130);
+                    }
+                    tracing::info!("stop requested: finishing what is fetched, then exiting");
+                    stop.store(true, Ordering::SeqCst);
+                    stop_requested.notify_one();
+                }
+            });
+        }
+        let mut on_document = |_: &policydiff::track::DocumentReport| {};
+        let mut on_round = |report: &policydiff::track::RunReport| {
+            tracing::info!(
+                recorded = report.recorded,
+                unchanged = report.unchanged,
+                failed = report.failed,
+                held_back = report.held_back,
+                "round finished"
+            );
+        };
+        policydiff::daemon::run(
+            &config,
+            &stop,
+            &stop_requested,
+            &mut on_document,
+            &mut on_round,
+        )
+        .await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("policydiff daemon: {error}");
+            ExitCode::from(match error {
+                policydiff::Error::Locked { .. } | policydiff::Error::DaemonRunning { .. } => {
+                    EXIT_LOCKED
+                }
+                policydiff::Error::InvalidDeclaration { .. } => EXIT_USAGE,
+                _ => 1,
+            })
+        }
+    }
 }
 
 fn demo(args: DemoArgs) -> ExitCode {

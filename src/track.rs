@@ -18,6 +18,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -99,6 +100,9 @@ pub struct RunReport {
     pub failed: usize,
     /// Documents held back.
     pub held_back: usize,
+    /// Whether the round was stopped early (signal): documents not started are not listed.
+    #[serde(default)]
+    pub interrupted: bool,
     /// Every document, in the order they finished.
     pub documents: Vec<DocumentReport>,
 }
@@ -145,6 +149,17 @@ pub async fn track(
     config: &Config,
     selection: &[String],
     on_document: &mut (dyn FnMut(&DocumentReport) + Send),
+) -> Result<RunReport> {
+    track_until(config, selection, on_document, &AtomicBool::new(false)).await
+}
+
+/// Runs one round, starting no new document once `stop` is set; documents already fetched are
+/// still recorded (the daemon's graceful stop).
+pub async fn track_until(
+    config: &Config,
+    selection: &[String],
+    on_document: &mut (dyn FnMut(&DocumentReport) + Send),
+    stop: &AtomicBool,
 ) -> Result<RunReport> {
     let started_at = Utc::now();
     let started = Instant::now();
@@ -233,6 +248,7 @@ pub async fn track(
 
     let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
     let mut prepared = futures_util::stream::iter(documents)
+        .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
         .map(|document| {
             let fetcher = fetcher.clone();
             async move {
@@ -269,6 +285,7 @@ pub async fn track(
         unchanged: count(&|s| s == Status::Unchanged),
         failed: count(&|s| s == Status::Failed),
         held_back: count(&|s| s == Status::HeldBack),
+        interrupted: stop.load(Ordering::SeqCst),
         documents: reports,
     };
     append_run(&config.state, &report)?;

@@ -25,6 +25,8 @@ pub enum Behaviour {
     Hang,
     /// Close the connection without answering.
     Reset,
+    /// Wait this many milliseconds, then behave as the inner behaviour.
+    Delayed(u64, Box<Behaviour>),
 }
 
 impl Behaviour {
@@ -159,6 +161,13 @@ impl Server {
         };
         // Hold the request a little so that concurrent requests overlap visibly.
         std::thread::sleep(Duration::from_millis(20));
+        let behaviour = match behaviour {
+            Behaviour::Delayed(ms, inner) => {
+                std::thread::sleep(Duration::from_millis(ms));
+                *inner
+            }
+            other => other,
+        };
         match behaviour {
             Behaviour::Respond {
                 status,
@@ -177,7 +186,7 @@ impl Server {
                 let _ = stream.write_all(&body);
             }
             Behaviour::Hang => std::thread::sleep(Duration::from_secs(30)),
-            Behaviour::Reset | Behaviour::Sequence(_) => {}
+            Behaviour::Reset | Behaviour::Sequence(_) | Behaviour::Delayed(..) => {}
         }
         let _ = stream.flush();
         self.state.lock().unwrap().in_flight -= 1;

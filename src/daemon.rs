@@ -1,0 +1,250 @@
+//! The daemon: tracking rounds on the configured schedules, until told to stop.
+//!
+//! [`run`] takes the daemon lock (`<state>/daemon.lock`: one daemon per state folder and so per
+//! repository), then loops: compute the next run of every [`Schedule`], sleep until the earliest
+//! (plus its random jitter), run a round with the same code as `policydiff track` (taking the
+//! repository lock only for the round, so commands can be run by hand in between), write
+//! `<state>/daemon.json` for `policydiff status`, repeat. Falling behind (a sleeping machine, a
+//! round longer than the period) gives one round and then the next future time, never a burst.
+//!
+//! Stopping: the first stop request (SIGINT/SIGTERM in the binary) ends the sleep, or, during a
+//! round, stops starting new documents while those already fetched are recorded; the round is
+//! given `daemon.stop_timeout`. The caller exits at once on a second signal; a commit is never
+//! half-written, since each is written synchronously between two awaits.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::schedule::Schedule;
+use crate::track::{self, DocumentReport, RunReport};
+use crate::{Error, Result};
+
+/// What the daemon tells `status` (`<state>/daemon.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DaemonState {
+    /// The daemon's process id.
+    pub pid: u32,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When the next round is due.
+    pub next_round: Option<DateTime<Utc>>,
+    /// Whether a round is running now.
+    pub in_round: bool,
+}
+
+/// The next round over all schedules: when, which documents (empty: all), and for each schedule the
+/// local time it stands for.
+pub fn next_round(
+    schedules: &[Schedule],
+    after: DateTime<Utc>,
+    last_local: &[Option<NaiveDateTime>],
+) -> Option<(DateTime<Utc>, Vec<String>, Vec<Option<NaiveDateTime>>)> {
+    let nexts: Vec<Option<(DateTime<Utc>, NaiveDateTime)>> = schedules
+        .iter()
+        .zip(last_local)
+        .map(|(schedule, last)| schedule.next_after(after, *last))
+        .collect();
+    let when = nexts.iter().flatten().map(|(t, _)| *t).min()?;
+    let mut documents = Vec::new();
+    let mut all = false;
+    let mut locals = last_local.to_vec();
+    for ((schedule, next), local) in schedules.iter().zip(&nexts).zip(locals.iter_mut()) {
+        if let Some((t, naive)) = next
+            && *t == when
+        {
+            *local = Some(*naive);
+            if schedule.documents.is_empty() {
+                all = true;
+            }
+            documents.extend(schedule.documents.iter().cloned());
+        }
+    }
+    if all {
+        documents.clear();
+    }
+    documents.sort();
+    documents.dedup();
+    Some((when, documents, locals))
+}
+
+fn write_state(state_dir: &Path, state: &DaemonState) {
+    let _ = std::fs::create_dir_all(state_dir);
+    if let Ok(json) = serde_json::to_string_pretty(state) {
+        let path = state_dir.join("daemon.json");
+        let temporary = state_dir.join("daemon.json.tmp");
+        if std::fs::write(&temporary, json).is_ok() {
+            let _ = std::fs::rename(temporary, path);
+        }
+    }
+}
+
+/// The daemon's own lock, so that a second daemon on the same state refuses to start.
+pub fn lock(state_dir: &Path) -> Result<std::fs::File> {
+    use std::io::Write;
+    std::fs::create_dir_all(state_dir).map_err(|e| {
+        Error::io(
+            format!("cannot create the state folder {}", state_dir.display()),
+            e,
+        )
+    })?;
+    let path = state_dir.join("daemon.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0).ok();
+            let _ = write!(file, "{}", std::process::id());
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::DaemonRunning {
+            state: state_dir.display().to_string(),
+            holder: std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::io(format!("cannot lock {}", path.display()), e))
+        }
+    }
+}
+
+/// Runs rounds on schedule until `stop` is set; `on_round` sees each round's report.
+pub async fn run(
+    config: &Config,
+    stop: &AtomicBool,
+    stop_requested: &tokio::sync::Notify,
+    on_document: &mut (dyn FnMut(&DocumentReport) + Send),
+    on_round: &mut (dyn FnMut(&RunReport) + Send),
+) -> Result<()> {
+    let schedules: Vec<Schedule> = config
+        .schedule
+        .iter()
+        .map(Schedule::from_spec)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::InvalidDeclaration {
+            problems: vec![format!("schedule: {e}")],
+        })?;
+    let _lock = lock(&config.state)?;
+    let started_at = Utc::now();
+    let mut last_local: Vec<Option<NaiveDateTime>> = vec![None; schedules.len()];
+    while !stop.load(Ordering::SeqCst) {
+        let Some((when, documents, locals)) = next_round(&schedules, Utc::now(), &last_local)
+        else {
+            tracing::warn!("no schedule fires again; the daemon stops");
+            break;
+        };
+        last_local = locals;
+        let jitter = schedules.iter().map(|s| s.jitter).max().unwrap_or_default();
+        let jitter = if jitter.is_zero() {
+            std::time::Duration::ZERO
+        } else {
+            std::time::Duration::from_millis(rand::random_range(0..=jitter.as_millis() as u64))
+        };
+        write_state(
+            &config.state,
+            &DaemonState {
+                pid: std::process::id(),
+                started_at,
+                next_round: Some(when),
+                in_round: false,
+            },
+        );
+        tracing::info!(next_round = %when, "waiting for the next round");
+        let wait = (when - Utc::now()).to_std().unwrap_or_default() + jitter;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop_requested.notified() => {}
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        write_state(
+            &config.state,
+            &DaemonState {
+                pid: std::process::id(),
+                started_at,
+                next_round: Some(when),
+                in_round: true,
+            },
+        );
+        let round = track::track_until(config, &documents, on_document, stop);
+        // Once a stop is requested, the round has `stop_timeout` to record what it fetched.
+        let result = tokio::select! {
+            result = round => Some(result),
+            _ = async {
+                stop_requested.notified().await;
+                tokio::time::sleep(config.daemon.stop_timeout).await;
+            } => None,
+        };
+        match result {
+            Some(Ok(report)) => on_round(&report),
+            Some(Err(Error::Locked { .. })) => {
+                tracing::warn!("the repository is in use by another run; this round is skipped")
+            }
+            Some(Err(error)) => tracing::error!("round failed: {error}"),
+            None => {
+                tracing::warn!("the round did not finish within daemon.stop_timeout; stopping");
+                break;
+            }
+        }
+    }
+    write_state(
+        &config.state,
+        &DaemonState {
+            pid: std::process::id(),
+            started_at,
+            next_round: None,
+            in_round: false,
+        },
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::ScheduleSpec;
+    use chrono::TimeZone;
+
+    #[test]
+    fn schedules_firing_together_merge_their_documents() {
+        let every_minute = Schedule::from_spec(&ScheduleSpec {
+            cron: "* * * * *".into(),
+            documents: vec!["Instagram".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        let hourly = Schedule::from_spec(&ScheduleSpec {
+            cron: "0 * * * *".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let schedules = [every_minute, hourly];
+        let (when, documents, _) = next_round(
+            &schedules,
+            Utc.with_ymd_and_hms(2025, 1, 1, 10, 30, 30).unwrap(),
+            &[None, None],
+        )
+        .unwrap();
+        assert_eq!(when, Utc.with_ymd_and_hms(2025, 1, 1, 10, 31, 0).unwrap());
+        assert_eq!(documents, ["Instagram"]);
+        let (when, documents, _) = next_round(
+            &schedules,
+            Utc.with_ymd_and_hms(2025, 1, 1, 10, 59, 30).unwrap(),
+            &[None, None],
+        )
+        .unwrap();
+        assert_eq!(when, Utc.with_ymd_and_hms(2025, 1, 1, 11, 0, 0).unwrap());
+        assert!(documents.is_empty(), "the hourly schedule runs everything");
+    }
+}
