@@ -36,13 +36,23 @@ pub struct DaemonState {
     pub in_round: bool,
 }
 
-/// The next round over all schedules: when, which documents (empty: all), and for each schedule the
-/// local time it stands for.
+/// The next round over all schedules.
+#[derive(Debug, Clone)]
+pub struct NextRound {
+    /// When it is due.
+    pub when: DateTime<Utc>,
+    /// The documents it runs (empty: all).
+    pub documents: Vec<String>,
+    /// For each schedule, the local time of its latest (or this) run.
+    pub last_local: Vec<Option<NaiveDateTime>>,
+}
+
+/// The next round over all schedules: schedules due at the same instant run together.
 pub fn next_round(
     schedules: &[Schedule],
     after: DateTime<Utc>,
     last_local: &[Option<NaiveDateTime>],
-) -> Option<(DateTime<Utc>, Vec<String>, Vec<Option<NaiveDateTime>>)> {
+) -> Option<NextRound> {
     let nexts: Vec<Option<(DateTime<Utc>, NaiveDateTime)>> = schedules
         .iter()
         .zip(last_local)
@@ -68,7 +78,11 @@ pub fn next_round(
     }
     documents.sort();
     documents.dedup();
-    Some((when, documents, locals))
+    Some(NextRound {
+        when,
+        documents,
+        last_local: locals,
+    })
 }
 
 fn write_state(state_dir: &Path, state: &DaemonState) {
