@@ -152,7 +152,11 @@ pub async fn run(
     let started_at = Utc::now();
     let mut last_local: Vec<Option<NaiveDateTime>> = vec![None; schedules.len()];
     while !stop.load(Ordering::SeqCst) {
-        let Some((when, documents, locals)) = next_round(&schedules, Utc::now(), &last_local)
+        let Some(NextRound {
+            when,
+            documents,
+            last_local: locals,
+        }) = next_round(&schedules, Utc::now(), &last_local)
         else {
             tracing::warn!("no schedule fires again; the daemon stops");
             break;
@@ -244,7 +248,9 @@ mod tests {
         })
         .unwrap();
         let schedules = [every_minute, hourly];
-        let (when, documents, _) = next_round(
+        let NextRound {
+            when, documents, ..
+        } = next_round(
             &schedules,
             Utc.with_ymd_and_hms(2025, 1, 1, 10, 30, 30).unwrap(),
             &[None, None],
@@ -252,7 +258,9 @@ mod tests {
         .unwrap();
         assert_eq!(when, Utc.with_ymd_and_hms(2025, 1, 1, 10, 31, 0).unwrap());
         assert_eq!(documents, ["Instagram"]);
-        let (when, documents, _) = next_round(
+        let NextRound {
+            when, documents, ..
+        } = next_round(
             &schedules,
             Utc.with_ymd_and_hms(2025, 1, 1, 10, 59, 30).unwrap(),
             &[None, None],
