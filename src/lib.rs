@@ -42,5 +42,6 @@ pub mod fetch;
 pub mod memo;
 pub mod record;
 pub mod schedule;
+pub mod status;
 pub mod track;
 pub mod yaml;

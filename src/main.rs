@@ -31,6 +31,8 @@ enum Command {
     Track(TrackArgs),
     /// Run tracking rounds on the configured schedules until SIGINT/SIGTERM.
     Daemon(DaemonArgs),
+    /// The last round, the next one, failing documents, held-back changes, memos to review.
+    Status(StatusArgs),
     /// Draft the memo of recorded changes, or analyse two files.
     Memo(MemoArgs),
     /// Track a bundled policy served from 127.0.0.1 twice, and show what was recorded (no internet needed).
@@ -54,6 +56,13 @@ struct TrackArgs {
     /// More detail (each retry, each request).
     #[arg(short, long)]
     verbose: bool,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// As JSON, for scripts.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -169,6 +178,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate(args),
         Command::Demo(args) => demo(args),
         Command::Daemon(args) => daemon(cli.config.as_deref(), args),
+        Command::Status(args) => status(cli.config.as_deref(), args),
         Command::Memo(args) => match memo(cli.config.as_deref(), args) {
             Ok(code) => code,
             Err(message) => {
@@ -381,6 +391,74 @@ fn daemon(config_path: Option<&Path>, args: DaemonArgs) -> ExitCode {
             })
         }
     }
+}
+
+fn status(config_path: Option<&Path>, args: StatusArgs) -> ExitCode {
+    let report = match policydiff::config::Config::load(config_path)
+        .map_err(|e| e.to_string())
+        .and_then(|config| policydiff::status::status(&config).map_err(|e| e.to_string()))
+    {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("policydiff status: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match &report.last_round {
+        Some(round) => println!(
+            "last round  {} ({:.1}s): {} recorded, {} unchanged, {} failed, {} held back",
+            round.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            round.duration_ms as f64 / 1000.0,
+            round.recorded,
+            round.unchanged,
+            round.failed,
+            round.held_back
+        ),
+        None => println!("last round  none yet"),
+    }
+    println!(
+        "next round  {}{}",
+        report
+            .next_round
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| "none scheduled".into()),
+        if report.daemon_running {
+            " (daemon running)"
+        } else {
+            " (daemon not running)"
+        }
+    );
+    println!("failing     {}", report.failing.len());
+    for failing in &report.failing {
+        println!(
+            "  {} / {}: {} for {} round{}: {}",
+            failing.service,
+            failing.terms_type,
+            failing.error_class.map(|c| c.as_str()).unwrap_or("?"),
+            failing.streak,
+            if failing.streak == 1 { "" } else { "s" },
+            failing.error.as_deref().unwrap_or("")
+        );
+    }
+    println!("held back   {}", report.held_back.len());
+    for (service, terms) in &report.held_back {
+        println!("  {service} / {terms}");
+    }
+    println!("memos to review {}", report.memos_to_review.len());
+    for memo in &report.memos_to_review {
+        println!(
+            "  {:.2}  {}  ({})",
+            memo.significance, memo.title, memo.path
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 fn demo(args: DemoArgs) -> ExitCode {

@@ -165,3 +165,65 @@ fn a_second_daemon_refuses_to_start() {
         "a daemon waiting for its next round stops at once"
     );
 }
+
+#[test]
+fn status_reports_streaks_held_changes_and_memos_to_review() {
+    let server = Server::start();
+    server.set(
+        "/privacy",
+        Behaviour::html("<main><p>We collect your email.</p></main>"),
+    );
+    server.set("/terms", Behaviour::status(404, "gone"));
+    let ws = Workspace::new("  retries: 0\n");
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}, "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
+    );
+    for round in 0..3 {
+        if round == 2 {
+            server.set("/privacy", Behaviour::html("<main><p>We collect your email and share it with advertising partners.</p></main>"));
+        }
+        ws.track(&["-q"]);
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["last_round"]["recorded"], 1);
+    assert_eq!(status["last_round"]["failed"], 1);
+    assert_eq!(status["daemon_running"], false);
+    assert!(
+        status["next_round"].is_string(),
+        "computed from the default schedule"
+    );
+    let failing = &status["failing"][0];
+    assert_eq!(failing["terms_type"], "Terms of Service");
+    assert_eq!(failing["error_class"], "http_status");
+    assert_eq!(failing["streak"], 3);
+    let memos = status["memos_to_review"].as_array().unwrap();
+    assert_eq!(memos.len(), 1);
+    assert!(
+        memos[0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Example changes its Privacy Policy")
+    );
+
+    let text = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .arg("status")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("Example / Terms of Service: http_status for 3 rounds"),
+        "{text}"
+    );
+}

@@ -1,0 +1,267 @@
+//! `policydiff status`: what the last rounds did and what waits for people.
+//!
+//! [`status`] reads the end of `<state>/runs.jsonl` (never the whole file: it grows for years),
+//! the daemon's `<state>/daemon.json` and lock, and the memos folder, and reports the last round,
+//! the next one, the documents failing now with their class and streak (consecutive failed rounds
+//! that included them), held-back changes, and memos still in `status: draft`. It works whether or
+//! not the daemon runs.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::daemon::DaemonState;
+use crate::track::{RunReport, Status as DocumentStatus};
+use crate::{FailureClass, Result};
+
+/// Rounds read back to measure failure streaks.
+const ROUNDS_READ: usize = 100;
+
+/// A document failing now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failing {
+    /// Service id.
+    pub service: String,
+    /// Terms type.
+    pub terms_type: String,
+    /// The failure class of the last round.
+    pub error_class: Option<FailureClass>,
+    /// The message of the last round.
+    pub error: Option<String>,
+    /// Consecutive failed rounds that included it.
+    pub streak: usize,
+}
+
+/// A memo waiting for review.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingMemo {
+    /// The memo file.
+    pub path: String,
+    /// Its title.
+    pub title: String,
+    /// Its significance.
+    pub significance: f64,
+}
+
+/// The state of a collection.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The last round (without its document list).
+    pub last_round: Option<RoundSummary>,
+    /// Whether a daemon holds the state folder now.
+    pub daemon_running: bool,
+    /// When the next round is due (from the daemon, else from the schedules).
+    pub next_round: Option<DateTime<Utc>>,
+    /// Documents that failed in their last round.
+    pub failing: Vec<Failing>,
+    /// Changes held back as suspicious.
+    pub held_back: Vec<(String, String)>,
+    /// Memos still in draft, most significant first.
+    pub memos_to_review: Vec<PendingMemo>,
+}
+
+/// A round without its documents.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundSummary {
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// Length.
+    pub duration_ms: u64,
+    /// Recorded.
+    pub recorded: usize,
+    /// Unchanged.
+    pub unchanged: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Held back.
+    pub held_back: usize,
+}
+
+/// The last `count` lines of a file, read from its end.
+pub fn last_lines(path: &Path, count: usize) -> std::io::Result<Vec<String>> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let length = file.seek(SeekFrom::End(0))?;
+    let mut position = length;
+    let mut tail: Vec<u8> = Vec::new();
+    const CHUNK: u64 = 256 * 1024;
+    while position > 0 && tail.iter().filter(|&&b| b == b'\n').count() <= count {
+        let step = CHUNK.min(position);
+        position -= step;
+        file.seek(SeekFrom::Start(position))?;
+        let mut chunk = vec![0u8; step as usize];
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&tail);
+        tail = chunk;
+    }
+    let text = String::from_utf8_lossy(&tail);
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    let skip = lines.len().saturating_sub(count);
+    Ok(lines[skip..].to_vec())
+}
+
+fn daemon_running(state: &Path) -> bool {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(state.join("daemon.lock"))
+    else {
+        return false;
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(_) => true,
+    }
+}
+
+fn front_matter_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let body = text.strip_prefix("---\n")?;
+    let end = body.find("\n---")?;
+    body[..end]
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+        .map(|v| v.trim().trim_matches(['\'', '"']))
+}
+
+/// Memos whose front matter still says `status: draft`.
+pub fn pending_memos(dir: &Path) -> Vec<PendingMemo> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut memos: Vec<PendingMemo> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path).ok()?;
+            (front_matter_value(&text, "status")? == "draft").then(|| PendingMemo {
+                title: front_matter_value(&text, "title").unwrap_or("").to_string(),
+                significance: front_matter_value(&text, "significance")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0.0),
+                path: path.display().to_string(),
+            })
+        })
+        .collect();
+    memos.sort_by(|a, b| {
+        b.significance
+            .total_cmp(&a.significance)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    memos
+}
+
+/// Reads the state of the collection.
+pub fn status(config: &Config) -> Result<Report> {
+    let runs: Vec<RunReport> = last_lines(&config.state.join("runs.jsonl"), ROUNDS_READ)
+        .map_err(|e| {
+            crate::Error::io(
+                format!("cannot read {}", config.state.join("runs.jsonl").display()),
+                e,
+            )
+        })?
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let last = runs.last();
+    let mut failing = Vec::new();
+    let mut held_back = Vec::new();
+    if let Some(last) = last {
+        for document in &last.documents {
+            match document.status {
+                DocumentStatus::Failed => {
+                    let streak = runs
+                        .iter()
+                        .rev()
+                        .filter_map(|run| {
+                            run.documents.iter().find(|d| {
+                                d.service == document.service && d.terms_type == document.terms_type
+                            })
+                        })
+                        .take_while(|d| d.status == DocumentStatus::Failed)
+                        .count();
+                    failing.push(Failing {
+                        service: document.service.clone(),
+                        terms_type: document.terms_type.clone(),
+                        error_class: document.error_class,
+                        error: document.error.clone(),
+                        streak,
+                    });
+                }
+                DocumentStatus::HeldBack => {
+                    held_back.push((document.service.clone(), document.terms_type.clone()))
+                }
+                _ => {}
+            }
+        }
+    }
+    failing.sort_by(|a, b| {
+        b.streak
+            .cmp(&a.streak)
+            .then_with(|| a.service.cmp(&b.service))
+    });
+    let running = daemon_running(&config.state);
+    let daemon_state: Option<DaemonState> =
+        std::fs::read_to_string(config.state.join("daemon.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+    let next_round = match daemon_state {
+        Some(state) if running => state.next_round,
+        _ => {
+            let schedules: Vec<crate::schedule::Schedule> = config
+                .schedule
+                .iter()
+                .filter_map(|s| crate::schedule::Schedule::from_spec(s).ok())
+                .collect();
+            crate::daemon::next_round(&schedules, Utc::now(), &vec![None; schedules.len()])
+                .map(|n| n.when)
+        }
+    };
+    Ok(Report {
+        last_round: last.map(|run| RoundSummary {
+            started_at: run.started_at,
+            duration_ms: run.duration_ms,
+            recorded: run.recorded,
+            unchanged: run.unchanged,
+            failed: run.failed,
+            held_back: run.held_back,
+        }),
+        daemon_running: running,
+        next_round,
+        failing,
+        held_back,
+        memos_to_review: pending_memos(&config.memos.dir),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_last_lines_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.jsonl");
+        let text: String = (0..100_000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(last_lines(&path, 2).unwrap(), ["line 99998", "line 99999"]);
+        assert!(
+            last_lines(&dir.path().join("missing"), 2)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
