@@ -42,6 +42,47 @@ pub struct Config {
     pub schedule: Vec<crate::schedule::ScheduleSpec>,
     /// Daemon behaviour.
     pub daemon: DaemonConfig,
+    /// Notifications after each round.
+    pub notify: NotifyConfig,
+}
+
+/// Notifications.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Keep `<memos>/feed.xml` (Atom) up to date.
+    pub feed: bool,
+    /// URLs that receive `{round, memos, failures}` as JSON after each round with news.
+    pub webhooks: Vec<Webhook>,
+    /// Consecutive failed rounds after which a document is reported as failing persistently.
+    pub failure_streak: usize,
+    /// Only memos at least this significant are announced.
+    pub min_significance: f64,
+    /// Only memos with one of these topics are announced (empty: all).
+    pub topics: Vec<String>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            feed: true,
+            webhooks: Vec::new(),
+            failure_streak: 3,
+            min_significance: 0.0,
+            topics: Vec::new(),
+        }
+    }
+}
+
+/// A webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// Where to POST.
+    pub url: String,
+    /// Name of the environment variable holding a bearer token (secrets stay out of this file).
+    #[serde(default)]
+    pub token_env: Option<String>,
 }
 
 /// How the daemon stops.
@@ -98,6 +139,7 @@ impl Default for Config {
                 ..Default::default()
             }],
             daemon: DaemonConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -390,6 +432,17 @@ impl Config {
             || self.author.email.chars().any(char::is_control)
         {
             return Err("author: name and email must not contain control characters".into());
+        }
+        if self.notify.failure_streak == 0 {
+            return Err("notify.failure_streak: must be at least 1".into());
+        }
+        for (index, hook) in self.notify.webhooks.iter().enumerate() {
+            url::Url::parse(&hook.url).map_err(|e| {
+                format!(
+                    "notify.webhooks[{index}].url: {:?} is not a URL: {e}",
+                    hook.url
+                )
+            })?;
         }
         if self.schedule.is_empty() {
             return Err("schedule: give at least one {cron: …} schedule".into());

@@ -40,6 +40,7 @@ pub mod daemon;
 pub mod demo;
 pub mod fetch;
 pub mod memo;
+pub mod notify;
 pub mod record;
 pub mod schedule;
 pub mod status;

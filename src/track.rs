@@ -240,7 +240,7 @@ pub async fn track_until(
         &config.author.name,
         &config.author.email,
     )?;
-    let _lock = repository.lock()?;
+    let lock = repository.lock()?;
     repository.sync_working_tree()?;
     for report in &reports {
         on_document(report);
@@ -289,6 +289,9 @@ pub async fn track_until(
         documents: reports,
     };
     append_run(&config.state, &report)?;
+    // Notifications may wait on slow receivers: the repository is free by then.
+    drop(lock);
+    crate::notify::after_round(config, &report).await;
     Ok(report)
 }
 

@@ -1,0 +1,393 @@
+//! Notifications after each round: the Atom feed, webhooks, and failure streaks.
+//!
+//! [`after_round`] runs at the end of every round (`track` and the daemon alike):
+//! - failure streaks are kept in `<state>/failures.json`; a document failing `notify.failure_streak`
+//!   rounds in a row is reported once as a persistent failure, and once more when it recovers;
+//! - memos drafted in the round (those passing `notify.min_significance` and `notify.topics`) and
+//!   the failure events are announced: `memos/feed.xml` (Atom, the latest 50 memos) is rewritten,
+//!   and each configured webhook receives `{round, memos, failures}` as JSON, with retries.
+//!
+//! A notification that fails is logged and never fails the round. Webhook tokens come from
+//! environment variables named in the configuration, never from the configuration itself.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::track::{RunReport, Status};
+use crate::{Error, FailureClass, Result};
+
+/// Memos listed in the feed.
+const FEED_ENTRIES: usize = 50;
+
+/// A memo as notifications show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoNotice {
+    /// Title.
+    pub title: String,
+    /// Service id.
+    pub service: String,
+    /// Terms type.
+    pub terms_type: String,
+    /// Date of the change.
+    pub date: String,
+    /// Commit of the change.
+    pub commit: Option<String>,
+    /// Significance.
+    pub significance: f64,
+    /// Topics.
+    pub topics: Vec<String>,
+    /// One-paragraph HTML summary.
+    pub html_description: String,
+    /// Link to the change (`memos.commit_url`), if configured.
+    pub link: Option<String>,
+    /// The memo file.
+    pub path: String,
+}
+
+/// A persistent failure, or its recovery.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FailureNotice {
+    /// Service id.
+    pub service: String,
+    /// Terms type.
+    pub terms_type: String,
+    /// `persistent` or `recovered`.
+    pub event: String,
+    /// The class of the last failure.
+    pub error_class: Option<FailureClass>,
+    /// The last failure's message.
+    pub error: Option<String>,
+    /// Consecutive failed rounds.
+    pub streak: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Streak {
+    count: usize,
+    notified: bool,
+    error_class: Option<FailureClass>,
+}
+
+/// Updates `<state>/failures.json` with a round and returns the events to announce.
+pub fn failure_events(
+    state: &Path,
+    report: &RunReport,
+    threshold: usize,
+) -> Result<Vec<FailureNotice>> {
+    let path = state.join("failures.json");
+    let mut streaks: BTreeMap<String, Streak> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let mut events = Vec::new();
+    for document in &report.documents {
+        let key = format!("{}/{}", document.service, document.terms_type);
+        let notice = |event: &str, streak: usize| FailureNotice {
+            service: document.service.clone(),
+            terms_type: document.terms_type.clone(),
+            event: event.into(),
+            error_class: document.error_class,
+            error: document.error.clone(),
+            streak,
+        };
+        if document.status == Status::Failed {
+            let streak = streaks.entry(key).or_default();
+            streak.count += 1;
+            streak.error_class = document.error_class;
+            if streak.count >= threshold && !streak.notified {
+                streak.notified = true;
+                events.push(notice("persistent", streak.count));
+            }
+        } else if let Some(streak) = streaks.remove(&key)
+            && streak.notified
+        {
+            events.push(notice("recovered", 0));
+        }
+    }
+    let json = serde_json::to_string_pretty(&streaks).unwrap_or_default();
+    std::fs::create_dir_all(state)
+        .and_then(|()| std::fs::write(&path, json))
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    Ok(events)
+}
+
+fn memo_notice(path: &Path, config: &Config) -> Option<MemoNotice> {
+    let sidecar: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).ok()?).ok()?;
+    let text = |key: &str| sidecar[key].as_str().unwrap_or("").to_string();
+    let commit = sidecar["commit"].as_str().map(str::to_string);
+    Some(MemoNotice {
+        title: text("title"),
+        service: text("service"),
+        terms_type: text("terms_type"),
+        date: text("date"),
+        link: match (&commit, &config.memos.commit_url) {
+            (Some(commit), Some(template)) => Some(template.replace("{commit}", commit)),
+            _ => None,
+        },
+        commit,
+        significance: sidecar["significance"].as_f64().unwrap_or(0.0),
+        topics: sidecar["topics"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        html_description: text("html_description"),
+        path: path.display().to_string(),
+    })
+}
+
+fn passes_thresholds(memo: &MemoNotice, config: &Config) -> bool {
+    memo.significance >= config.notify.min_significance
+        && (config.notify.topics.is_empty()
+            || memo.topics.iter().any(|t| config.notify.topics.contains(t)))
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// Rewrites `<memos>/feed.xml` with the latest memos, newest first.
+pub fn write_feed(config: &Config) -> Result<()> {
+    let dir = &config.memos.dir;
+    let mut memos: Vec<MemoNotice> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "md"))
+                .filter_map(|p| memo_notice(&p, config))
+                .filter(|m| passes_thresholds(m, config))
+                .collect()
+        })
+        .unwrap_or_default();
+    memos.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.path.cmp(&a.path)));
+    memos.truncate(FEED_ENTRIES);
+    let updated = memos
+        .first()
+        .map(|m| format!("{}T00:00:00Z", m.date))
+        .unwrap_or_else(|| Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n",
+    );
+    xml.push_str("  <title>policydiff: changes to terms and policies</title>\n");
+    xml.push_str(&format!(
+        "  <id>urn:policydiff:feed:{}</id>\n",
+        xml_escape(&dir.display().to_string())
+    ));
+    xml.push_str(&format!("  <updated>{updated}</updated>\n"));
+    xml.push_str(&format!(
+        "  <author><name>{}</name></author>\n",
+        xml_escape(&config.memos.author)
+    ));
+    xml.push_str("  <generator>policydiff</generator>\n");
+    for memo in &memos {
+        let id = format!(
+            "urn:policydiff:memo:{}:{}:{}",
+            memo.commit.as_deref().unwrap_or("none"),
+            memo.service,
+            memo.terms_type
+        );
+        xml.push_str("  <entry>\n");
+        xml.push_str(&format!("    <id>{}</id>\n", xml_escape(&id)));
+        xml.push_str(&format!("    <title>{}</title>\n", xml_escape(&memo.title)));
+        xml.push_str(&format!(
+            "    <updated>{}T00:00:00Z</updated>\n",
+            xml_escape(&memo.date)
+        ));
+        let link = memo
+            .link
+            .clone()
+            .unwrap_or_else(|| format!("file://{}", memo.path));
+        xml.push_str(&format!(
+            "    <link rel=\"alternate\" href=\"{}\"/>\n",
+            xml_escape(&link)
+        ));
+        for topic in &memo.topics {
+            xml.push_str(&format!("    <category term=\"{}\"/>\n", xml_escape(topic)));
+        }
+        let summary = format!(
+            "{} (significance {:.2}; topics: {})",
+            memo.html_description,
+            memo.significance,
+            if memo.topics.is_empty() {
+                "none".to_string()
+            } else {
+                memo.topics.join(", ")
+            }
+        );
+        xml.push_str(&format!(
+            "    <summary type=\"html\">{}</summary>\n",
+            xml_escape(&summary)
+        ));
+        xml.push_str("  </entry>\n");
+    }
+    xml.push_str("</feed>\n");
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let path = dir.join("feed.xml");
+    let temporary = dir.join("feed.xml.tmp");
+    std::fs::write(&temporary, xml)
+        .and_then(|()| std::fs::rename(&temporary, &path))
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+}
+
+async fn post_webhook(
+    url: &str,
+    token: Option<String>,
+    body: &serde_json::Value,
+) -> std::result::Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut last_error = String::new();
+    for attempt in 0..3u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
+        }
+        let mut request = client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        if let Some(token) = &token {
+            request = request.bearer_auth(token);
+        }
+        match request.send().await {
+            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) => last_error = format!("HTTP {}", response.status().as_u16()),
+            Err(error) => last_error = error.to_string(),
+        }
+    }
+    Err(last_error)
+}
+
+/// What a round announces.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundNotice {
+    /// When the round started and ended, and its counts.
+    pub round: serde_json::Value,
+    /// Memos drafted in the round (above the thresholds).
+    pub memos: Vec<MemoNotice>,
+    /// Persistent failures and recoveries.
+    pub failures: Vec<FailureNotice>,
+}
+
+/// Runs the notifications of a round. Problems are logged, never returned as a failed round.
+pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
+    let failures = failure_events(&config.state, report, config.notify.failure_streak)
+        .unwrap_or_else(|error| {
+            tracing::warn!("failure streaks not updated: {error}");
+            Vec::new()
+        });
+    let memos: Vec<MemoNotice> = report
+        .documents
+        .iter()
+        .filter_map(|d| d.memo.as_deref())
+        .filter_map(|path| memo_notice(Path::new(path), config))
+        .filter(|m| passes_thresholds(m, config))
+        .collect();
+    let notice = RoundNotice {
+        round: serde_json::json!({
+            "started_at": report.started_at,
+            "finished_at": report.finished_at,
+            "recorded": report.recorded,
+            "unchanged": report.unchanged,
+            "failed": report.failed,
+            "held_back": report.held_back,
+        }),
+        memos,
+        failures,
+    };
+    if config.notify.feed
+        && report.documents.iter().any(|d| d.memo.is_some())
+        && let Err(error) = write_feed(config)
+    {
+        tracing::warn!("feed not written: {error}");
+    }
+    if notice.memos.is_empty() && notice.failures.is_empty() {
+        return notice;
+    }
+    let body = serde_json::to_value(&notice).unwrap_or_default();
+    for hook in &config.notify.webhooks {
+        let token = hook
+            .token_env
+            .as_ref()
+            .and_then(|name| std::env::var(name).ok());
+        if let Err(error) = post_webhook(&hook.url, token, &body).await {
+            tracing::warn!(url = %hook.url, "webhook failed after 3 attempts: {error}");
+        }
+    }
+    notice
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::track::DocumentReport;
+
+    fn round(failed: bool) -> RunReport {
+        RunReport {
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            duration_ms: 1,
+            recorded: 0,
+            unchanged: usize::from(!failed),
+            failed: usize::from(failed),
+            held_back: 0,
+            interrupted: false,
+            documents: vec![DocumentReport {
+                service: "Example".into(),
+                terms_type: "Privacy Policy".into(),
+                status: if failed {
+                    Status::Failed
+                } else {
+                    Status::Unchanged
+                },
+                error_class: failed.then_some(FailureClass::Timeout),
+                error: failed.then(|| "slow".to_string()),
+                commit: None,
+                memo: None,
+                duration_ms: 1,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_persistent_failure_is_reported_once_and_its_recovery_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let events: Vec<Vec<String>> = [true, true, true, true, false, false]
+            .iter()
+            .map(|&failed| {
+                failure_events(dir.path(), &round(failed), 3)
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| format!("{}:{}", e.event, e.streak))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            events,
+            [
+                vec![],
+                vec![],
+                vec!["persistent:3".to_string()],
+                vec![],
+                vec!["recovered:0".to_string()],
+                vec![]
+            ]
+        );
+    }
+}

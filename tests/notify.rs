@@ -1,0 +1,183 @@
+//! Notifications after rounds: the Atom feed (read by a real feed parser), webhooks received by a
+//! local server, persistent failures reported once.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use common::{Behaviour, Server, Workspace, report};
+use serde_json::json;
+
+/// A webhook receiver on 127.0.0.1 that keeps the bodies and authorisation headers it receives.
+fn receiver() -> (String, Arc<Mutex<Vec<(String, serde_json::Value)>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/hook",
+        listener.local_addr().unwrap().port()
+    );
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut length, mut authorization) = (0usize, String::new());
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("authorization:") {
+                    authorization = line["authorization:".len()..].trim().to_string();
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            if let Ok(json) = serde_json::from_slice(&body) {
+                store.lock().unwrap().push((authorization, json));
+            }
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, received)
+}
+
+#[test]
+fn memos_reach_the_feed_and_the_webhook_and_persistent_failures_are_reported_once() {
+    let server = Server::start();
+    server.set(
+        "/privacy",
+        Behaviour::html("<main><p>We collect your email.</p></main>"),
+    );
+    server.set("/terms", Behaviour::status(503, "down"));
+    let (hook, received) = receiver();
+    let ws = Workspace::new("  retries: 0\n");
+    let config = std::fs::read_to_string(ws.path().join("config.yaml")).unwrap();
+    std::fs::write(
+        ws.path().join("config.yaml"),
+        format!("{config}notify:\n  failure_streak: 2\n  webhooks:\n    - url: {hook}\n      token_env: POLICYDIFF_TEST_TOKEN\nmemos:\n  commit_url: https://versions.example.org/commit/{{commit}}\n"),
+    )
+    .unwrap();
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}, "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
+    );
+    let track = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .current_dir(ws.path())
+            .args(["track", "-q", "--json"])
+            .env("POLICYDIFF_TEST_TOKEN", "s3cret")
+            .output()
+            .unwrap()
+    };
+    track();
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "nothing to announce after a first record and one failure"
+    );
+    server.set(
+        "/privacy",
+        Behaviour::html("<main><p>We collect your email and use it to train AI models.</p></main>"),
+    );
+    let second = report(&track());
+    let commit = second["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["terms_type"] == "Privacy Policy")
+        .unwrap()["commit"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let messages = received.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1, "one webhook call for the round");
+    let (authorization, body) = &messages[0];
+    assert_eq!(authorization, "Bearer s3cret");
+    assert_eq!(body["memos"][0]["service"], "Example");
+    assert_eq!(body["memos"][0]["topics"][0], "ai");
+    assert_eq!(body["failures"][0]["event"], "persistent");
+    assert_eq!(body["failures"][0]["terms_type"], "Terms of Service");
+    assert_eq!(body["round"]["recorded"], 1);
+
+    // The feed, read by a feed parser.
+    let xml = std::fs::read(ws.path().join("memos/feed.xml")).unwrap();
+    let feed = feed_rs::parser::parse(&xml[..]).expect("valid Atom");
+    assert_eq!(feed.entries.len(), 1);
+    let entry = &feed.entries[0];
+    assert!(
+        entry
+            .title
+            .as_ref()
+            .unwrap()
+            .content
+            .starts_with("Example changes its Privacy Policy on AI")
+    );
+    assert_eq!(
+        entry.links[0].href,
+        format!("https://versions.example.org/commit/{commit}")
+    );
+    assert!(entry.categories.iter().any(|c| c.term == "ai"));
+    assert!(
+        entry
+            .summary
+            .as_ref()
+            .unwrap()
+            .content
+            .contains("significance")
+    );
+
+    // A third failing round says nothing new; recovery is announced once.
+    track();
+    assert_eq!(
+        received.lock().unwrap().len(),
+        1,
+        "the persistent failure is not repeated"
+    );
+    server.set("/terms", Behaviour::html("<main><p>Terms.</p></main>"));
+    track();
+    let messages = received.lock().unwrap().clone();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1].1["failures"][0]["event"], "recovered");
+    // Secrets never reach the files policydiff writes.
+    let runs = std::fs::read_to_string(ws.path().join(".policydiff/runs.jsonl")).unwrap();
+    assert!(!runs.contains("s3cret"));
+}
+
+#[test]
+fn a_failing_webhook_never_fails_the_round() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html("<main><p>One.</p></main>"));
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ws = Workspace::new("");
+    let config = std::fs::read_to_string(ws.path().join("config.yaml")).unwrap();
+    std::fs::write(
+        ws.path().join("config.yaml"),
+        format!("{config}notify:\n  webhooks:\n    - url: http://127.0.0.1:{closed}/hook\n"),
+    )
+    .unwrap();
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}}),
+    );
+    assert!(ws.track(&[]).status.success());
+    server.set(
+        "/privacy",
+        Behaviour::html("<main><p>Two, with new advertising partners.</p></main>"),
+    );
+    let output = ws.track(&[]);
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    assert_eq!(ws.commit_count(), 2);
+}
