@@ -10,8 +10,11 @@ use std::sync::{Arc, Mutex};
 use common::{Behaviour, Server, Workspace, report};
 use serde_json::json;
 
+/// What a receiver got: the authorisation header and the JSON body of each call.
+type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+
 /// A webhook receiver on 127.0.0.1 that keeps the bodies and authorisation headers it receives.
-fn receiver() -> (String, Arc<Mutex<Vec<(String, serde_json::Value)>>>) {
+fn receiver() -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "http://127.0.0.1:{}/hook",
