@@ -60,6 +60,39 @@ pub struct NotifyConfig {
     pub min_significance: f64,
     /// Only memos with one of these topics are announced (empty: all).
     pub topics: Vec<String>,
+    /// An e-mail digest after each round with news.
+    pub email: Option<EmailConfig>,
+}
+
+/// SMTP settings of the e-mail digest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// SMTP server.
+    pub host: String,
+    /// Port (default: 587 with STARTTLS, 465 with TLS, 25 without).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls`, or `none` (only for a server on this machine).
+    #[serde(default = "default_security")]
+    pub security: String,
+    /// Login, if the server wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File holding the password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Sender, as `Name <address>` or an address.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+}
+
+fn default_security() -> String {
+    "starttls".into()
 }
 
 impl Default for NotifyConfig {
@@ -70,6 +103,7 @@ impl Default for NotifyConfig {
             failure_streak: 3,
             min_significance: 0.0,
             topics: Vec::new(),
+            email: None,
         }
     }
 }
@@ -443,6 +477,22 @@ impl Config {
                     hook.url
                 )
             })?;
+        }
+        if let Some(email) = &self.notify.email {
+            if !matches!(email.security.as_str(), "starttls" | "tls" | "none") {
+                return Err(format!(
+                    "notify.email.security: {:?} is not one of starttls, tls, none",
+                    email.security
+                ));
+            }
+            if email.to.is_empty() {
+                return Err("notify.email.to: give at least one recipient".into());
+            }
+            for address in std::iter::once(&email.from).chain(&email.to) {
+                address.parse::<lettre::message::Mailbox>().map_err(|e| {
+                    format!("notify.email: {address:?} is not an e-mail address: {e}")
+                })?;
+            }
         }
         if self.schedule.is_empty() {
             return Err("schedule: give at least one {cron: …} schedule".into());

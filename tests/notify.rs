@@ -184,3 +184,89 @@ fn a_failing_webhook_never_fails_the_round() {
     assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
     assert_eq!(ws.commit_count(), 2);
 }
+
+/// A minimal SMTP server on 127.0.0.1 (no TLS) that keeps the messages it accepts.
+fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let messages = Arc::new(Mutex::new(Vec::new()));
+    let store = messages.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut writer = stream.try_clone().unwrap();
+            let mut reader = BufReader::new(stream);
+            let _ = writer.write_all(b"220 localhost ESMTP test\r\n");
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let command = line.to_ascii_uppercase();
+                if command.starts_with("EHLO") || command.starts_with("HELO") {
+                    let _ = writer.write_all(b"250-localhost\r\n250 8BITMIME\r\n");
+                } else if command.starts_with("DATA") {
+                    let _ = writer.write_all(b"354 go ahead\r\n");
+                    let mut data = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == ".\r\n" {
+                            break;
+                        }
+                        data.push_str(&line);
+                    }
+                    store.lock().unwrap().push(data);
+                    let _ = writer.write_all(b"250 queued\r\n");
+                } else if command.starts_with("QUIT") {
+                    let _ = writer.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    let _ = writer.write_all(b"250 ok\r\n");
+                }
+            }
+        }
+    });
+    (port, messages)
+}
+
+#[test]
+fn an_email_digest_is_sent_after_a_round_with_news() {
+    let server = Server::start();
+    server.set(
+        "/privacy",
+        Behaviour::html("<main><p>We keep your data for a year.</p></main>"),
+    );
+    let (port, messages) = smtp_server();
+    let ws = Workspace::new("");
+    let config = std::fs::read_to_string(ws.path().join("config.yaml")).unwrap();
+    std::fs::write(
+        ws.path().join("config.yaml"),
+        format!("{config}notify:\n  email:\n    host: 127.0.0.1\n    port: {port}\n    security: none\n    from: policydiff <bot@example.org>\n    to: [reviewers@example.org]\n"),
+    )
+    .unwrap();
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}}),
+    );
+    assert!(ws.track(&[]).status.success());
+    assert!(messages.lock().unwrap().is_empty(), "no news, no mail");
+    server.set(
+        "/privacy",
+        Behaviour::html(
+            "<main><p>We keep your data for ten years and share it with partners.</p></main>",
+        ),
+    );
+    assert!(ws.track(&[]).status.success());
+    let messages = messages.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1);
+    let mail = &messages[0];
+    assert!(
+        mail.contains("Subject: policydiff: 1 change to review, 0 persistent failures"),
+        "{mail}"
+    );
+    assert!(mail.contains("To: reviewers@example.org"), "{mail}");
+    assert!(
+        mail.contains("Example changes its Privacy Policy on"),
+        "{mail}"
+    );
+}
