@@ -12,19 +12,27 @@ fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0)))
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")
+                .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
+        })
         .unwrap_or(0)
 }
 
 fn rounds(dir: &std::path::Path) -> usize {
-    std::fs::read_to_string(dir.join(".policydiff/runs.jsonl")).map(|t| t.lines().count()).unwrap_or(0)
+    std::fs::read_to_string(dir.join(".policydiff/runs.jsonl"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let wanted: usize = std::env::var("POLICYDIFF_SOAK_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
+    let wanted: usize = std::env::var("POLICYDIFF_SOAK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
     let served = Arc::new(AtomicUsize::new(0));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -36,9 +44,17 @@ fn main() {
             let mut line = String::new();
             let _ = reader.read_line(&mut line);
             // The text changes every 20 requests: new versions, memos and feed updates happen.
-            let body = format!("<main><h1>Policy</h1><p>Version {} of our data practices with partners.</p>{}</main>", n / 20, "<p>Clause about retention and advertising.</p>".repeat(50));
+            let body = format!(
+                "<main><h1>Policy</h1><p>Version {} of our data practices with partners.</p>{}</main>",
+                n / 20,
+                "<p>Clause about retention and advertising.</p>".repeat(50)
+            );
             let mut stream = stream;
-            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     let dir = tempfile::tempdir().unwrap();
@@ -47,7 +63,12 @@ fn main() {
         let json = serde_json::json!({"name": format!("Service {service}"), "terms": {
             "Privacy Policy": {"fetch": format!("http://127.0.0.1:{port}/s{service}/privacy"), "select": "main"},
             "Terms of Service": {"fetch": format!("http://127.0.0.1:{port}/s{service}/terms"), "select": "main"}}});
-        std::fs::write(dir.path().join(format!("declarations/Service {service}.json")), json.to_string()).unwrap();
+        std::fs::write(
+            dir.path()
+                .join(format!("declarations/Service {service}.json")),
+            json.to_string(),
+        )
+        .unwrap();
     }
     std::fs::write(
         dir.path().join("config.yaml"),
@@ -68,7 +89,14 @@ fn main() {
         std::thread::sleep(Duration::from_secs(1));
     }
     let late = rss_kb(daemon.id());
-    println!("after {} rounds: RSS {} kB ({} requests served)", rounds(dir.path()), late, served.load(Ordering::SeqCst));
-    let _ = std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
+    println!(
+        "after {} rounds: RSS {} kB ({} requests served)",
+        rounds(dir.path()),
+        late,
+        served.load(Ordering::SeqCst)
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
     let _ = daemon.wait();
 }

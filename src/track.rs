@@ -176,7 +176,10 @@ pub async fn track_until(
                 .collect::<Vec<_>>()
                 .join("; ");
             if selected(selection, &service.service_id, "")
-                || selection.iter().any(|s| s.starts_with(&service.service_id))
+                || selection.iter().any(|s| {
+                    s.split_once('/')
+                        .is_some_and(|(id, _)| id == service.service_id)
+                })
             {
                 reports.push(failed(
                     &service.service_id,
