@@ -270,3 +270,69 @@ fn an_email_digest_is_sent_after_a_round_with_news() {
         "{mail}"
     );
 }
+
+#[test]
+#[ignore = "needs Python's aiosmtpd (pip install aiosmtpd); .ci/run installs it"]
+fn the_digest_reaches_a_real_smtp_server_process() {
+    let server = Server::start();
+    server.set(
+        "/privacy",
+        Behaviour::html("<main><p>We keep your data for a year.</p></main>"),
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let maildir = tempfile::tempdir().unwrap();
+    let mut smtpd = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
+        .arg(maildir.path().join("Maildir"))
+        .spawn()
+        .expect("python3 -m aiosmtpd");
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(ready, "aiosmtpd listens");
+    let ws = Workspace::new("");
+    let config = std::fs::read_to_string(ws.path().join("config.yaml")).unwrap();
+    std::fs::write(
+        ws.path().join("config.yaml"),
+        format!("{config}notify:\n  email:\n    host: 127.0.0.1\n    port: {port}\n    security: none\n    from: policydiff <bot@example.org>\n    to: [reviewers@example.org]\n"),
+    )
+    .unwrap();
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}}),
+    );
+    assert!(ws.track(&[]).status.success());
+    server.set(
+        "/privacy",
+        Behaviour::html(
+            "<main><p>We keep your data for ten years and use it to train AI models.</p></main>",
+        ),
+    );
+    assert!(ws.track(&[]).status.success());
+    let _ = smtpd.kill();
+    let _ = smtpd.wait();
+    let new = maildir.path().join("Maildir/new");
+    let mails: Vec<String> = std::fs::read_dir(&new)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("Example changes its Privacy Policy on AI"),
+        "{}",
+        mails[0]
+    );
+}
