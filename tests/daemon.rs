@@ -47,12 +47,9 @@ fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
 
 fn workspace_with_schedule(server: &Server, cron: &str) -> Workspace {
     let ws = Workspace::new("");
-    let config = std::fs::read_to_string(ws.path().join("config.yaml")).unwrap();
-    std::fs::write(
-        ws.path().join("config.yaml"),
-        format!("{config}schedule:\n  cron: \"{cron}\"\ndaemon:\n  stop_timeout: 10s\n"),
-    )
-    .unwrap();
+    ws.append_config(&format!(
+        "schedule:\n  cron: \"{cron}\"\ndaemon:\n  stop_timeout: 10s\n"
+    ));
     ws.declare(
         "Example",
         json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}}),

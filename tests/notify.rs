@@ -63,12 +63,7 @@ fn memos_reach_the_feed_and_the_webhook_and_persistent_failures_are_reported_onc
     server.set("/terms", Behaviour::status(503, "down"));
     let (hook, received) = receiver();
     let ws = Workspace::new("  retries: 0\n");
-    let config = std::fs::read_to_string(ws.path().join("config.yaml")).unwrap();
-    std::fs::write(
-        ws.path().join("config.yaml"),
-        format!("{config}notify:\n  failure_streak: 2\n  webhooks:\n    - url: {hook}\n      token_env: POLICYDIFF_TEST_TOKEN\nmemos:\n  commit_url: https://versions.example.org/commit/{{commit}}\n"),
-    )
-    .unwrap();
+    ws.append_config(&format!("notify:\n  failure_streak: 2\n  webhooks:\n    - url: {hook}\n      token_env: POLICYDIFF_TEST_TOKEN\nmemos:\n  commit_url: https://versions.example.org/commit/{{commit}}\n"));
     ws.declare(
         "Example",
         json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}, "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
@@ -165,12 +160,9 @@ fn a_failing_webhook_never_fails_the_round() {
         .unwrap()
         .port();
     let ws = Workspace::new("");
-    let config = std::fs::read_to_string(ws.path().join("config.yaml")).unwrap();
-    std::fs::write(
-        ws.path().join("config.yaml"),
-        format!("{config}notify:\n  webhooks:\n    - url: http://127.0.0.1:{closed}/hook\n"),
-    )
-    .unwrap();
+    ws.append_config(&format!(
+        "notify:\n  webhooks:\n    - url: http://127.0.0.1:{closed}/hook\n"
+    ));
     ws.declare(
         "Example",
         json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}}),
@@ -183,6 +175,13 @@ fn a_failing_webhook_never_fails_the_round() {
     let output = ws.track(&[]);
     assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
     assert_eq!(ws.commit_count(), 2);
+}
+
+/// The e-mail settings for an SMTP server on this machine.
+fn email_config(port: u16) -> String {
+    format!(
+        "notify:\n  email:\n    host: 127.0.0.1\n    port: {port}\n    security: none\n    from: policydiff <bot@example.org>\n    to: [reviewers@example.org]\n"
+    )
 }
 
 /// A minimal SMTP server on 127.0.0.1 (no TLS) that keeps the messages it accepts.
@@ -238,12 +237,7 @@ fn an_email_digest_is_sent_after_a_round_with_news() {
     );
     let (port, messages) = smtp_server();
     let ws = Workspace::new("");
-    let config = std::fs::read_to_string(ws.path().join("config.yaml")).unwrap();
-    std::fs::write(
-        ws.path().join("config.yaml"),
-        format!("{config}notify:\n  email:\n    host: 127.0.0.1\n    port: {port}\n    security: none\n    from: policydiff <bot@example.org>\n    to: [reviewers@example.org]\n"),
-    )
-    .unwrap();
+    ws.append_config(&email_config(port));
     ws.declare(
         "Example",
         json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}}),
@@ -304,12 +298,7 @@ fn the_digest_reaches_a_real_smtp_server_process() {
     });
     assert!(ready, "aiosmtpd listens");
     let ws = Workspace::new("");
-    let config = std::fs::read_to_string(ws.path().join("config.yaml")).unwrap();
-    std::fs::write(
-        ws.path().join("config.yaml"),
-        format!("{config}notify:\n  email:\n    host: 127.0.0.1\n    port: {port}\n    security: none\n    from: policydiff <bot@example.org>\n    to: [reviewers@example.org]\n"),
-    )
-    .unwrap();
+    ws.append_config(&email_config(port));
     ws.declare(
         "Example",
         json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}}),

@@ -414,19 +414,10 @@ impl VersionsRepository {
 
     /// Every version file change, oldest first, optionally since a date: the input of memos.
     pub fn version_changes(&self, since: Option<DateTime<Utc>>) -> Result<Vec<VersionChange>> {
-        let Some(mut walk) = self.walk_from_head()? else {
-            return Ok(Vec::new());
-        };
-        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
-            .map_err(|e| git_error("cannot sort history", e))?;
         let mut known: std::collections::HashMap<String, Vec<(String, Oid)>> = Default::default();
         let mut out = Vec::new();
-        for oid in walk {
-            let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
-            let commit = self
-                .repo
-                .find_commit(oid)
-                .map_err(|e| git_error("cannot read a commit", e))?;
+        for commit in self.commits(true)? {
+            let oid = commit.id();
             let tree = commit
                 .tree()
                 .map_err(|e| git_error("cannot read a tree", e))?;
@@ -494,30 +485,33 @@ impl VersionsRepository {
         Ok(commit.id().to_string())
     }
 
-    /// A walk of history from the branch's tip, newest first (`None` before the first commit).
-    fn walk_from_head(&self) -> Result<Option<git2::Revwalk<'_>>> {
+    /// The commits of the branch, newest first (or oldest first), empty before the first commit.
+    fn commits(&self, oldest_first: bool) -> Result<Vec<git2::Commit<'_>>> {
         let mut walk = self
             .repo
             .revwalk()
             .map_err(|e| git_error("cannot walk history", e))?;
         if walk.push_head().is_err() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        Ok(Some(walk))
+        if oldest_first {
+            walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+                .map_err(|e| git_error("cannot sort history", e))?;
+        }
+        walk.map(|oid| {
+            let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
+            self.repo
+                .find_commit(oid)
+                .map_err(|e| git_error("cannot read a commit", e))
+        })
+        .collect()
     }
 
     /// One line per commit, newest first: `date  commit  subject`.
     pub fn log_lines(&self) -> Result<Vec<String>> {
-        let Some(walk) = self.walk_from_head()? else {
-            return Ok(Vec::new());
-        };
         let mut lines = Vec::new();
-        for oid in walk {
-            let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
-            let commit = self
-                .repo
-                .find_commit(oid)
-                .map_err(|e| git_error("cannot read a commit", e))?;
+        for commit in self.commits(false)? {
+            let oid = commit.id();
             let date = DateTime::from_timestamp(commit.time().seconds(), 0)
                 .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                 .unwrap_or_default();
@@ -533,16 +527,9 @@ impl VersionsRepository {
     /// The versions of a document as `(commit, blob)`, newest first (a path-filtered walk).
     pub fn version_blobs(&self, service_id: &str, terms_type: &str) -> Result<Vec<(String, Oid)>> {
         let path = version_path(service_id, terms_type);
-        let Some(walk) = self.walk_from_head()? else {
-            return Ok(Vec::new());
-        };
         let mut out: Vec<(String, Oid)> = Vec::new();
-        for oid in walk {
-            let oid = oid.map_err(|e| git_error("cannot walk history", e))?;
-            let commit = self
-                .repo
-                .find_commit(oid)
-                .map_err(|e| git_error("cannot read a commit", e))?;
+        for commit in self.commits(false)? {
+            let oid = commit.id();
             let Ok(entry) = commit.tree().and_then(|t| t.get_path(Path::new(&path))) else {
                 continue;
             };

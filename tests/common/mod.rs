@@ -232,6 +232,13 @@ impl Workspace {
         self.dir.path()
     }
 
+    /// Adds top-level sections to config.yaml.
+    pub fn append_config(&self, yaml: &str) {
+        let path = self.path().join("config.yaml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(path, format!("{config}{yaml}")).unwrap();
+    }
+
     pub fn declare(&self, service: &str, terms: serde_json::Value) {
         let json = serde_json::json!({"name": service, "terms": terms});
         std::fs::write(
