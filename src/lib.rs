@@ -35,6 +35,7 @@ pub mod extract;
 
 pub use error::{Error, FailureClass, Result};
 pub mod analyse;
+pub mod audit;
 pub mod config;
 pub mod daemon;
 pub mod demo;

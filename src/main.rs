@@ -31,6 +31,14 @@ enum Command {
     Track(TrackArgs),
     /// Run tracking rounds on the configured schedules until SIGINT/SIGTERM.
     Daemon(DaemonArgs),
+    /// The versions of the documents, newest first.
+    Log(LogArgs),
+    /// The text of a document in force at a date (or recorded by a commit).
+    Show(ShowArgs),
+    /// The change of a document between two dates or commits.
+    Diff(DiffArgs),
+    /// Every document of the repository with its first and last record.
+    Services(ServicesArgs),
     /// The last round, the next one, failing documents, held-back changes, memos to review.
     Status(StatusArgs),
     /// Draft the memo of recorded changes, or analyse two files.
@@ -56,6 +64,89 @@ struct TrackArgs {
     /// More detail (each retry, each request).
     #[arg(short, long)]
     verbose: bool,
+}
+
+#[derive(Args)]
+struct RepoArgs {
+    /// A versions repository in OTA's layout (default: the configured snapshots).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    /// As JSON, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct LogArgs {
+    /// Service id.
+    service: Option<String>,
+    /// Terms type.
+    terms: Option<String>,
+    /// Only versions from this date.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only versions up to this date.
+    #[arg(long)]
+    until: Option<String>,
+    /// Only versions whose memo has this topic.
+    #[arg(long)]
+    topic: Option<String>,
+    /// Only versions whose memo is at least this significant.
+    #[arg(long)]
+    min_significance: Option<f64>,
+    #[command(flatten)]
+    repo: RepoArgs,
+}
+
+#[derive(Args)]
+struct ShowArgs {
+    /// Service id.
+    service: String,
+    /// Terms type.
+    terms: String,
+    /// The version in force at this date (YYYY-MM-DD or RFC 3339; default: now).
+    #[arg(long, conflicts_with = "commit")]
+    at: Option<String>,
+    /// The version recorded by (or in force at) this commit.
+    #[arg(long)]
+    commit: Option<String>,
+    #[command(flatten)]
+    repo: RepoArgs,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// Service id.
+    service: String,
+    /// Terms type.
+    terms: String,
+    /// From this date or revision.
+    #[arg(long)]
+    from: String,
+    /// To this date or revision (default: the latest version).
+    #[arg(long)]
+    to: Option<String>,
+    /// Word by word instead of line by line.
+    #[arg(long)]
+    words: bool,
+    /// unified (default) or html (a self-contained side-by-side page on standard output).
+    #[arg(long, value_enum, default_value = "unified")]
+    format: DiffFormat,
+    /// A versions repository in OTA's layout (default: the configured snapshots).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DiffFormat {
+    Unified,
+    Html,
+}
+
+#[derive(Args)]
+struct ServicesArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
 }
 
 #[derive(Args)]
@@ -172,6 +263,11 @@ struct ExtractArgs {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` and the like: end quietly when the reader goes away.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Track(args) => track(cli.config.as_deref(), args),
@@ -179,6 +275,12 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo(args),
         Command::Daemon(args) => daemon(cli.config.as_deref(), args),
         Command::Status(args) => status(cli.config.as_deref(), args),
+        Command::Log(args) => report_result("log", audit_log(cli.config.as_deref(), args)),
+        Command::Show(args) => report_result("show", audit_show(cli.config.as_deref(), args)),
+        Command::Diff(args) => report_result("diff", audit_diff(cli.config.as_deref(), args)),
+        Command::Services(args) => {
+            report_result("services", audit_services(cli.config.as_deref(), args))
+        }
         Command::Memo(args) => match memo(cli.config.as_deref(), args) {
             Ok(code) => code,
             Err(message) => {
@@ -391,6 +493,265 @@ fn daemon(config_path: Option<&Path>, args: DaemonArgs) -> ExitCode {
             })
         }
     }
+}
+
+fn report_result(command: &str, result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("policydiff {command}: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn open_history(
+    config_path: Option<&Path>,
+    repo: Option<&PathBuf>,
+) -> Result<
+    (
+        policydiff::config::Config,
+        policydiff::record::VersionsRepository,
+    ),
+    String,
+> {
+    let config = policydiff::config::Config::load(config_path).map_err(|e| e.to_string())?;
+    let path = repo.cloned().unwrap_or_else(|| config.snapshots.clone());
+    let repository =
+        policydiff::record::VersionsRepository::open(&path).map_err(|e| e.to_string())?;
+    Ok((config, repository))
+}
+
+fn date_argument(
+    name: &str,
+    value: &Option<String>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+    match value {
+        Some(text) => policydiff::declaration::parse_date(text)
+            .map(Some)
+            .ok_or_else(|| format!("--{name} {text:?} is not a date (YYYY-MM-DD or RFC 3339)")),
+        None => Ok(None),
+    }
+}
+
+fn audit_log(config_path: Option<&Path>, args: LogArgs) -> Result<(), String> {
+    let (config, repository) = open_history(config_path, args.repo.repo.as_ref())?;
+    let only = args.service.as_deref().map(|s| (s, args.terms.as_deref()));
+    let history = policydiff::audit::History::read(&repository, Some(&config.memos.dir), only)
+        .map_err(|e| e.to_string())?;
+    let since = date_argument("since", &args.since)?;
+    let until = date_argument("until", &args.until)?;
+    let entries: Vec<_> = history
+        .log(args.service.as_deref(), args.terms.as_deref())
+        .into_iter()
+        .filter(|e| since.is_none_or(|d| e.date >= d) && until.is_none_or(|d| e.date <= d))
+        .filter(|e| args.topic.as_ref().is_none_or(|t| e.topics.contains(t)))
+        .filter(|e| {
+            args.min_significance
+                .is_none_or(|m| e.significance.is_some_and(|s| s >= m))
+        })
+        .collect();
+    if args.repo.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&entries).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    for e in entries {
+        let memo = match e.significance {
+            Some(s) => format!("  {s:.2} {}", e.topics.join(",")),
+            None => String::new(),
+        };
+        println!(
+            "{}  {:.10}  {:<18} +{:<4} -{:<4} {} / {}{memo}",
+            e.date.format("%Y-%m-%d %H:%M"),
+            e.commit,
+            e.kind.as_str(),
+            e.lines_added,
+            e.lines_removed,
+            e.service,
+            e.terms_type
+        );
+    }
+    Ok(())
+}
+
+fn audit_show(config_path: Option<&Path>, args: ShowArgs) -> Result<(), String> {
+    let (_, repository) = open_history(config_path, args.repo.repo.as_ref())?;
+    let history = policydiff::audit::History::read(
+        &repository,
+        None,
+        Some((&args.service, Some(&args.terms))),
+    )
+    .map_err(|e| e.to_string())?;
+    if !history.has(&args.service, &args.terms) {
+        return Err(format!(
+            "{} holds no document {} / {}",
+            repository.path().display(),
+            args.service,
+            args.terms
+        ));
+    }
+    let version = match (&args.at, &args.commit) {
+        (_, Some(commit)) => history.resolve_point(&args.service, &args.terms, commit),
+        (Some(at), None) => history.resolve_point(&args.service, &args.terms, at),
+        (None, None) => {
+            history.resolve_point(&args.service, &args.terms, &chrono::Utc::now().to_rfc3339())
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let text = history.text(version).map_err(|e| e.to_string())?;
+    if args.repo.json {
+        let json = serde_json::json!({"version": version, "text": text});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+    } else {
+        eprintln!(
+            "{} / {}: version of commit {} recorded {}{}",
+            version.service,
+            version.terms_type,
+            version.commit,
+            version
+                .date
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            version
+                .fetched_at
+                .map(|f| format!(
+                    ", fetched {}",
+                    f.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ))
+                .unwrap_or_default()
+        );
+        print!("{text}");
+        if std::io::stdout().is_terminal() {
+            println!();
+        }
+    }
+    Ok(())
+}
+
+fn audit_diff(config_path: Option<&Path>, args: DiffArgs) -> Result<(), String> {
+    let (_, repository) = open_history(config_path, args.repo.as_ref())?;
+    let history = policydiff::audit::History::read(
+        &repository,
+        None,
+        Some((&args.service, Some(&args.terms))),
+    )
+    .map_err(|e| e.to_string())?;
+    if !history.has(&args.service, &args.terms) {
+        return Err(format!(
+            "{} holds no document {} / {}",
+            repository.path().display(),
+            args.service,
+            args.terms
+        ));
+    }
+    let from = history
+        .resolve_point(&args.service, &args.terms, &args.from)
+        .map_err(|e| e.to_string())?;
+    let to_point = args
+        .to
+        .clone()
+        .unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
+    let to = history
+        .resolve_point(&args.service, &args.terms, &to_point)
+        .map_err(|e| e.to_string())?;
+    let (before, after) = (
+        history.text(from).map_err(|e| e.to_string())?,
+        history.text(to).map_err(|e| e.to_string())?,
+    );
+    let label = |v: &policydiff::audit::VersionEntry| {
+        format!(
+            "{} ({:.10}, {})",
+            args.terms,
+            v.commit,
+            v.date.format("%Y-%m-%d")
+        )
+    };
+    match args.format {
+        DiffFormat::Html => {
+            let title = format!(
+                "{} {}: {} → {}",
+                args.service,
+                args.terms,
+                from.date.format("%Y-%m-%d"),
+                to.date.format("%Y-%m-%d")
+            );
+            print!(
+                "{}",
+                policydiff::audit::side_by_side_html(&title, &before, &after)
+            );
+        }
+        DiffFormat::Unified => {
+            let colour = std::io::stdout().is_terminal();
+            let diff = if args.words {
+                similar::TextDiff::from_words(before.as_str(), after.as_str())
+            } else {
+                similar::TextDiff::from_lines(before.as_str(), after.as_str())
+            };
+            if args.words {
+                for change in diff.iter_all_changes() {
+                    let value = change.value();
+                    match (change.tag(), colour) {
+                        (similar::ChangeTag::Equal, _) => print!("{value}"),
+                        (similar::ChangeTag::Delete, true) => print!("\x1b[31m[-{value}-]\x1b[0m"),
+                        (similar::ChangeTag::Insert, true) => {
+                            print!("\x1b[32m{{+{value}+}}\x1b[0m")
+                        }
+                        (similar::ChangeTag::Delete, false) => print!("[-{value}-]"),
+                        (similar::ChangeTag::Insert, false) => print!("{{+{value}+}}"),
+                    }
+                }
+                println!();
+            } else {
+                let text = diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&label(from), &label(to))
+                    .to_string();
+                for line in text.lines() {
+                    match (line.chars().next(), colour) {
+                        (Some('+'), true) if !line.starts_with("+++") => {
+                            println!("\x1b[32m{line}\x1b[0m")
+                        }
+                        (Some('-'), true) if !line.starts_with("---") => {
+                            println!("\x1b[31m{line}\x1b[0m")
+                        }
+                        _ => println!("{line}"),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn audit_services(config_path: Option<&Path>, args: ServicesArgs) -> Result<(), String> {
+    let (_, repository) = open_history(config_path, args.repo.repo.as_ref())?;
+    let history =
+        policydiff::audit::History::read(&repository, None, None).map_err(|e| e.to_string())?;
+    let spans = history.services();
+    if args.repo.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&spans).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    for span in spans {
+        println!(
+            "{} / {}: {} versions, {} → {}",
+            span.service,
+            span.terms_type,
+            span.versions,
+            span.first.format("%Y-%m-%d"),
+            span.last.format("%Y-%m-%d")
+        );
+    }
+    Ok(())
 }
 
 fn status(config_path: Option<&Path>, args: StatusArgs) -> ExitCode {

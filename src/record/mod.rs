@@ -464,6 +464,24 @@ impl VersionsRepository {
         Ok(out)
     }
 
+    /// The `Fetched-At` trailer of a commit, if it has one.
+    pub fn fetched_at(&self, commit: &str) -> Option<DateTime<Utc>> {
+        let commit = self.repo.find_commit(Oid::from_str(commit).ok()?).ok()?;
+        let message = commit.message().ok()?;
+        message
+            .lines()
+            .rev()
+            .find_map(|line| line.strip_prefix("Fetched-At:"))
+            .and_then(|value| DateTime::parse_from_rfc3339(value.trim()).ok())
+            .map(|d| d.with_timezone(&Utc))
+    }
+
+    /// The date of a commit.
+    pub fn commit_date(&self, commit: &str) -> Option<DateTime<Utc>> {
+        let commit = self.repo.find_commit(Oid::from_str(commit).ok()?).ok()?;
+        DateTime::from_timestamp(commit.time().seconds(), 0)
+    }
+
     /// The text of a blob (a version).
     pub fn blob_text(&self, oid: Oid) -> Result<String> {
         let blob = self
