@@ -33,13 +33,20 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
+    // POLICYDIFF_SOAK_STATIC=1: pages never change (no commits), to tell growth of the repository
+    // from growth of the process.
+    let changing = std::env::var_os("POLICYDIFF_SOAK_STATIC").is_none();
     let served = Arc::new(AtomicUsize::new(0));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let counter = served.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let n = if changing {
+                counter.fetch_add(1, Ordering::SeqCst)
+            } else {
+                0
+            };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut line = String::new();
             let _ = reader.read_line(&mut line);

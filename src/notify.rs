@@ -164,19 +164,27 @@ fn xml_escape(text: &str) -> String {
 /// Rewrites `<memos>/feed.xml` with the latest memos, newest first.
 pub fn write_feed(config: &Config) -> Result<()> {
     let dir = &config.memos.dir;
-    let mut memos: Vec<MemoNotice> = std::fs::read_dir(dir)
+    // Memo files are named by date first: the newest are read, not the whole folder's history.
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .flatten()
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|e| e == "md"))
-                .filter_map(|p| memo_notice(&p, config))
-                .filter(|m| passes_thresholds(m, config))
                 .collect()
         })
         .unwrap_or_default();
+    paths.sort_by(|a, b| b.file_name().cmp(&a.file_name()));
+    let mut memos: Vec<MemoNotice> = Vec::new();
+    for path in &paths {
+        if memos.len() >= FEED_ENTRIES {
+            break;
+        }
+        if let Some(memo) = memo_notice(path, config).filter(|m| passes_thresholds(m, config)) {
+            memos.push(memo);
+        }
+    }
     memos.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.path.cmp(&a.path)));
-    memos.truncate(FEED_ENTRIES);
     let updated = memos
         .first()
         .map(|m| format!("{}T00:00:00Z", m.date))
