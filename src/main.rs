@@ -577,22 +577,26 @@ fn audit_log(config_path: Option<&Path>, args: LogArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn audit_show(config_path: Option<&Path>, args: ShowArgs) -> Result<(), String> {
-    let (_, repository) = open_history(config_path, args.repo.repo.as_ref())?;
-    let history = policydiff::audit::History::read(
-        &repository,
-        None,
-        Some((&args.service, Some(&args.terms))),
-    )
-    .map_err(|e| e.to_string())?;
-    if !history.has(&args.service, &args.terms) {
+/// The history of one document, or a message saying the repository does not hold it.
+fn document_history<'r>(
+    repository: &'r policydiff::record::VersionsRepository,
+    service: &str,
+    terms: &str,
+) -> Result<policydiff::audit::History<'r>, String> {
+    let history = policydiff::audit::History::read(repository, None, Some((service, Some(terms))))
+        .map_err(|e| e.to_string())?;
+    if !history.has(service, terms) {
         return Err(format!(
-            "{} holds no document {} / {}",
-            repository.path().display(),
-            args.service,
-            args.terms
+            "{} holds no document {service} / {terms}",
+            repository.path().display()
         ));
     }
+    Ok(history)
+}
+
+fn audit_show(config_path: Option<&Path>, args: ShowArgs) -> Result<(), String> {
+    let (_, repository) = open_history(config_path, args.repo.repo.as_ref())?;
+    let history = document_history(&repository, &args.service, &args.terms)?;
     let version = match (&args.at, &args.commit) {
         (_, Some(commit)) => history.resolve_point(&args.service, &args.terms, commit),
         (Some(at), None) => history.resolve_point(&args.service, &args.terms, at),
@@ -635,20 +639,7 @@ fn audit_show(config_path: Option<&Path>, args: ShowArgs) -> Result<(), String> 
 
 fn audit_diff(config_path: Option<&Path>, args: DiffArgs) -> Result<(), String> {
     let (_, repository) = open_history(config_path, args.repo.as_ref())?;
-    let history = policydiff::audit::History::read(
-        &repository,
-        None,
-        Some((&args.service, Some(&args.terms))),
-    )
-    .map_err(|e| e.to_string())?;
-    if !history.has(&args.service, &args.terms) {
-        return Err(format!(
-            "{} holds no document {} / {}",
-            repository.path().display(),
-            args.service,
-            args.terms
-        ));
-    }
+    let history = document_history(&repository, &args.service, &args.terms)?;
     let from = history
         .resolve_point(&args.service, &args.terms, &args.from)
         .map_err(|e| e.to_string())?;
