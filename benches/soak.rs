@@ -2,11 +2,12 @@
 //! then; prints the daemon's resident memory after the first rounds and at the end, to show it
 //! stays flat. `POLICYDIFF_SOAK_ROUNDS` (default 500) sets the length (one round per second).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+#[path = "support.rs"]
+mod support;
 
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -37,32 +38,19 @@ fn main() {
     // from growth of the process.
     let changing = std::env::var_os("POLICYDIFF_SOAK_STATIC").is_none();
     let served = Arc::new(AtomicUsize::new(0));
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let counter = served.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let n = if changing {
-                counter.fetch_add(1, Ordering::SeqCst)
-            } else {
-                0
-            };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            // The text changes every 20 requests: new versions, memos and feed updates happen.
-            let body = format!(
-                "<main><h1>Policy</h1><p>Version {} of our data practices with partners.</p>{}</main>",
-                n / 20,
-                "<p>Clause about retention and advertising.</p>".repeat(50)
-            );
-            let mut stream = stream;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
+    let port = support::serve_html(move |_| {
+        let n = if changing {
+            counter.fetch_add(1, Ordering::SeqCst)
+        } else {
+            0
+        };
+        // The text changes every 20 requests: new versions, memos and feed updates happen.
+        format!(
+            "<main><h1>Policy</h1><p>Version {} of our data practices with partners.</p>{}</main>",
+            n / 20,
+            "<p>Clause about retention and advertising.</p>".repeat(50)
+        )
     });
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("declarations")).unwrap();

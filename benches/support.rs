@@ -92,3 +92,32 @@ pub fn seeded_policy_page(target_bytes: usize, seed: u32) -> String {
     page.push_str("</main><footer>© Example</footer><script>track()</script></body></html>");
     page
 }
+
+/// Serves HTML on 127.0.0.1 from a background thread: `page(path)` gives the body of each
+/// request. Returns the port.
+pub fn serve_html(page: impl Fn(&str) -> String + Send + Sync + 'static) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let port = listener.local_addr().expect("local address").port();
+    let page = std::sync::Arc::new(page);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let page = page.clone();
+            std::thread::spawn(move || {
+                let Ok(read_half) = stream.try_clone() else {
+                    return;
+                };
+                let mut line = String::new();
+                let _ = BufReader::new(read_half).read_line(&mut line);
+                let body = page(line.split_whitespace().nth(1).unwrap_or("/"));
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}

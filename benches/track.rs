@@ -3,8 +3,6 @@
 //!
 //! Run: `cargo bench --bench track`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -25,34 +23,6 @@ const TERMS: [&str; 10] = [
     "Copyright Claims Policy",
     "Law Enforcement Guidelines",
 ];
-
-fn serve(pages: Arc<RwLock<Vec<String>>>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let pages = pages.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                let _ = reader.read_line(&mut line);
-                let index: usize = line
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|p| p.trim_start_matches("/doc/").parse().ok())
-                    .unwrap_or(0);
-                let body = pages.read().unwrap()[index.min(DOCUMENTS - 1)].clone();
-                let mut stream = stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    port
-}
 
 fn peak_rss_of_children_kb() -> i64 {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -90,7 +60,11 @@ fn main() {
         .map(|i| support::seeded_policy_page(100_000, i as u32))
         .collect();
     let pages = Arc::new(RwLock::new(pages));
-    let port = serve(pages.clone());
+    let served = pages.clone();
+    let port = support::serve_html(move |path| {
+        let index: usize = path.trim_start_matches("/doc/").parse().unwrap_or(0);
+        served.read().unwrap()[index.min(DOCUMENTS - 1)].clone()
+    });
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
     for service in 0..SERVICES {
