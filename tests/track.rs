@@ -343,10 +343,12 @@ fn one_request_at_a_time_per_host_with_a_pause() {
         .collect();
     starts.sort();
     for pair in starts.windows(2) {
-        // The client spaces request starts by 150 ms; allow for when the server reads them.
+        // The client spaces request starts by 150 ms. The server notes a request when its thread
+        // reads it, which a loaded machine can delay by tens of milliseconds; without the pause
+        // the gaps would be ~20 ms (the server's own hold), so 100 ms still tells them apart.
         let gap = pair[1] - pair[0];
         assert!(
-            gap >= std::time::Duration::from_millis(140),
+            gap >= std::time::Duration::from_millis(100),
             "requests to one host are spaced, got {gap:?}"
         );
     }
