@@ -77,8 +77,6 @@ pub struct VersionEntry {
     pub significance: Option<f64>,
     /// The memo's topics, when a memo exists.
     pub topics: Vec<String>,
-    #[serde(skip)]
-    blob: git2::Oid,
 }
 
 /// A document's span in the repository.
@@ -160,12 +158,12 @@ impl<'r> History<'r> {
     ) -> Result<History<'r>> {
         let memos = memos.map(memo_index).unwrap_or_default();
         let mut documents: BTreeMap<(String, String), Vec<VersionEntry>> = BTreeMap::new();
-        for change in repository.version_changes(None)? {
-            if let Some((service, terms)) = only
-                && (change.service_id != service || terms.is_some_and(|t| t != change.terms_type))
-            {
-                continue;
-            }
+        let changes = match only {
+            None => repository.version_changes(None)?,
+            Some((service, None)) => repository.service_changes(service)?,
+            Some((service, Some(terms))) => repository.document_changes(service, terms)?,
+        };
+        for change in changes {
             let key = (change.service_id.clone(), change.terms_type.clone());
             let kind = if change.earlier.is_empty() {
                 VersionKind::FirstRecord
@@ -205,7 +203,6 @@ impl<'r> History<'r> {
                 lines_removed,
                 significance,
                 topics,
-                blob: change.blob,
             });
         }
         Ok(History {
@@ -261,7 +258,8 @@ impl<'r> History<'r> {
 
     /// The text of a version.
     pub fn text(&self, version: &VersionEntry) -> Result<String> {
-        self.repository.blob_text(version.blob)
+        self.repository
+            .version_text_at(&version.commit, &version.service, &version.terms_type)
     }
 
     /// Every document with its first and last record and number of versions.

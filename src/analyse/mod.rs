@@ -190,36 +190,92 @@ fn combine_significance(scores: impl Iterator<Item = f64>) -> f64 {
     (max + (1.0 - max) * (1.0 - rest_product)).clamp(0.0, 1.0)
 }
 
-/// How alike two blocks are, in [0, 1]: the word diff's ratio, raised when one block's words are
-/// nearly all in the other (a sentence extended or shortened is the same block, modified).
-fn similarity(a: &str, b: &str) -> f32 {
-    let words = |text: &str| -> std::collections::HashMap<String, usize> {
-        let mut counts = std::collections::HashMap::new();
-        for word in text
+/// What pairing compares of a block, computed once per block rather than once per pair.
+struct Profile<'a> {
+    normalised: String,
+    /// Lower-cased words (letters and digits) and their counts.
+    words: std::collections::HashMap<String, usize>,
+    word_total: usize,
+    /// The word diff's tokens (runs of whitespace and of other characters) and their counts.
+    tokens: std::collections::HashMap<&'a str, usize>,
+    token_total: usize,
+}
+
+impl<'a> Profile<'a> {
+    fn new(block: &'a Block) -> Profile<'a> {
+        let content = block.content();
+        let mut words = std::collections::HashMap::new();
+        for word in content
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
         {
-            *counts.entry(word.to_lowercase()).or_insert(0) += 1;
+            *words.entry(word.to_lowercase()).or_insert(0) += 1;
         }
-        counts
-    };
-    let (wa, wb) = (words(a), words(b));
-    let shared: usize = wa
-        .iter()
-        .map(|(w, n)| (*n).min(wb.get(w).copied().unwrap_or(0)))
-        .sum();
-    let smaller = wa.values().sum::<usize>().min(wb.values().sum::<usize>());
-    let containment = if smaller == 0 {
-        0.0
-    } else {
-        shared as f32 / smaller as f32
-    };
-    let ratio = word_ratio(a, b);
-    if containment >= 0.8 {
-        ratio.max(0.6)
-    } else {
-        ratio
+        let mut tokens = std::collections::HashMap::new();
+        let mut start = 0;
+        let mut previous_is_space = None;
+        for (at, c) in content.char_indices() {
+            let is_space = c.is_whitespace();
+            if previous_is_space.is_some_and(|p| p != is_space) {
+                *tokens.entry(&content[start..at]).or_insert(0) += 1;
+                start = at;
+            }
+            previous_is_space = Some(is_space);
+        }
+        if start < content.len() {
+            *tokens.entry(&content[start..]).or_insert(0) += 1;
+        }
+        Profile {
+            normalised: normalise(&block.text),
+            word_total: words.values().sum(),
+            words,
+            token_total: tokens.values().sum(),
+            tokens,
+        }
     }
+
+    /// Share of the smaller block's words found in the other.
+    fn containment(&self, other: &Profile<'_>) -> f32 {
+        let shared: usize = self
+            .words
+            .iter()
+            .map(|(w, n)| (*n).min(other.words.get(w).copied().unwrap_or(0)))
+            .sum();
+        let smaller = self.word_total.min(other.word_total);
+        if smaller == 0 {
+            0.0
+        } else {
+            shared as f32 / smaller as f32
+        }
+    }
+
+    /// The highest word-diff ratio the two could have: matched tokens are at most the tokens
+    /// they share. Lets pairing skip the diff of blocks that cannot be alike.
+    fn ratio_bound(&self, other: &Profile<'_>) -> f32 {
+        let total = self.token_total + other.token_total;
+        if total == 0 {
+            return 1.0;
+        }
+        let shared: usize = self
+            .tokens
+            .iter()
+            .map(|(t, n)| (*n).min(other.tokens.get(t).copied().unwrap_or(0)))
+            .sum();
+        2.0 * shared as f32 / total as f32
+    }
+}
+
+/// How alike two blocks are, in [0, 1]: the word diff's ratio, raised when one block's words are
+/// nearly all in the other (a sentence extended or shortened is the same block, modified).
+/// `None` when they cannot reach `at_least`.
+fn similarity(a: (&Block, &Profile<'_>), b: (&Block, &Profile<'_>), at_least: f32) -> Option<f32> {
+    let contained = a.1.containment(b.1) >= 0.8;
+    if !contained && a.1.ratio_bound(b.1) + 1e-4 < at_least {
+        return None;
+    }
+    let ratio = word_ratio(a.0.content(), b.0.content());
+    let similarity = if contained { ratio.max(0.6) } else { ratio };
+    (similarity >= at_least).then_some(similarity)
 }
 
 fn word_ratio(a: &str, b: &str) -> f32 {
@@ -261,33 +317,33 @@ pub fn diff_blocks(old: &[Block], new: &[Block]) -> Vec<Change> {
         };
         let mut unpaired_new: Vec<usize> = new_range.clone().collect();
         let mut hunk: Vec<(usize, Change)> = Vec::new();
+        let new_profiles: Vec<Profile<'_>> =
+            new_range.clone().map(|n| Profile::new(&new[n])).collect();
+        let new_profile = |n: usize| &new_profiles[n - new_range.start];
         for o in old_range {
-            // Pair with the most alike new block of the hunk, if alike enough.
-            let best = unpaired_new
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| {
-                    old[o].kind == new[**n].kind
-                        || matches!(
-                            (old[o].kind, new[**n].kind),
-                            (BlockKind::Paragraph, BlockKind::ListItem)
-                                | (BlockKind::ListItem, BlockKind::Paragraph)
-                        )
-                })
-                .map(|(slot, &n)| {
-                    let alike = normalise(&old[o].text) == normalise(&new[n].text);
-                    (
-                        slot,
-                        n,
-                        if alike {
-                            1.0
-                        } else {
-                            similarity(old[o].content(), new[n].content())
-                        },
-                    )
-                })
-                .filter(|(_, _, ratio)| *ratio >= 0.5)
-                .max_by(|a, b| a.2.total_cmp(&b.2));
+            let old_profile = Profile::new(&old[o]);
+            // Pair with the most alike new block of the hunk, if alike enough (ties: the last).
+            let mut best: Option<(usize, usize, f32)> = None;
+            for (slot, &n) in unpaired_new.iter().enumerate() {
+                let kinds_match = old[o].kind == new[n].kind
+                    || matches!(
+                        (old[o].kind, new[n].kind),
+                        (BlockKind::Paragraph, BlockKind::ListItem)
+                            | (BlockKind::ListItem, BlockKind::Paragraph)
+                    );
+                if !kinds_match {
+                    continue;
+                }
+                let at_least = best.map_or(0.5, |(_, _, ratio)| ratio);
+                let ratio = if old_profile.normalised == new_profile(n).normalised {
+                    Some(1.0)
+                } else {
+                    similarity((&old[o], &old_profile), (&new[n], new_profile(n)), at_least)
+                };
+                if let Some(ratio) = ratio.filter(|r| *r >= at_least) {
+                    best = Some((slot, n, ratio));
+                }
+            }
             match best {
                 Some((slot, n, _)) => {
                     unpaired_new.remove(slot);

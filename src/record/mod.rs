@@ -40,6 +40,9 @@ use serde::Serialize;
 
 use crate::{Error, Result};
 
+mod history_index;
+use history_index::HistoryIndex;
+
 /// What a commit records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -153,6 +156,8 @@ pub struct VersionsRepository {
     path: PathBuf,
     author_name: String,
     author_email: String,
+    /// The changes of version files, read from history once and kept up to date.
+    history: std::cell::RefCell<HistoryIndex>,
 }
 
 /// Name of the version file of a document.
@@ -217,6 +222,7 @@ impl VersionsRepository {
             path: path.to_path_buf(),
             author_name: author_name.to_string(),
             author_email: author_email.to_string(),
+            history: Default::default(),
         })
     }
 
@@ -409,57 +415,76 @@ impl VersionsRepository {
             path: path.to_path_buf(),
             author_name: "policydiff".into(),
             author_email: "policydiff@localhost".into(),
+            history: Default::default(),
         })
+    }
+
+    /// The history index brought up to the branch's tip.
+    fn history(&self) -> Result<std::cell::Ref<'_, HistoryIndex>> {
+        self.history
+            .borrow_mut()
+            .update(&self.repo)
+            .map_err(|e| git_error("cannot read history", e))?;
+        Ok(self.history.borrow())
     }
 
     /// Every version file change, oldest first, optionally since a date: the input of memos.
     pub fn version_changes(&self, since: Option<DateTime<Utc>>) -> Result<Vec<VersionChange>> {
-        let mut known: std::collections::HashMap<String, Vec<(String, Oid)>> = Default::default();
+        self.changes_where(since, |_| true)
+    }
+
+    /// The changes of one document's version file, oldest first.
+    pub fn document_changes(
+        &self,
+        service_id: &str,
+        terms_type: &str,
+    ) -> Result<Vec<VersionChange>> {
+        let path = version_path(service_id, terms_type);
+        self.changes_where(None, |p| p == path)
+    }
+
+    /// The changes of the version files of one service, oldest first.
+    pub fn service_changes(&self, service_id: &str) -> Result<Vec<VersionChange>> {
+        self.changes_where(None, |p| {
+            p.split_once('/')
+                .is_some_and(|(service, _)| service == service_id)
+        })
+    }
+
+    fn changes_where(
+        &self,
+        since: Option<DateTime<Utc>>,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<VersionChange>> {
+        let history = self.history()?;
+        let mut known: std::collections::HashMap<&str, Vec<(String, Oid)>> = Default::default();
         let mut out = Vec::new();
-        for commit in self.commits(true)? {
-            let oid = commit.id();
-            let tree = commit
-                .tree()
-                .map_err(|e| git_error("cannot read a tree", e))?;
-            let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
-            let diff = self
-                .repo
-                .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)
-                .map_err(|e| git_error("cannot diff a commit", e))?;
-            let date = DateTime::from_timestamp(commit.time().seconds(), 0).unwrap_or_default();
-            let subject = commit.summary().ok().flatten().unwrap_or("").to_string();
-            for delta in diff.deltas() {
-                let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else {
-                    continue;
-                };
-                let parts: Vec<&str> = path.split('/').collect();
-                if parts.len() != 2 || !parts[1].ends_with(".md") || delta.new_file().id().is_zero()
-                {
-                    continue;
-                }
-                let versions = known.entry(path.to_string()).or_default();
-                let blob = delta.new_file().id();
-                if versions.last().is_some_and(|(_, b)| *b == blob) {
-                    continue;
-                }
-                if since.is_none_or(|since| date >= since) {
-                    out.push(VersionChange {
-                        commit: oid.to_string(),
-                        previous_commit: versions.last().map(|(c, _)| c.clone()),
-                        date,
-                        subject: subject.clone(),
-                        service_id: parts[0].to_string(),
-                        terms_type: parts[1].trim_end_matches(".md").to_string(),
-                        blob,
-                        earlier: versions
-                            .iter()
-                            .rev()
-                            .map(|(c, b)| (c.clone(), *b))
-                            .collect(),
-                    });
-                }
-                versions.push((oid.to_string(), blob));
+        for change in history.changes.iter().filter(|c| wanted(&c.path)) {
+            let Ok(blob) = Oid::from_str(&change.blob) else {
+                continue;
+            };
+            let Some((service_id, file)) = change.path.split_once('/') else {
+                continue;
+            };
+            let versions = known.entry(&change.path).or_default();
+            // The same text again (a file deleted and restored): not a new version.
+            if versions.last().is_some_and(|(_, b)| *b == blob) {
+                continue;
             }
+            let date = DateTime::from_timestamp(change.time, 0).unwrap_or_default();
+            if since.is_none_or(|since| date >= since) {
+                out.push(VersionChange {
+                    commit: change.commit.clone(),
+                    previous_commit: versions.last().map(|(c, _)| c.clone()),
+                    date,
+                    subject: change.subject.clone(),
+                    service_id: service_id.to_string(),
+                    terms_type: file.trim_end_matches(".md").to_string(),
+                    blob,
+                    earlier: versions.iter().rev().cloned().collect(),
+                });
+            }
+            versions.push((change.commit.clone(), blob));
         }
         Ok(out)
     }
@@ -489,6 +514,23 @@ impl VersionsRepository {
             .find_blob(oid)
             .map_err(|e| git_error("cannot read a version", e))?;
         Ok(String::from_utf8_lossy(blob.content()).into_owned())
+    }
+
+    /// The text of a document's version file as a commit's tree holds it (read from git
+    /// objects directly, so what is shown never depends on the history index).
+    pub fn version_text_at(
+        &self,
+        commit: &str,
+        service_id: &str,
+        terms_type: &str,
+    ) -> Result<String> {
+        let path = version_path(service_id, terms_type);
+        let blob = Oid::from_str(commit)
+            .and_then(|oid| self.repo.find_commit(oid))
+            .and_then(|commit| commit.tree())
+            .and_then(|tree| tree.get_path(Path::new(&path)))
+            .map_err(|e| git_error(&format!("cannot read {path} at commit {commit}"), e))?;
+        self.blob_text(blob.id())
     }
 
     /// Resolves a revision (commit id, branch, `HEAD~2`…) to a commit id.
@@ -542,22 +584,14 @@ impl VersionsRepository {
         Ok(lines)
     }
 
-    /// The versions of a document as `(commit, blob)`, newest first (a path-filtered walk).
+    /// The versions of a document as `(commit, blob)`, newest first.
     pub fn version_blobs(&self, service_id: &str, terms_type: &str) -> Result<Vec<(String, Oid)>> {
-        let path = version_path(service_id, terms_type);
-        let mut out: Vec<(String, Oid)> = Vec::new();
-        for commit in self.commits(false)? {
-            let oid = commit.id();
-            let Ok(entry) = commit.tree().and_then(|t| t.get_path(Path::new(&path))) else {
-                continue;
-            };
-            match out.last_mut() {
-                // Walking back: the same blob in an older commit means the version started there.
-                Some(last) if last.1 == entry.id() => last.0 = oid.to_string(),
-                _ => out.push((oid.to_string(), entry.id())),
-            }
-        }
-        Ok(out)
+        Ok(self
+            .document_changes(service_id, terms_type)?
+            .into_iter()
+            .rev()
+            .map(|change| (change.commit, change.blob))
+            .collect())
     }
 }
 
