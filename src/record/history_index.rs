@@ -260,7 +260,7 @@ mod tests {
         let mut writer = VersionsRepository::open_or_create(dir.path(), "t", "t@x").unwrap();
         let first = record(&mut writer, "Privacy Policy", "one");
         record(&mut writer, "Terms of Service", "terms");
-        assert_eq!(commits(&writer), [first.clone()]);
+        assert_eq!(commits(&writer), std::slice::from_ref(&first));
 
         // A second handle reads the saved index, then the commits added after it.
         let second = record(&mut writer, "Privacy Policy", "two");
