@@ -39,6 +39,10 @@ enum Command {
     Diff(DiffArgs),
     /// Every document of the repository with its first and last record.
     Services(ServicesArgs),
+    /// Check the repository's integrity: objects, one document per commit, trailers, dates.
+    Verify(ServicesArgs),
+    /// Write a dataset archive (zip): one folder per document, one Markdown file per version.
+    Export(ExportArgs),
     /// The last round, the next one, failing documents, held-back changes, memos to review.
     Status(StatusArgs),
     /// Draft the memo of recorded changes, or analyse two files.
@@ -145,6 +149,21 @@ enum DiffFormat {
 
 #[derive(Args)]
 struct ServicesArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The archive to write (FILE.zip).
+    #[arg(long)]
+    out: PathBuf,
+    /// Only versions recorded at or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    since: Option<String>,
+    /// The collection's name in the archive's README (default: the repository folder's name).
+    #[arg(long)]
+    name: Option<String>,
     #[command(flatten)]
     repo: RepoArgs,
 }
@@ -281,6 +300,8 @@ fn main() -> ExitCode {
         Command::Services(args) => {
             report_result("services", audit_services(cli.config.as_deref(), args))
         }
+        Command::Verify(args) => verify(cli.config.as_deref(), args),
+        Command::Export(args) => report_result("export", export(cli.config.as_deref(), args)),
         Command::Memo(args) => match memo(cli.config.as_deref(), args) {
             Ok(code) => code,
             Err(message) => {
@@ -740,6 +761,97 @@ fn audit_services(config_path: Option<&Path>, args: ServicesArgs) -> Result<(), 
             span.versions,
             span.first.format("%Y-%m-%d"),
             span.last.format("%Y-%m-%d")
+        );
+    }
+    Ok(())
+}
+
+fn verify(config_path: Option<&Path>, args: ServicesArgs) -> ExitCode {
+    let path = match args.repo.repo.clone() {
+        Some(path) => Ok(path),
+        None => policydiff::config::Config::load(config_path)
+            .map(|config| config.snapshots)
+            .map_err(|e| e.to_string()),
+    };
+    let verification = match path.and_then(|path| {
+        policydiff::audit::verify::verify(&path).map_err(|e| e.to_string())
+    }) {
+        Ok(verification) => verification,
+        Err(error) => {
+            eprintln!("policydiff verify: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if args.repo.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verification).unwrap_or_default()
+        );
+    } else {
+        for problem in &verification.problems {
+            let commit = problem
+                .commit
+                .as_deref()
+                .map(|c| format!("{:.10} ", c))
+                .unwrap_or_default();
+            let path = problem
+                .path
+                .as_deref()
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default();
+            let kind = serde_json::to_value(problem.kind).unwrap_or_default();
+            println!(
+                "{commit}{path}{}: {}",
+                kind.as_str().unwrap_or(""),
+                problem.detail
+            );
+        }
+        println!(
+            "{} objects, {} commits ({} versions) checked: {}",
+            verification.objects,
+            verification.commits,
+            verification.version_commits,
+            match verification.problems.len() {
+                0 => "no problem found".to_string(),
+                1 => "1 problem".to_string(),
+                n => format!("{n} problems"),
+            }
+        );
+    }
+    if verification.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn export(config_path: Option<&Path>, args: ExportArgs) -> Result<(), String> {
+    let (_, repository) = open_history(config_path, args.repo.repo.as_ref())?;
+    let since = match &args.since {
+        Some(text) => Some(
+            policydiff::declaration::parse_date(text)
+                .ok_or_else(|| format!("--since {text:?} is not a date (YYYY-MM-DD or RFC 3339)"))?,
+        ),
+        None => None,
+    };
+    let options = policydiff::audit::export::ExportOptions {
+        since,
+        name: args.name.clone(),
+    };
+    let summary = policydiff::audit::export::export(&repository, &args.out, &options)
+        .map_err(|e| e.to_string())?;
+    if args.repo.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "{}: {} versions of {} documents ({} services)",
+            args.out.display(),
+            summary.versions,
+            summary.documents,
+            summary.services
         );
     }
     Ok(())

@@ -194,4 +194,210 @@ fn an_ota_versions_repository_can_be_audited() {
         &expected.stdout[..],
         "the version recorded on 2026-01-21 was in force on 2026-02-01"
     );
+
+    // verify: the only irregularities are the two commits of OTA's repository template (the
+    // example documents it starts with, then deletes); every recorded version is sound.
+    let out = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .args(["verify", "--json", "--repo", repo])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let verification: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let subject = |commit: &str| {
+        let out = Command::new("git")
+            .args(["-C", repo, "log", "-1", "--format=%s", commit])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let mut subjects: Vec<String> = verification["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| subject(p["commit"].as_str().unwrap()))
+        .collect();
+    subjects.dedup();
+    assert_eq!(subjects, ["Initial commit", "Adapt template automatically"], "{verification}");
+    assert!(verification["version_commits"].as_u64().unwrap() > 1000);
+
+    // export: one file per version of every document.
+    let versions = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .args(["log", "--json", "--repo", repo])
+        .output()
+        .unwrap();
+    let versions: serde_json::Value = serde_json::from_slice(&versions.stdout).unwrap();
+    let zip_path = dir.path().join("dataset.zip");
+    let out = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .args(["export", "--repo", repo, "--out", zip_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let md_files = archive
+        .file_names()
+        .filter(|n| n.as_ref().unwrap().matches('/').count() == 3)
+        .count();
+    assert_eq!(md_files, versions.as_array().unwrap().len());
+}
+
+/// A repository with two documents and two versions of one, recorded by `track`.
+fn tracked_repository(server: &Server) -> Workspace {
+    server.set("/privacy", Behaviour::html(V1));
+    server.set("/terms", Behaviour::html("<main><p>Be nice.</p></main>"));
+    let ws = Workspace::new("");
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"},
+               "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
+    );
+    report(&ws.track(&["--json"]));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    server.set("/privacy", Behaviour::html(V2));
+    report(&ws.track(&["--json"]));
+    ws
+}
+
+fn verify_json(ws: &Workspace) -> (Option<i32>, serde_json::Value) {
+    let output = run(ws, &["verify", "--json"]);
+    (
+        output.status.code(),
+        serde_json::from_slice(&output.stdout).unwrap(),
+    )
+}
+
+fn problems_of_kind<'a>(verification: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    verification["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_recorded_repository_verifies_clean_and_tampering_is_found() {
+    let server = Server::start();
+    let ws = tracked_repository(&server);
+    let (code, clean) = verify_json(&ws);
+    assert_eq!(code, Some(0), "{clean}");
+    assert_eq!(clean["version_commits"], 3);
+    assert!(clean["objects"].as_u64().unwrap() >= 9);
+    let text = stdout(&run(&ws, &["verify"]));
+    assert!(text.ends_with("no problem found\n"), "{text}");
+
+    let repo = git2::Repository::open(ws.path().join("snapshots")).unwrap();
+    let signature = git2::Signature::now("someone", "someone@example.org").unwrap();
+    let commit_tree = |message: &str, edit: &dyn Fn(&mut git2::build::TreeUpdateBuilder)| {
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        edit(&mut update);
+        let tree = update.create_updated(&repo, &head.tree().unwrap()).unwrap();
+        let tree = repo.find_tree(tree).unwrap();
+        repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &[&head])
+            .unwrap()
+    };
+    // A version commit that looks like policydiff's but has no Fetched-At trailer.
+    let blob = repo.blob(b"Terms, edited by hand.").unwrap();
+    let unsigned = commit_tree(
+        "Record new changes of Example Terms of Service\n\nSource-URL: http://127.0.0.1/terms\nDeclaration-SHA256: 0000000000000000000000000000000000000000000000000000000000000000\nEngine: policydiff 0.1.0\n",
+        &|update| {
+            update.upsert("Example/Terms of Service.md", blob, git2::FileMode::Blob);
+        },
+    );
+    // A commit that deletes a document's text.
+    let deleting = commit_tree("Tidy up", &|update| {
+        update.remove("Example/Privacy Policy.md");
+    });
+    // A corrupted object: the first version's text, overwritten on disk.
+    let first_version = repo
+        .revparse_single("HEAD~4:Example/Privacy Policy.md")
+        .unwrap()
+        .id()
+        .to_string();
+    let object = ws
+        .path()
+        .join("snapshots/.git/objects")
+        .join(&first_version[..2])
+        .join(&first_version[2..]);
+    let mut permissions = std::fs::metadata(&object).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(&object, permissions).unwrap();
+    std::fs::write(&object, b"not a zlib stream").unwrap();
+
+    let (code, tampered) = verify_json(&ws);
+    assert_eq!(code, Some(1), "{tampered}");
+    let missing = problems_of_kind(&tampered, "missing_trailer");
+    assert_eq!(missing.len(), 1, "{tampered}");
+    assert_eq!(missing[0]["commit"], unsigned.to_string());
+    assert!(missing[0]["detail"].as_str().unwrap().contains("Fetched-At"));
+    let deleted = problems_of_kind(&tampered, "deleted_document");
+    assert_eq!(deleted.len(), 1, "{tampered}");
+    assert_eq!(deleted[0]["commit"], deleting.to_string());
+    assert_eq!(deleted[0]["path"], "Example/Privacy Policy.md");
+    let corrupt = problems_of_kind(&tampered, "corrupt_object");
+    assert!(
+        corrupt
+            .iter()
+            .any(|p| p["detail"].as_str().unwrap().contains(&first_version)),
+        "{tampered}"
+    );
+    let text = String::from_utf8(run(&ws, &["verify"]).stdout).unwrap();
+    assert!(text.contains("deleted_document:") && text.contains("problems\n"), "{text}");
+}
+
+#[test]
+fn export_writes_a_dataset_of_every_version() {
+    let server = Server::start();
+    let ws = tracked_repository(&server);
+    let log: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&ws, &["log", "--json"]))).unwrap();
+    let out = ws.path().join("dataset.zip");
+    stdout(&run(&ws, &["export", "--out", out.to_str().unwrap(), "--name", "Example collection"]));
+
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|name| name.unwrap().into_owned())
+        .collect();
+    assert_eq!(names.len(), 4, "a README and three versions: {names:?}");
+    let mut readme = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("example-collection/README.md").unwrap(),
+        &mut readme,
+    )
+    .unwrap();
+    assert!(readme.contains("2 documents of 1 services, 3 versions"), "{readme}");
+    for entry in log.as_array().unwrap() {
+        let date: chrono::DateTime<chrono::Utc> = entry["date"].as_str().unwrap().parse().unwrap();
+        let name = format!(
+            "example-collection/{}/{}/{}",
+            entry["service"].as_str().unwrap(),
+            entry["terms_type"].as_str().unwrap(),
+            date.format("%Y-%m-%dT%H-%M-%SZ.md")
+        );
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut text).unwrap();
+        let shown = stdout(&run(
+            &ws,
+            &[
+                "show",
+                entry["service"].as_str().unwrap(),
+                entry["terms_type"].as_str().unwrap(),
+                "--commit",
+                entry["commit"].as_str().unwrap(),
+            ],
+        ));
+        assert_eq!(text, shown, "{name}");
+    }
+
+    // --since keeps only the later versions; the same options give the same bytes.
+    let newest = log[0]["date"].as_str().unwrap();
+    let since = ws.path().join("since.zip");
+    stdout(&run(&ws, &["export", "--out", since.to_str().unwrap(), "--since", newest]));
+    let archive = zip::ZipArchive::new(std::fs::File::open(&since).unwrap()).unwrap();
+    assert_eq!(archive.len(), 2, "README and the newest version");
+    let again = ws.path().join("again.zip");
+    stdout(&run(&ws, &["export", "--out", again.to_str().unwrap(), "--since", newest]));
+    assert_eq!(std::fs::read(&since).unwrap(), std::fs::read(&again).unwrap());
 }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 /// File name of the index inside the git folder.
 const FILE_NAME: &str = "policydiff-history.jsonl";
 /// Bumped when the entries change meaning; an index of another format is rebuilt.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// One change of a version file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,9 +198,13 @@ fn changed_version_files(
         if folder.kind() != Some(git2::ObjectType::Tree) {
             continue;
         }
+        // Hidden folders (.github) hold the repository's tooling, not services.
         let Ok(folder_name) = folder.name() else {
             continue;
         };
+        if folder_name.starts_with('.') {
+            continue;
+        }
         let before = parent.and_then(|p| p.get_name(folder_name));
         if before.as_ref().is_some_and(|b| b.id() == folder.id()) {
             continue;
@@ -271,7 +275,7 @@ mod tests {
         let file = dir.path().join(".git").join(super::FILE_NAME);
         let mut text = std::fs::read_to_string(&file).unwrap();
         text.push_str(
-            "{\"c\":\"0000000000000000000000000000000000000001\",\"t\":0,\"s\":\"x\",\"p\":\"Example/Privacy Policy.md\",\"b\":\"0000000000000000000000000000000000000002\"}\n{\"format\":1,\"base\":null,\"head\":\"0000000000000000000000000000000000000003\"}\n{\"garbage",
+            "{\"c\":\"0000000000000000000000000000000000000001\",\"t\":0,\"s\":\"x\",\"p\":\"Example/Privacy Policy.md\",\"b\":\"0000000000000000000000000000000000000002\"}\n{\"format\":2,\"base\":null,\"head\":\"0000000000000000000000000000000000000003\"}\n{\"garbage",
         );
         std::fs::write(&file, text).unwrap();
         let third = record(&mut writer, "Privacy Policy", "three");

@@ -19,6 +19,9 @@
 //! assert_eq!(history.log(Some("Example"), None).len(), 1);
 //! ```
 
+pub mod export;
+pub mod verify;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
