@@ -77,8 +77,9 @@ fn generate(path: &Path, commits: usize) -> Result<(), git2::Error> {
         } else {
             format!("Record new changes of Service {service:03} {terms}")
         };
-        let message =
-            format!("{subject}\n\nThis version was generated for a benchmark.\n\nX-engine-version: 0.0.0\n");
+        let message = format!(
+            "{subject}\n\nThis version was generated for a benchmark.\n\nX-engine-version: 0.0.0\n"
+        );
         let signature = signature_at(start + n as i64 * 600)?;
         let parents: Vec<git2::Commit<'_>> = parent
             .map(|id| repo.find_commit(id))

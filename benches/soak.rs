@@ -70,7 +70,17 @@ fn main() {
         "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n  per_host: 4\nschedule:\n  cron: \"* * * * * *\"\n",
     )
     .unwrap();
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+    // POLICYDIFF_SOAK_WRAPPER=heaptrack runs the daemon under a heap profiler (RSS figures are
+    // then the wrapper's).
+    let mut command = match std::env::var("POLICYDIFF_SOAK_WRAPPER") {
+        Ok(wrapper) => {
+            let mut command = std::process::Command::new(wrapper);
+            command.arg(env!("CARGO_BIN_EXE_policydiff"));
+            command
+        }
+        Err(_) => std::process::Command::new(env!("CARGO_BIN_EXE_policydiff")),
+    };
+    let mut daemon = command
         .current_dir(dir.path())
         .args(["daemon", "-q"])
         .spawn()
@@ -80,8 +90,14 @@ fn main() {
     }
     let early = rss_kb(daemon.id());
     println!("after {} rounds: RSS {} kB", rounds(dir.path()), early);
+    let mut reported = 10;
     while rounds(dir.path()) < wanted {
         std::thread::sleep(Duration::from_secs(1));
+        // The trend matters more than the end: growth that levels off is caches filling.
+        if rounds(dir.path()) >= reported + 50 {
+            reported = rounds(dir.path());
+            println!("after {reported} rounds: RSS {} kB", rss_kb(daemon.id()));
+        }
     }
     let late = rss_kb(daemon.id());
     println!(

@@ -773,9 +773,9 @@ fn verify(config_path: Option<&Path>, args: ServicesArgs) -> ExitCode {
             .map(|config| config.snapshots)
             .map_err(|e| e.to_string()),
     };
-    let verification = match path.and_then(|path| {
-        policydiff::audit::verify::verify(&path).map_err(|e| e.to_string())
-    }) {
+    let verification = match path
+        .and_then(|path| policydiff::audit::verify::verify(&path).map_err(|e| e.to_string()))
+    {
         Ok(verification) => verification,
         Err(error) => {
             eprintln!("policydiff verify: {error}");
@@ -827,13 +827,13 @@ fn verify(config_path: Option<&Path>, args: ServicesArgs) -> ExitCode {
 
 fn export(config_path: Option<&Path>, args: ExportArgs) -> Result<(), String> {
     let (_, repository) = open_history(config_path, args.repo.repo.as_ref())?;
-    let since = match &args.since {
-        Some(text) => Some(
-            policydiff::declaration::parse_date(text)
-                .ok_or_else(|| format!("--since {text:?} is not a date (YYYY-MM-DD or RFC 3339)"))?,
-        ),
-        None => None,
-    };
+    let since =
+        match &args.since {
+            Some(text) => Some(policydiff::declaration::parse_date(text).ok_or_else(|| {
+                format!("--since {text:?} is not a date (YYYY-MM-DD or RFC 3339)")
+            })?),
+            None => None,
+        };
     let options = policydiff::audit::export::ExportOptions {
         since,
         name: args.name.clone(),

@@ -217,7 +217,11 @@ fn an_ota_versions_repository_can_be_audited() {
         .map(|p| subject(p["commit"].as_str().unwrap()))
         .collect();
     subjects.dedup();
-    assert_eq!(subjects, ["Initial commit", "Adapt template automatically"], "{verification}");
+    assert_eq!(
+        subjects,
+        ["Initial commit", "Adapt template automatically"],
+        "{verification}"
+    );
     assert!(verification["version_commits"].as_u64().unwrap() > 1000);
 
     // export: one file per version of every document.
@@ -228,10 +232,20 @@ fn an_ota_versions_repository_can_be_audited() {
     let versions: serde_json::Value = serde_json::from_slice(&versions.stdout).unwrap();
     let zip_path = dir.path().join("dataset.zip");
     let out = Command::new(env!("CARGO_BIN_EXE_policydiff"))
-        .args(["export", "--repo", repo, "--out", zip_path.to_str().unwrap()])
+        .args([
+            "export",
+            "--repo",
+            repo,
+            "--out",
+            zip_path.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
     let md_files = archive
         .file_names()
@@ -265,7 +279,10 @@ fn verify_json(ws: &Workspace) -> (Option<i32>, serde_json::Value) {
     )
 }
 
-fn problems_of_kind<'a>(verification: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+fn problems_of_kind<'a>(
+    verification: &'a serde_json::Value,
+    kind: &str,
+) -> Vec<&'a serde_json::Value> {
     verification["problems"]
         .as_array()
         .unwrap()
@@ -293,8 +310,15 @@ fn a_recorded_repository_verifies_clean_and_tampering_is_found() {
         edit(&mut update);
         let tree = update.create_updated(&repo, &head.tree().unwrap()).unwrap();
         let tree = repo.find_tree(tree).unwrap();
-        repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &[&head])
-            .unwrap()
+        repo.commit(
+            Some("HEAD"),
+            &signature,
+            &signature,
+            message,
+            &tree,
+            &[&head],
+        )
+        .unwrap()
     };
     // A version commit that looks like policydiff's but has no Fetched-At trailer.
     let blob = repo.blob(b"Terms, edited by hand.").unwrap();
@@ -330,7 +354,12 @@ fn a_recorded_repository_verifies_clean_and_tampering_is_found() {
     let missing = problems_of_kind(&tampered, "missing_trailer");
     assert_eq!(missing.len(), 1, "{tampered}");
     assert_eq!(missing[0]["commit"], unsigned.to_string());
-    assert!(missing[0]["detail"].as_str().unwrap().contains("Fetched-At"));
+    assert!(
+        missing[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Fetched-At")
+    );
     let deleted = problems_of_kind(&tampered, "deleted_document");
     assert_eq!(deleted.len(), 1, "{tampered}");
     assert_eq!(deleted[0]["commit"], deleting.to_string());
@@ -343,7 +372,10 @@ fn a_recorded_repository_verifies_clean_and_tampering_is_found() {
         "{tampered}"
     );
     let text = String::from_utf8(run(&ws, &["verify"]).stdout).unwrap();
-    assert!(text.contains("deleted_document:") && text.contains("problems\n"), "{text}");
+    assert!(
+        text.contains("deleted_document:") && text.contains("problems\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -353,7 +385,16 @@ fn export_writes_a_dataset_of_every_version() {
     let log: serde_json::Value =
         serde_json::from_str(&stdout(&run(&ws, &["log", "--json"]))).unwrap();
     let out = ws.path().join("dataset.zip");
-    stdout(&run(&ws, &["export", "--out", out.to_str().unwrap(), "--name", "Example collection"]));
+    stdout(&run(
+        &ws,
+        &[
+            "export",
+            "--out",
+            out.to_str().unwrap(),
+            "--name",
+            "Example collection",
+        ],
+    ));
 
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
     let names: Vec<String> = archive
@@ -367,7 +408,10 @@ fn export_writes_a_dataset_of_every_version() {
         &mut readme,
     )
     .unwrap();
-    assert!(readme.contains("2 documents of 1 services, 3 versions"), "{readme}");
+    assert!(
+        readme.contains("2 documents of 1 services, 3 versions"),
+        "{readme}"
+    );
     for entry in log.as_array().unwrap() {
         let date: chrono::DateTime<chrono::Utc> = entry["date"].as_str().unwrap().parse().unwrap();
         let name = format!(
@@ -394,10 +438,31 @@ fn export_writes_a_dataset_of_every_version() {
     // --since keeps only the later versions; the same options give the same bytes.
     let newest = log[0]["date"].as_str().unwrap();
     let since = ws.path().join("since.zip");
-    stdout(&run(&ws, &["export", "--out", since.to_str().unwrap(), "--since", newest]));
+    stdout(&run(
+        &ws,
+        &[
+            "export",
+            "--out",
+            since.to_str().unwrap(),
+            "--since",
+            newest,
+        ],
+    ));
     let archive = zip::ZipArchive::new(std::fs::File::open(&since).unwrap()).unwrap();
     assert_eq!(archive.len(), 2, "README and the newest version");
     let again = ws.path().join("again.zip");
-    stdout(&run(&ws, &["export", "--out", again.to_str().unwrap(), "--since", newest]));
-    assert_eq!(std::fs::read(&since).unwrap(), std::fs::read(&again).unwrap());
+    stdout(&run(
+        &ws,
+        &[
+            "export",
+            "--out",
+            again.to_str().unwrap(),
+            "--since",
+            newest,
+        ],
+    ));
+    assert_eq!(
+        std::fs::read(&since).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
 }

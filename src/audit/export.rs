@@ -152,7 +152,11 @@ pub fn export(
                 version.terms_type,
                 version_file_name(version.date)
             );
-            same_date = if base == previous_name { same_date + 1 } else { 1 };
+            same_date = if base == previous_name {
+                same_date + 1
+            } else {
+                1
+            };
             let file_name = if same_date == 1 {
                 base.clone()
             } else {
@@ -163,7 +167,7 @@ pub fn export(
                 .text(version)
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             zip.start_file(file_name, options_at(version.date))
-            .map_err(to_io)?;
+                .map_err(to_io)?;
             zip.write_all(text.as_bytes())?;
         }
         zip.finish().map_err(to_io)?.flush()

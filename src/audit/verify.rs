@@ -348,7 +348,10 @@ fn check_history(repo: &Repository, tips: &[Oid], verification: &mut Verificatio
                     None,
                     format!(
                         "parent {} is missing",
-                        commit.parent_id(index).map(|id| id.to_string()).unwrap_or_default()
+                        commit
+                            .parent_id(index)
+                            .map(|id| id.to_string())
+                            .unwrap_or_default()
                     ),
                 ),
             }
@@ -357,7 +360,13 @@ fn check_history(repo: &Repository, tips: &[Oid], verification: &mut Verificatio
         if parents.len() > 1 {
             continue;
         }
-        check_commit(repo, &commit, parents.first(), &mut last_version_date, verification);
+        check_commit(
+            repo,
+            &commit,
+            parents.first(),
+            &mut last_version_date,
+            verification,
+        );
     }
 }
 
@@ -490,7 +499,16 @@ fn check_commit(
             );
         }
     }
-    check_trailers(repo, commit, &tree, service, terms, path, message, verification);
+    check_trailers(
+        repo,
+        commit,
+        &tree,
+        service,
+        terms,
+        path,
+        message,
+        verification,
+    );
 }
 
 /// Trailers and sources of a version commit, by the engine that recorded it.
