@@ -18,6 +18,7 @@ fn source() -> SourceDocument {
         remove: vec![Selector::Css(".cookie-banner".into())],
         filters: vec![],
         execute_client_scripts: None,
+        actions: vec![],
     }
 }
 

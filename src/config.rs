@@ -44,6 +44,50 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// Notifications after each round.
     pub notify: NotifyConfig,
+    /// The headless browser for pages that render their text with JavaScript.
+    pub browser: BrowserConfig,
+}
+
+/// The headless browser (Chromium, driven over the DevTools protocol).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrowserConfig {
+    /// The browser executable (default: `CHROME` or `CHROMIUM`, else the usual install places).
+    pub path: Option<PathBuf>,
+    /// How long to wait, after the page loaded, for the declared content to appear.
+    #[serde(deserialize_with = "duration")]
+    pub wait_timeout: Duration,
+    /// Pages rendered at once.
+    pub concurrency: usize,
+    /// Window size, in CSS pixels.
+    pub viewport: Viewport,
+    /// User agent of the browser (default: the browser's own).
+    pub user_agent: Option<String>,
+}
+
+/// A window size.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Viewport {
+    /// Width in CSS pixels.
+    pub width: u32,
+    /// Height in CSS pixels.
+    pub height: u32,
+}
+
+impl Default for BrowserConfig {
+    fn default() -> Self {
+        BrowserConfig {
+            path: None,
+            wait_timeout: Duration::from_secs(10),
+            concurrency: 2,
+            viewport: Viewport {
+                width: 1280,
+                height: 1024,
+            },
+            user_agent: None,
+        }
+    }
 }
 
 /// Notifications.
@@ -174,6 +218,7 @@ impl Default for Config {
             }],
             daemon: DaemonConfig::default(),
             notify: NotifyConfig::default(),
+            browser: BrowserConfig::default(),
         }
     }
 }

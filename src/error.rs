@@ -52,6 +52,8 @@ pub enum FailureClass {
     ForbiddenAddress,
     /// The document needs a browser (`executeClientScripts`) and none is available.
     NeedsBrowser,
+    /// The browser or its page renderer crashed while rendering the document.
+    BrowserCrash,
     /// Another run holds the versions repository.
     Locked,
 }
@@ -75,6 +77,7 @@ impl FailureClass {
             FailureClass::TooManyRedirects => "too_many_redirects",
             FailureClass::ForbiddenAddress => "forbidden_address",
             FailureClass::NeedsBrowser => "needs_browser",
+            FailureClass::BrowserCrash => "browser_crash",
             FailureClass::Locked => "locked",
         }
     }
@@ -273,11 +276,37 @@ pub enum Error {
 
     /// A browser is needed.
     #[error(
-        "'{url}' is declared with `executeClientScripts: true`, which needs a browser, and none is available; install Chromium (Debian/Ubuntu: `apt-get install chromium`)"
+        "'{url}' needs a browser (it renders its text with JavaScript) and none is available: {reason}. Install Chromium (Debian/Ubuntu: `apt-get install chromium`; macOS: `brew install --cask chromium`) or set `browser.path` in config.yaml"
     )]
     NeedsBrowser {
         /// The URL.
         url: String,
+        /// Why no browser could be used.
+        reason: String,
+    },
+
+    /// The browser crashed.
+    #[error(
+        "the browser crashed while rendering '{url}' ({detail}); the other documents go on, and the next round tries again"
+    )]
+    BrowserCrash {
+        /// The URL.
+        url: String,
+        /// What was seen.
+        detail: String,
+    },
+
+    /// The declared content never appeared in the rendered page.
+    #[error(
+        "'{url}' did not render {selector} within {seconds}s in the browser; check the selector against the page, or raise `browser.wait_timeout`"
+    )]
+    RenderTimeout {
+        /// The URL.
+        url: String,
+        /// The selector waited for.
+        selector: String,
+        /// The wait.
+        seconds: u64,
     },
 
     /// Another run holds the repository's lock.
@@ -334,6 +363,8 @@ impl Error {
             Error::ForbiddenAddress { .. } => FailureClass::ForbiddenAddress,
             Error::EmptyBody { .. } => FailureClass::Empty,
             Error::NeedsBrowser { .. } => FailureClass::NeedsBrowser,
+            Error::BrowserCrash { .. } => FailureClass::BrowserCrash,
+            Error::RenderTimeout { .. } => FailureClass::Timeout,
             Error::Locked { .. } | Error::DaemonRunning { .. } => FailureClass::Locked,
         }
     }

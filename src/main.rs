@@ -1244,6 +1244,7 @@ fn rules_from_arguments(args: &ExtractArgs) -> Result<Vec<SourceDocument>, Strin
         remove: args.remove.iter().cloned().map(Selector::Css).collect(),
         filters,
         execute_client_scripts: None,
+        actions: vec![],
     }])
 }
 

@@ -464,6 +464,7 @@ mod tests {
             failed: usize::from(failed),
             held_back: 0,
             interrupted: false,
+            browser_started: false,
             documents: vec![DocumentReport {
                 service: "Example".into(),
                 terms_type: "Privacy Policy".into(),

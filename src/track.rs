@@ -29,6 +29,7 @@ use sha2::Digest;
 use crate::config::Config;
 use crate::declaration::{self, Severity, SourceDocument, Terms};
 use crate::extract;
+use crate::fetch::browser::{BrowserPool, Rendered};
 use crate::fetch::{Fetched, Fetcher};
 use crate::record::{self, NewVersion, RecordKind, SourceFile, VersionsRepository};
 use crate::{Error, FailureClass, Result};
@@ -103,6 +104,9 @@ pub struct RunReport {
     /// Whether the round was stopped early (signal): documents not started are not listed.
     #[serde(default)]
     pub interrupted: bool,
+    /// Whether a browser was started for documents that render with JavaScript.
+    #[serde(default)]
+    pub browser_started: bool,
     /// Every document, in the order they finished.
     pub documents: Vec<DocumentReport>,
 }
@@ -250,13 +254,16 @@ pub async fn track_until(
     }
 
     let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
+    // Started only if a document needs it; closed at the end of the round.
+    let browsers = Arc::new(BrowserPool::new(&config.browser, &config.fetch));
     let mut prepared = futures_util::stream::iter(documents)
         .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
         .map(|document| {
             let fetcher = fetcher.clone();
+            let browsers = browsers.clone();
             async move {
                 let started = Instant::now();
-                let result = prepare(&fetcher, &document).await;
+                let result = prepare(&fetcher, &browsers, &document).await;
                 (document, result, started)
             }
         })
@@ -277,6 +284,9 @@ pub async fn track_until(
         on_document(&report);
         reports.push(report);
     }
+    drop(prepared);
+    let browser_started = browsers.was_started();
+    browsers.close().await;
 
     let finished_at = Utc::now();
     let count = |f: &dyn Fn(Status) -> bool| reports.iter().filter(|r| f(r.status)).count();
@@ -289,6 +299,7 @@ pub async fn track_until(
         failed: count(&|s| s == Status::Failed),
         held_back: count(&|s| s == Status::HeldBack),
         interrupted: stop.load(Ordering::SeqCst),
+        browser_started,
         documents: reports,
     };
     append_run(&config.state, &report)?;
@@ -322,15 +333,14 @@ fn failed_after(document: &Document, error: &Error, started: Instant) -> Documen
     report
 }
 
-async fn prepare(fetcher: &Fetcher, document: &Document) -> Result<Prepared> {
+async fn prepare(
+    fetcher: &Fetcher,
+    browsers: &BrowserPool,
+    document: &Document,
+) -> Result<Prepared> {
     let mut parts = Vec::new();
     for source in &document.terms.sources {
-        if source.execute_client_scripts == Some(true) {
-            return Err(Error::NeedsBrowser {
-                url: source.fetch.clone(),
-            });
-        }
-        let fetched = fetcher.fetch(&source.fetch).await?;
+        let fetched = fetch_source(fetcher, browsers, source).await?;
         parts.push((source.clone(), fetched));
     }
     let fetched_at = parts
@@ -347,6 +357,55 @@ async fn prepare(fetcher: &Fetcher, document: &Document) -> Result<Prepared> {
         parts,
         fetched_at,
     })
+}
+
+/// One source document's bytes: in the browser when declared with `executeClientScripts: true`;
+/// over plain HTTP otherwise, retried once in the browser when undeclared and HTTP met a
+/// challenge page or a reset connection (and a browser is there).
+async fn fetch_source(
+    fetcher: &Fetcher,
+    browsers: &BrowserPool,
+    source: &SourceDocument,
+) -> Result<Fetched> {
+    match source.execute_client_scripts {
+        Some(true) => render(fetcher, browsers, source).await,
+        Some(false) => fetcher.fetch(&source.fetch).await,
+        None => match fetcher.fetch(&source.fetch).await {
+            Err(error) if worth_a_browser(&error) && browsers.is_available() => {
+                tracing::info!(url = %source.fetch, "plain HTTP failed ({error}); trying the browser");
+                render(fetcher, browsers, source).await
+            }
+            other => other,
+        },
+    }
+}
+
+fn worth_a_browser(error: &Error) -> bool {
+    match error {
+        Error::Blocked { .. } => true,
+        Error::Connect { message, .. } => {
+            let message = message.to_ascii_lowercase();
+            message.contains("reset") || message.contains("closed")
+        }
+        _ => false,
+    }
+}
+
+async fn render(
+    fetcher: &Fetcher,
+    browsers: &BrowserPool,
+    source: &SourceDocument,
+) -> Result<Fetched> {
+    match browsers.render(source).await? {
+        Rendered::Html { html, final_url } => Ok(Fetched {
+            bytes: html.into_bytes(),
+            content_type: Some("text/html; charset=utf-8".into()),
+            final_url,
+            fetched_at: Utc::now(),
+        }),
+        // PDFs are recorded as the bytes served, not as the browser's viewer page.
+        Rendered::Pdf { final_url } => fetcher.fetch(&final_url).await,
+    }
 }
 
 fn extract_parts(parts: &[(SourceDocument, Fetched)]) -> Result<String> {

@@ -120,7 +120,7 @@ impl Verification {
 /// Checks the repository at `path`; `Err` only when it cannot be opened at all.
 pub fn verify(path: &Path) -> Result<Verification> {
     // Reading an object then checks that its content hashes to its id.
-    let _ = git2::opts::strict_hash_verification(true);
+    git2::opts::strict_hash_verification(true);
     let repo = Repository::open(path).map_err(|e| {
         Error::io(
             format!(
@@ -287,15 +287,15 @@ fn walk_tree(
         for entry in tree.iter() {
             match entry.kind() {
                 Some(ObjectType::Tree) => pending.push(entry.id()),
-                Some(ObjectType::Blob) if seen.insert(entry.id()) => {
-                    if repo.find_blob(entry.id()).is_err() {
-                        verification.problem(
-                            ProblemKind::MissingObject,
-                            Some(commit),
-                            entry.name().ok(),
-                            format!("blob {} is missing or unreadable", entry.id()),
-                        );
-                    }
+                Some(ObjectType::Blob)
+                    if seen.insert(entry.id()) && repo.find_blob(entry.id()).is_err() =>
+                {
+                    verification.problem(
+                        ProblemKind::MissingObject,
+                        Some(commit),
+                        entry.name().ok(),
+                        format!("blob {} is missing or unreadable", entry.id()),
+                    );
                 }
                 _ => {}
             }

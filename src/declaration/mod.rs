@@ -120,9 +120,35 @@ pub struct SourceDocument {
     pub filters: Vec<Filter>,
     /// Whether the page must be rendered by a browser (`None`: not declared).
     pub execute_client_scripts: Option<bool>,
+    /// Interactions run in the browser before the page is taken (policydiff's extension).
+    pub actions: Vec<Action>,
+}
+
+/// An interaction with a rendered page, run in order before its content is taken: declared as
+/// `"actions": [{"click": CSS}, {"waitFor": CSS}]` (an extension of OTA's format; declarations
+/// without it are unchanged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Click the first element matching the selector (waiting for it to exist).
+    Click(String),
+    /// Wait until an element matching the selector exists and has text.
+    WaitFor(String),
 }
 
 impl SourceDocument {
+    /// Every CSS selector the declaration names (select, remove, range ends): what must exist in
+    /// a rendered page before its content is taken.
+    pub fn css_selectors(&self) -> Vec<&str> {
+        self.select
+            .iter()
+            .chain(&self.remove)
+            .flat_map(|selector| match selector {
+                Selector::Css(css) => vec![css.as_str()],
+                Selector::Range(range) => vec![range.start.css.as_str(), range.end.css.as_str()],
+            })
+            .collect()
+    }
+
     /// OTA's id of a source document: the path segments of its URL joined by `-`
     /// (names the source files of combined documents).
     pub fn id(&self) -> String {
@@ -716,6 +742,7 @@ impl<'a> Checker<'a> {
                 "remove",
                 "filter",
                 "executeClientScripts",
+                "actions",
             ],
             (true, true) => &[
                 "combine",
@@ -723,6 +750,7 @@ impl<'a> Checker<'a> {
                 "remove",
                 "filter",
                 "executeClientScripts",
+                "actions",
                 "validUntil",
             ],
             (false, false) => &[
@@ -731,6 +759,7 @@ impl<'a> Checker<'a> {
                 "remove",
                 "filter",
                 "executeClientScripts",
+                "actions",
             ],
             (false, true) => &[
                 "fetch",
@@ -738,6 +767,7 @@ impl<'a> Checker<'a> {
                 "remove",
                 "filter",
                 "executeClientScripts",
+                "actions",
                 "validUntil",
             ],
         };
@@ -768,9 +798,14 @@ impl<'a> Checker<'a> {
                 for key in part.keys() {
                     if !matches!(
                         key.as_str(),
-                        "fetch" | "select" | "remove" | "filter" | "executeClientScripts"
+                        "fetch"
+                            | "select"
+                            | "remove"
+                            | "filter"
+                            | "executeClientScripts"
+                            | "actions"
                     ) {
-                        self.error(&format!("{field}.{key}"), "unknown property; allowed: fetch, select, remove, filter, executeClientScripts");
+                        self.error(&format!("{field}.{key}"), "unknown property; allowed: fetch, select, remove, filter, executeClientScripts, actions");
                     }
                 }
                 let rules = self.source_rules(part, &format!("{field}."));
@@ -793,6 +828,10 @@ impl<'a> Checker<'a> {
                     execute_client_scripts: rules
                         .execute_client_scripts
                         .or(defaults.execute_client_scripts),
+                    actions: rules
+                        .actions
+                        .or_else(|| defaults.actions.clone())
+                        .unwrap_or_default(),
                     fetch,
                 };
                 if source.select.is_empty() && !source.is_pdf_location() {
@@ -812,6 +851,7 @@ impl<'a> Checker<'a> {
                 remove: rules.remove.unwrap_or_default(),
                 filters: rules.filters.unwrap_or_default(),
                 execute_client_scripts: rules.execute_client_scripts,
+                actions: rules.actions.unwrap_or_default(),
                 fetch,
             };
             if source.select.is_empty()
@@ -896,12 +936,61 @@ impl<'a> Checker<'a> {
             }
             None => None,
         };
+        let actions = object
+            .get("actions")
+            .map(|v| self.actions(v, &format!("{prefix}actions")));
         Rules {
             select,
             remove,
             filters,
             execute_client_scripts,
+            actions,
         }
+    }
+
+    fn actions(&mut self, value: &Value, field: &str) -> Vec<Action> {
+        let Value::Array(items) = value else {
+            self.error(
+                field,
+                "must be an array like [{\"click\": \"#show-all\"}, {\"waitFor\": \".policy\"}]",
+            );
+            return Vec::new();
+        };
+        let mut actions = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let field = format!("{field}[{index}]");
+            let entry = match item {
+                Value::Object(object) if object.len() == 1 => object.iter().next(),
+                _ => None,
+            };
+            let Some((key, value)) = entry else {
+                self.error(
+                    &field,
+                    "must be an object with one key, `click` or `waitFor`",
+                );
+                continue;
+            };
+            let Value::String(css) = value else {
+                self.error(&format!("{field}.{key}"), "must be a CSS selector string");
+                continue;
+            };
+            if let Err(reason) = check_css(css) {
+                self.error(
+                    &format!("{field}.{key}"),
+                    format!("invalid CSS selector {css:?}: {reason}"),
+                );
+                continue;
+            }
+            match key.as_str() {
+                "click" => actions.push(Action::Click(css.clone())),
+                "waitFor" => actions.push(Action::WaitFor(css.clone())),
+                _ => self.error(
+                    &format!("{field}.{key}"),
+                    "unknown action; allowed: click, waitFor",
+                ),
+            }
+        }
+        actions
     }
 
     fn selectors(&mut self, value: &Value, field: &str) -> Vec<Selector> {
@@ -1044,6 +1133,7 @@ struct Rules {
     remove: Option<Vec<Selector>>,
     filters: Option<Vec<Filter>>,
     execute_client_scripts: Option<bool>,
+    actions: Option<Vec<Action>>,
 }
 
 /// Reads a date as written by users and in OTA files: RFC 3339 (also with a `+hhmm` offset or

@@ -20,6 +20,7 @@
 //!     remove: vec![Selector::Css(".banner".into())],
 //!     filters: vec![],
 //!     execute_client_scripts: None,
+//!     actions: vec![],
 //! };
 //! let page = br#"<main><h2>Your data</h2><p class="banner">Cookies!</p><p>We <a href="/ads">use</a> it.</p></main>"#;
 //! let extracted = extract(page, Some("text/html"), "https://example.com/privacy", &source).unwrap();

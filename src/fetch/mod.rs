@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod browser;
 mod safety;
 
 use std::collections::HashMap;

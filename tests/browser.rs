@@ -1,0 +1,351 @@
+//! Pages that need JavaScript, rendered in a real headless Chromium, against pages served from
+//! 127.0.0.1. Without a browser on the machine these tests say so and pass, unless
+//! `POLICYDIFF_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs Debian's chromium).
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Behaviour, Server, Workspace, document, report};
+use serde_json::json;
+
+fn browser_available() -> bool {
+    let found = policydiff::fetch::browser::find_executable(None).is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("POLICYDIFF_REQUIRE_BROWSER").is_none(),
+            "POLICYDIFF_REQUIRE_BROWSER is set but no browser was found (apt-get install chromium)"
+        );
+        eprintln!("no browser on this machine: skipped (apt-get install chromium to run it)");
+    }
+    found
+}
+
+/// A mark for one policydiff run: its own temporary folder (`TMPDIR`), which is in the
+/// environment of the browser it starts and in the command line of every browser process
+/// (their profile folder lives there).
+fn mark() -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "policydiff-browser-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.to_str().unwrap().to_string()
+}
+
+/// Processes still alive started by the run marked `mark` (zombies aside).
+fn marked_processes(mark: &str) -> Vec<u32> {
+    let in_environment = format!("TMPDIR={mark}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true);
+        let marked = environ
+            .split(|b| *b == 0)
+            .any(|v| v == in_environment.as_bytes())
+            || String::from_utf8_lossy(&cmdline).contains(mark);
+        if !zombie && marked {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn no_marked_process_left(mark: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marked_processes(mark).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let left = marked_processes(mark);
+    assert!(left.is_empty(), "browser processes left behind: {left:?}");
+}
+
+fn track(ws: &Workspace, mark: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .args(["track", "--json"])
+        .env("TMPDIR", mark)
+        .output()
+        .unwrap()
+}
+
+const DELAYED: &str = r#"<html><body><main id="policy"></main><script>
+setTimeout(function () {
+  document.getElementById('policy').innerHTML = '<h2>Your data</h2><p>We use your chats with our AI to personalise ads. Language: ' + navigator.language + '.</p>';
+}, 700);
+</script></body></html>"#;
+
+const CLICK: &str = r#"<html><body><button id="more" onclick="document.getElementById('rest').hidden = false; document.getElementById('rest').textContent = 'Hidden clause: we keep data for ten years.';">Read more</button>
+<main><p>Summary.</p><div id="rest" hidden></div></main></body></html>"#;
+
+const NEVER: &str = r#"<html><body><div id="app">Loading…</div></body></html>"#;
+
+#[test]
+fn scripts_render_the_text_clicks_reveal_more_and_missing_content_times_out() {
+    if !browser_available() {
+        return;
+    }
+    let server = Server::start();
+    server.set("/delayed", Behaviour::html(DELAYED));
+    server.set("/click", Behaviour::html(CLICK));
+    server.set("/never", Behaviour::html(NEVER));
+    server.set(
+        "/plain",
+        Behaviour::html("<main><p>Plain terms.</p></main>"),
+    );
+    let ws = Workspace::new("  accept_language: fr-FR");
+    ws.append_config("browser:\n  wait_timeout: 3s\n");
+    ws.declare(
+        "Scripted",
+        json!({
+            "Privacy Policy": {"fetch": server.url("/delayed"), "select": "#policy", "executeClientScripts": true},
+            "Terms of Service": {"fetch": server.url("/click"), "select": "main", "executeClientScripts": true,
+                                 "actions": [{"click": "#more"}, {"waitFor": "#rest"}]},
+            "Trackers Policy": {"fetch": server.url("/never"), "select": "#policy-text", "executeClientScripts": true},
+            "Imprint": {"fetch": server.url("/plain"), "select": "main"}
+        }),
+    );
+    let mark = mark();
+    let output = track(&ws, &mark);
+    let r = report(&output);
+    assert_eq!(r["browser_started"], true);
+
+    let privacy = String::from_utf8(ws.file("Scripted/Privacy Policy.md").unwrap()).unwrap();
+    assert!(
+        privacy.contains("We use your chats with our AI to personalise ads."),
+        "{privacy}"
+    );
+    assert!(
+        privacy.contains("Language: fr-FR."),
+        "navigator.language follows accept_language: {privacy}"
+    );
+    let terms = String::from_utf8(ws.file("Scripted/Terms of Service.md").unwrap()).unwrap();
+    assert!(
+        terms.contains("Hidden clause: we keep data for ten years."),
+        "{terms}"
+    );
+
+    let never = document(&r, "Scripted", "Trackers Policy");
+    assert_eq!(never["status"], "failed");
+    assert_eq!(never["error_class"], "timeout");
+    let message = never["error"].as_str().unwrap();
+    assert!(
+        message.contains("#policy-text") && message.contains("wait_timeout"),
+        "{message}"
+    );
+    assert_eq!(
+        document(&r, "Scripted", "Imprint")["status"],
+        "first_record"
+    );
+    // The rendered DOM is kept as the source of the version.
+    let source = String::from_utf8(ws.file("Scripted/Privacy Policy.html").unwrap()).unwrap();
+    assert!(source.contains("personalise ads"));
+
+    no_marked_process_left(&mark);
+}
+
+#[test]
+fn plain_http_runs_never_start_a_browser() {
+    if !browser_available() {
+        return;
+    }
+    let server = Server::start();
+    server.set(
+        "/plain",
+        Behaviour::html("<main><p>Plain terms.</p></main>"),
+    );
+    let ws = Workspace::new("");
+    ws.declare(
+        "Plain",
+        json!({"Terms of Service": {"fetch": server.url("/plain"), "select": "main"},
+               "Privacy Policy": {"fetch": server.url("/plain"), "select": "main", "executeClientScripts": false}}),
+    );
+    let mark = mark();
+    let r = report(&track(&ws, &mark));
+    assert_eq!(r["browser_started"], false);
+    assert_eq!(r["recorded"], 2);
+    assert!(marked_processes(&mark).is_empty());
+}
+
+#[test]
+fn without_a_browser_only_the_documents_that_need_one_fail() {
+    let server = Server::start();
+    server.set("/delayed", Behaviour::html(DELAYED));
+    server.set(
+        "/plain",
+        Behaviour::html("<main><p>Plain terms.</p></main>"),
+    );
+    let ws = Workspace::new("");
+    ws.declare(
+        "Mixed",
+        json!({"Privacy Policy": {"fetch": server.url("/delayed"), "select": "#policy", "executeClientScripts": true},
+               "Terms of Service": {"fetch": server.url("/plain"), "select": "main"}}),
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .args(["track", "--json"])
+        .env("CHROME", ws.path().join("no-such-browser"))
+        .output()
+        .unwrap();
+    let r = report(&output);
+    let needs = document(&r, "Mixed", "Privacy Policy");
+    assert_eq!(needs["error_class"], "needs_browser");
+    let message = needs["error"].as_str().unwrap();
+    assert!(
+        message.contains("no-such-browser") && message.contains("apt-get install chromium"),
+        "{message}"
+    );
+    assert_eq!(
+        document(&r, "Mixed", "Terms of Service")["status"],
+        "first_record"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn a_challenge_page_is_retried_in_the_browser_when_undeclared() {
+    if !browser_available() {
+        return;
+    }
+    let server = Server::start();
+    // Plain HTTP gets a challenge page; the browser (which runs the script) gets the text.
+    server.set(
+        "/guarded",
+        Behaviour::Respond {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: br#"<html><head><title>Just a moment...</title></head><body><div id="cf-browser-verification">Checking your browser</div><script>document.title='Terms';document.body.innerHTML='<main><p>Guarded terms.</p></main>';</script></body></html>"#.to_vec(),
+        },
+    );
+    let ws = Workspace::new("");
+    ws.declare(
+        "Guarded",
+        json!({"Terms of Service": {"fetch": server.url("/guarded"), "select": "main"}}),
+    );
+    let mark = mark();
+    let r = report(&track(&ws, &mark));
+    assert_eq!(
+        document(&r, "Guarded", "Terms of Service")["status"],
+        "first_record",
+        "{r}"
+    );
+    assert_eq!(r["browser_started"], true);
+    let text = String::from_utf8(ws.file("Guarded/Terms of Service.md").unwrap()).unwrap();
+    assert_eq!(text, "Guarded terms.");
+    no_marked_process_left(&mark);
+}
+
+/// The renderer processes among the marked ones.
+fn marked_renderers(mark: &str) -> Vec<u32> {
+    marked_processes(mark)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains("--type=renderer"))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn a_crashed_renderer_fails_its_document_and_the_others_go_on() {
+    if !browser_available() {
+        return;
+    }
+    let server = Server::start();
+    server.set("/never", Behaviour::html(NEVER));
+    server.set("/delayed", Behaviour::html(DELAYED));
+    let ws = Workspace::new("");
+    ws.append_config("browser:\n  wait_timeout: 20s\n  concurrency: 1\n");
+    ws.declare(
+        "A Crashing",
+        json!({"Terms of Service": {"fetch": server.url("/never"), "select": "#policy-text", "executeClientScripts": true}}),
+    );
+    ws.declare(
+        "B Fine",
+        json!({"Privacy Policy": {"fetch": server.url("/delayed"), "select": "#policy", "executeClientScripts": true}}),
+    );
+    let mark = mark();
+    let child = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .args(["track", "--json"])
+        .env("TMPDIR", &mark)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the page that never renders, then kill its renderer.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.hits("/never") == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for pid in marked_renderers(&mark) {
+        // SAFETY: kill(2) on a renderer process this test's run started.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    let r = report(&output);
+    let crashed = document(&r, "A Crashing", "Terms of Service");
+    assert_eq!(crashed["error_class"], "browser_crash", "{r}");
+    assert_eq!(
+        document(&r, "B Fine", "Privacy Policy")["status"],
+        "first_record",
+        "{r}"
+    );
+    no_marked_process_left(&mark);
+}
+
+#[test]
+fn a_killed_run_leaves_no_browser_behind() {
+    if !browser_available() {
+        return;
+    }
+    let server = Server::start();
+    server.set("/never", Behaviour::html(NEVER));
+    let ws = Workspace::new("");
+    ws.append_config("browser:\n  wait_timeout: 30s\n");
+    ws.declare(
+        "Slow",
+        json!({"Terms of Service": {"fetch": server.url("/never"), "select": "#policy-text", "executeClientScripts": true}}),
+    );
+    let mark = mark();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .args(["track", "--json"])
+        .env("TMPDIR", &mark)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while marked_renderers(&mark).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!marked_renderers(&mark).is_empty(), "the browser started");
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    no_marked_process_left(&mark);
+}
