@@ -988,6 +988,9 @@ fn init_logging(quiet: bool, verbose: bool, interactive: bool) {
     } else {
         "info"
     };
+    // The DevTools client reports protocol messages of newer browsers it does not know as
+    // warnings; they are harmless, so only its errors are shown unless RUST_LOG asks.
+    let default = format!("{default},chromiumoxide=error");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()

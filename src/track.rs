@@ -373,7 +373,11 @@ async fn fetch_source(
         None => match fetcher.fetch(&source.fetch).await {
             Err(error) if worth_a_browser(&error) && browsers.is_available() => {
                 tracing::info!(url = %source.fetch, "plain HTTP failed ({error}); trying the browser");
-                render(fetcher, browsers, source).await
+                // When the browser fails too, the HTTP failure is the one worth reporting.
+                render(fetcher, browsers, source).await.map_err(|browser_error| {
+                    tracing::info!(url = %source.fetch, "the browser failed too: {browser_error}");
+                    error
+                })
             }
             other => other,
         },

@@ -227,7 +227,13 @@ fn each_failure_is_classified_and_records_nothing() {
         json!({"fetch": server.url("/js"), "select": "main", "executeClientScripts": true}),
     );
     ws.declare("Faulty", serde_json::Value::Object(terms));
-    let output = ws.track(&["--json"]);
+    // No browser on this run: the document that needs one fails as `needs_browser`.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .args(["track", "--json"])
+        .env("CHROME", ws.path().join("no-browser-here"))
+        .output()
+        .unwrap();
     assert_eq!(
         output.status.code(),
         Some(1),

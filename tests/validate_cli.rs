@@ -129,3 +129,28 @@ fn missing_path_is_a_usage_error() {
     let (code, _) = validate(&[Path::new("/nonexistent/declarations")]);
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn browser_actions_are_validated_like_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Clicky.json"),
+        r##"{"name": "Clicky", "terms": {
+            "Privacy Policy": {"fetch": "https://example.com/p", "select": "main", "executeClientScripts": true,
+                               "actions": [{"click": "#more"}, {"waitFor": ".policy"}]},
+            "Terms of Service": {"fetch": "https://example.com/t", "select": "main",
+                               "actions": [{"click": "a[["}, {"hover": "#x"}, {"click": "#a", "waitFor": "#b"}]}
+        }}"##,
+    )
+    .unwrap();
+    let (code, out) = validate(&[dir.path()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(!out.contains("\"Privacy Policy\""), "valid actions: {out}");
+    for expected in [
+        "field `actions[0].click`: invalid CSS selector \"a[[\"",
+        "field `actions[1].hover`: unknown action; allowed: click, waitFor",
+        "field `actions[2]`: must be an object with one key, `click` or `waitFor`",
+    ] {
+        assert!(out.contains(expected), "{expected} in {out}");
+    }
+}

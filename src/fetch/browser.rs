@@ -121,7 +121,8 @@ pub fn find_executable(configured: Option<&Path>) -> std::result::Result<PathBuf
 
 /// A running browser: its process group ends when this is dropped.
 struct Running {
-    browser: Arc<Browser>,
+    /// Taken out only when closing.
+    browser: Option<Arc<Browser>>,
     process: tokio::process::Child,
     handler: tokio::task::JoinHandle<()>,
     _profile: tempfile::TempDir,
@@ -175,6 +176,8 @@ pub struct BrowserPool {
 enum Failure {
     /// A declared element never appeared.
     Waited(String),
+    /// The browser could not load the page (`net::ERR_…`).
+    Navigation(String),
     /// The browser or the page stopped answering as expected.
     Browser(String),
 }
@@ -232,6 +235,10 @@ impl BrowserPool {
                 selector,
                 seconds: self.config.wait_timeout.as_secs(),
             }),
+            Ok(Err(Failure::Navigation(message))) => Err(Error::Connect {
+                url: url.to_string(),
+                message: format!("the browser could not load it: {message}"),
+            }),
             Ok(Err(Failure::Browser(detail))) => {
                 if self.forget_if_dead().await {
                     return Err(Error::BrowserCrash {
@@ -258,6 +265,11 @@ impl BrowserPool {
     pub async fn close(&self) {
         let state = std::mem::replace(&mut *self.state.lock().await, State::Idle);
         if let State::Running(mut running) = state {
+            // No page is in flight any more: ask the browser to quit, which also closes the
+            // DevTools connection cleanly.
+            if let Some(Ok(mut browser)) = running.browser.take().map(Arc::try_unwrap) {
+                let _ = tokio::time::timeout(Duration::from_secs(3), browser.close()).await;
+            }
             if let Some(group) = running.process_group() {
                 // SAFETY: kill(2) on the browser's own process group.
                 unsafe {
@@ -307,7 +319,11 @@ impl BrowserPool {
             *state = self.after_crash();
         }
         match &*state {
-            State::Running(running) => return Ok(running.browser.clone()),
+            State::Running(running) => {
+                if let Some(browser) = &running.browser {
+                    return Ok(browser.clone());
+                }
+            }
             State::Unavailable(reason) => {
                 return Err(self.unavailable(url, reason));
             }
@@ -318,7 +334,10 @@ impl BrowserPool {
                 self.started.store(true, Ordering::SeqCst);
                 let browser = running.browser.clone();
                 *state = State::Running(Box::new(running));
-                Ok(browser)
+                browser.ok_or_else(|| Error::BrowserCrash {
+                    url: url.to_string(),
+                    detail: "the browser was closed".into(),
+                })
             }
             Err(reason) => {
                 tracing::warn!("cannot start a browser: {reason}");
@@ -471,7 +490,7 @@ impl BrowserPool {
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
         tracing::info!(browser = %executable.display(), "browser started");
         Ok(Running {
-            browser: Arc::new(browser),
+            browser: Some(Arc::new(browser)),
             process,
             handler,
             _profile: profile,
@@ -533,7 +552,14 @@ impl BrowserPool {
             .build()
             .map_err(Failure::Browser)?;
         page.execute(identity).await?;
-        page.goto(source.fetch.as_str()).await?;
+        page.goto(source.fetch.as_str())
+            .await
+            .map_err(|error| match error {
+                chromiumoxide::error::CdpError::ChromeMessage(message) => {
+                    Failure::Navigation(message)
+                }
+                other => other.into(),
+            })?;
         let content_type: String = page
             .evaluate("document.contentType")
             .await?
