@@ -236,7 +236,7 @@ pub enum Error {
 
     /// A challenge page instead of the document.
     #[error(
-        "'{url}' served a {what} instead of the document; nothing was recorded. Try again later, or fetch it with a browser (`executeClientScripts: true`)"
+        "'{url}' served {what} instead of the document; nothing was recorded. Try again later, or fetch it with a browser (`executeClientScripts: true`)"
     )]
     Blocked {
         /// The URL fetched.

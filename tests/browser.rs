@@ -349,3 +349,38 @@ fn a_killed_run_leaves_no_browser_behind() {
     child.wait().unwrap();
     no_marked_process_left(&mark);
 }
+
+#[test]
+fn a_pdf_reached_in_the_browser_is_recorded_as_the_pdf() {
+    if !browser_available() {
+        return;
+    }
+    let server = Server::start();
+    let pdf = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/pdf/policy.pdf"
+    ))
+    .unwrap();
+    server.set(
+        "/terms",
+        Behaviour::Respond {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/pdf".into())],
+            body: pdf.clone(),
+        },
+    );
+    let ws = Workspace::new("");
+    ws.declare(
+        "Paper",
+        json!({"Terms of Service": {"fetch": server.url("/terms"), "select": "body", "executeClientScripts": true}}),
+    );
+    let mark = mark();
+    let r = report(&track(&ws, &mark));
+    assert_eq!(
+        document(&r, "Paper", "Terms of Service")["status"],
+        "first_record",
+        "{r}"
+    );
+    assert_eq!(ws.file("Paper/Terms of Service.pdf").unwrap(), pdf);
+    no_marked_process_left(&mark);
+}

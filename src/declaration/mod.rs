@@ -39,6 +39,12 @@ pub use filter::{BuiltinFilter, Filter};
 
 /// Largest declaration file read, so a hostile file cannot exhaust memory.
 pub const MAX_DECLARATION_BYTES: u64 = 4 * 1024 * 1024;
+/// Longest CSS selector accepted, in bytes.
+pub const MAX_SELECTOR_BYTES: usize = 64 * 1024;
+/// Most combinators (and whitespace runs) in one selector.
+pub const MAX_SELECTOR_COMBINATORS: usize = 64;
+/// Deepest nesting of parentheses (`:not(:is(…))`) in one selector.
+pub const MAX_SELECTOR_NESTING: usize = 8;
 
 /// Which side of an element a range boundary sits on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +285,50 @@ pub fn is_pdf_url(url: &str) -> bool {
 pub fn check_css(css: &str) -> Result<(), String> {
     if css.trim().is_empty() {
         return Err("empty selector".into());
+    }
+    // Matching cost grows with the number of combinators (descendant chains backtrack) and
+    // with nested pseudo-classes; real declarations stay far below these bounds.
+    if css.len() > MAX_SELECTOR_BYTES {
+        return Err(format!(
+            "the selector is {} bytes long, more than {MAX_SELECTOR_BYTES}; select with a shorter selector",
+            css.len()
+        ));
+    }
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    let mut combinators = 0usize;
+    let mut previous = ' ';
+    let mut quote: Option<char> = None;
+    let mut in_brackets = false;
+    for c in css.chars() {
+        // Attribute values (`[src="data:…"]`) hold any characters: not structure.
+        if let Some(open) = quote {
+            if c == open && previous != '\\' {
+                quote = None;
+            }
+            previous = c;
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '[' => in_brackets = true,
+            ']' => in_brackets = false,
+            _ if in_brackets => {}
+            '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' => depth = depth.saturating_sub(1),
+            '>' | '+' | '~' => combinators += 1,
+            c if c.is_whitespace() && !previous.is_whitespace() => combinators += 1,
+            _ => {}
+        }
+        previous = c;
+    }
+    if deepest > MAX_SELECTOR_NESTING || combinators > MAX_SELECTOR_COMBINATORS {
+        return Err(format!(
+            "the selector is too complex to match safely ({combinators} combinators, parentheses {deepest} deep; at most {MAX_SELECTOR_COMBINATORS} and {MAX_SELECTOR_NESTING})"
+        ));
     }
     scraper::Selector::parse(css)
         .map(|_| ())

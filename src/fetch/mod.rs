@@ -368,28 +368,28 @@ pub fn challenge(
         || (has("<title>just a moment...</title>") && has("cloudflare"))
         || (status >= 400 && has("attention required! | cloudflare"))
     {
-        return Some("Cloudflare challenge page");
+        return Some("a Cloudflare challenge page");
     }
     if has("_incapsula_resource") || has("incapsula incident id") {
-        return Some("Imperva Incapsula challenge page");
+        return Some("an Imperva Incapsula challenge page");
     }
     if has("captcha-delivery.com") || (status >= 400 && has("datadome")) {
-        return Some("DataDome captcha page");
+        return Some("a DataDome captcha page");
     }
     if has("px-captcha") || has("_pxcaptcha") || has("perimeterx") && status >= 400 {
-        return Some("PerimeterX (HUMAN) captcha page");
+        return Some("a PerimeterX (HUMAN) captcha page");
     }
     if has("awswafintegration") || (has("aws-waf-token") && status >= 400) {
-        return Some("AWS WAF challenge page");
+        return Some("an AWS WAF challenge page");
     }
     if status >= 400 && has("errors.edgesuite.net") {
-        return Some("Akamai access-denied page");
+        return Some("an Akamai access-denied page");
     }
     if status >= 400
         && body.len() < 64 * 1024
         && (has("g-recaptcha") || has("h-captcha") || has("hcaptcha.com"))
     {
-        return Some("captcha page");
+        return Some("a captcha page");
     }
     let login = |url: &str| {
         let lower = url.to_ascii_lowercase();
@@ -398,7 +398,7 @@ pub fn challenge(
             .any(|p| lower.contains(p))
     };
     if login(final_url) && !login(requested) {
-        return Some("login wall");
+        return Some("a login wall");
     }
     None
 }
@@ -412,7 +412,7 @@ mod tests {
         let cloudflare = b"<html><head><title>Just a moment...</title></head><body><script src=\"/cdn-cgi/challenge-platform/h/b/orchestrate\"></script></body></html>";
         assert_eq!(
             challenge(403, cloudflare, "https://a/p", "https://a/p"),
-            Some("Cloudflare challenge page")
+            Some("a Cloudflare challenge page")
         );
         let policy = b"<p>We use DataDome and Cloudflare to protect our services against bots.</p>";
         assert_eq!(challenge(200, policy, "https://a/p", "https://a/p"), None);
@@ -423,7 +423,7 @@ mod tests {
                 "https://a/privacy",
                 "https://a/login?next=/privacy"
             ),
-            Some("login wall")
+            Some("a login wall")
         );
     }
 

@@ -27,6 +27,12 @@ pub enum Behaviour {
     Reset,
     /// Wait this many milliseconds, then behave as the inner behaviour.
     Delayed(u64, Box<Behaviour>),
+    /// Write these bytes as they are (status line and headers included), then close.
+    Raw(Vec<u8>),
+    /// Write these bytes, then reset the connection (RST, not a clean close).
+    RawThenReset(Vec<u8>),
+    /// Write these bytes one at a time, this many milliseconds apart.
+    Trickle(Vec<u8>, u64),
 }
 
 impl Behaviour {
@@ -186,6 +192,26 @@ impl Server {
                 let _ = stream.write_all(&body);
             }
             Behaviour::Hang => std::thread::sleep(Duration::from_secs(30)),
+            Behaviour::Raw(bytes) => {
+                let _ = stream.write_all(&bytes);
+            }
+            Behaviour::RawThenReset(bytes) => {
+                let _ = stream.write_all(&bytes);
+                let _ = stream.flush();
+                // A zero linger time turns the close into a reset.
+                let _ = socket2_free_linger_zero(&stream);
+                self.state.lock().unwrap().in_flight -= 1;
+                return;
+            }
+            Behaviour::Trickle(bytes, pause) => {
+                for byte in bytes {
+                    if stream.write_all(&[byte]).is_err() {
+                        break;
+                    }
+                    let _ = stream.flush();
+                    std::thread::sleep(Duration::from_millis(pause));
+                }
+            }
             Behaviour::Reset | Behaviour::Sequence(_) | Behaviour::Delayed(..) => {}
         }
         let _ = stream.flush();
@@ -194,6 +220,30 @@ impl Server {
         let _ = stream.shutdown(std::net::Shutdown::Both);
         let mut rest = Vec::new();
         let _ = reader.read_to_end(&mut rest);
+    }
+}
+
+/// Sets SO_LINGER to zero so that dropping the stream sends a reset.
+fn socket2_free_linger_zero(stream: &std::net::TcpStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a socket this function borrows, with a correctly sized value.
+    let result = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 

@@ -1,0 +1,383 @@
+//! Fault injection: a local server misbehaves in every way a real site can, in one round. Each
+//! fault must end as a classified failure of its own document (or, where the page is merely
+//! odd, as a sound record), nothing bad may be recorded, and the next good round records every
+//! document normally. The closing note of issue 8 tabulates these cases.
+
+mod common;
+
+use std::io::Write;
+
+use common::{Behaviour, Server, Workspace, document, report};
+use serde_json::json;
+
+fn raw_response(head: &str, body: &[u8]) -> Vec<u8> {
+    let mut bytes = head.as_bytes().to_vec();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+fn gzip_bomb(inflated: usize) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![b' '; 1024 * 1024];
+    for _ in 0..inflated / zeros.len() {
+        encoder.write_all(&zeros).unwrap();
+    }
+    encoder.finish().unwrap()
+}
+
+/// `(terms type, route, behaviour, expected status, expected class)`; a class of `""` means a
+/// record is expected.
+fn faults(
+    server: &Server,
+) -> Vec<(
+    &'static str,
+    &'static str,
+    Behaviour,
+    &'static str,
+    &'static str,
+)> {
+    let html = "<main><p>Policy text.</p></main>";
+    let bomb = gzip_bomb(64 * 1024 * 1024);
+    let mut cases = vec![
+        (
+            "Privacy Policy",
+            "/reset-mid-body",
+            Behaviour::RawThenReset(raw_response(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n",
+                b"<main><p>Only the begin",
+            )),
+            "failed",
+            "connect",
+        ),
+        (
+            "Terms of Service",
+            "/silent",
+            Behaviour::Hang,
+            "failed",
+            "timeout",
+        ),
+        (
+            "Imprint",
+            "/trickle",
+            Behaviour::Trickle(
+                raw_response(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 33\r\n\r\n",
+                    html.as_bytes(),
+                ),
+                300,
+            ),
+            "failed",
+            "timeout",
+        ),
+        (
+            "Trackers Policy",
+            "/lying-length",
+            Behaviour::Raw(raw_response(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 9000\r\nConnection: close\r\n\r\n",
+                b"<main><p>Truncated poli",
+            )),
+            "failed",
+            "connect",
+        ),
+        (
+            "Developer Terms",
+            "/500",
+            Behaviour::status(500, "oops"),
+            "failed",
+            "http_status",
+        ),
+        (
+            "Community Guidelines",
+            "/503",
+            Behaviour::Respond {
+                status: 503,
+                headers: vec![("Retry-After".into(), "1".into())],
+                body: b"busy".to_vec(),
+            },
+            "failed",
+            "http_status",
+        ),
+        (
+            "Acceptable Use Policy",
+            "/502",
+            Behaviour::status(502, "bad gateway"),
+            "failed",
+            "http_status",
+        ),
+        (
+            "Commercial Terms",
+            "/429",
+            Behaviour::Respond {
+                status: 429,
+                headers: vec![("Retry-After".into(), "1".into())],
+                body: b"slow down".to_vec(),
+            },
+            "failed",
+            "http_status",
+        ),
+        (
+            "Copyright Claims Policy",
+            "/404",
+            Behaviour::status(404, "missing"),
+            "failed",
+            "http_status",
+        ),
+        (
+            "Law Enforcement Guidelines",
+            "/410",
+            Behaviour::status(410, "gone"),
+            "failed",
+            "http_status",
+        ),
+        (
+            "Human Rights Policy",
+            "/loop",
+            Behaviour::redirect("/loop"),
+            "failed",
+            "too_many_redirects",
+        ),
+        (
+            "Review Guidelines",
+            "/chain-1",
+            Behaviour::redirect("/chain-2"),
+            "failed",
+            "too_many_redirects",
+        ),
+        (
+            "Data Processor Agreement",
+            "/to-file",
+            Behaviour::redirect("file:///etc/passwd"),
+            "failed",
+            "forbidden_address",
+        ),
+        (
+            "Seller Warranty",
+            "/gzip-bomb",
+            Behaviour::Respond {
+                status: 200,
+                headers: vec![
+                    ("Content-Type".into(), "text/html".into()),
+                    ("Content-Encoding".into(), "gzip".into()),
+                ],
+                body: bomb,
+            },
+            "failed",
+            "too_large",
+        ),
+        (
+            "Vulnerability Disclosure Policy",
+            "/50mb",
+            Behaviour::html(&format!(
+                "<main>{}</main>",
+                "policy ".repeat(50 * 1024 * 1024 / 7)
+            )),
+            "failed",
+            "too_large",
+        ),
+        (
+            "Hyperlinks Policy",
+            "/empty-200",
+            Behaviour::html(""),
+            "failed",
+            "empty",
+        ),
+        (
+            "Complaints Policy",
+            "/not-a-pdf.pdf",
+            Behaviour::Respond {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/pdf".into())],
+                body: b"<html><body>Not a PDF at all</body></html>".to_vec(),
+            },
+            "failed",
+            "pdf_no_text",
+        ),
+        (
+            "Quality Guidelines",
+            "/bad-utf8",
+            Behaviour::Respond {
+                status: 200,
+                // Says UTF-8, is not: decoded with replacement characters, never a panic.
+                headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+                body: b"<main><p>Caf\xe9 policy \xff\xfe end.</p></main>".to_vec(),
+            },
+            "first_record",
+            "",
+        ),
+        (
+            "Service Level Agreement",
+            "/huge-selection",
+            Behaviour::html(&format!(
+                "<main>{}</main>",
+                "<p>We may share your data with partners for advertising.</p>".repeat(2000)
+            )),
+            "first_record",
+            "",
+        ),
+        // Connection refused: the URL names a port nobody listens on.
+        (
+            "Business Privacy Policy",
+            "/refused",
+            Behaviour::Reset,
+            "failed",
+            "connect",
+        ),
+    ];
+    for (name, route, body) in [
+        (
+            "Cloudflare",
+            "/cf",
+            "<html><head><title>Just a moment...</title></head><body><script src=\"/cdn-cgi/challenge-platform/h/b/orchestrate\"></script></body></html>",
+        ),
+        (
+            "DataDome",
+            "/datadome",
+            "<html><body><script src=\"https://ct.captcha-delivery.com/c.js\"></script></body></html>",
+        ),
+        (
+            "PerimeterX",
+            "/px",
+            "<html><body><div id=\"px-captcha\"></div></body></html>",
+        ),
+        (
+            "Incapsula",
+            "/incapsula",
+            "<html><body><iframe src=\"/_Incapsula_Resource?SWUDNSAI=1\"></iframe></body></html>",
+        ),
+        (
+            "AWS WAF",
+            "/awswaf",
+            "<html><body><script>AwsWafIntegration.getToken()</script></body></html>",
+        ),
+        (
+            "Akamai",
+            "/akamai",
+            "<html><body>Access Denied. Reference https://errors.edgesuite.net/18.abc</body></html>",
+        ),
+    ] {
+        cases.push((
+            match name {
+                "Cloudflare" => "Editorial Policy",
+                "DataDome" => "Brand Guidelines",
+                "PerimeterX" => "Accessibility Statement",
+                "Incapsula" => "Conditions of Carriage",
+                "AWS WAF" => "Live Policy",
+                _ => "Whistleblower Policy",
+            },
+            route,
+            Behaviour::status(403, body),
+            "failed",
+            "blocked",
+        ));
+    }
+    for (_, route, behaviour, _, _) in &cases {
+        server.set(route, behaviour.clone());
+    }
+    server.set("/chain-2", Behaviour::redirect("/chain-3"));
+    server.set("/chain-3", Behaviour::redirect("/chain-4"));
+    server.set("/chain-4", Behaviour::redirect("/chain-5"));
+    server.set("/chain-5", Behaviour::html(html));
+    cases
+}
+
+#[test]
+fn every_fault_fails_alone_records_nothing_bad_and_the_next_round_recovers() {
+    let server = Server::start();
+    let cases = faults(&server);
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let ws = Workspace::new(
+        "  retries: 1\n  timeout: 2s\n  max_redirects: 3\n  concurrency: 16\n  per_host: 16",
+    );
+    let mut terms = serde_json::Map::new();
+    for (terms_type, route, _, _, _) in &cases {
+        let url = if *route == "/refused" {
+            format!("http://127.0.0.1:{closed_port}/refused")
+        } else {
+            server.url(route)
+        };
+        // A URL ending in .pdf needs no selector (OTA's rule).
+        let entry = if *route == "/not-a-pdf.pdf" {
+            json!({"fetch": url})
+        } else {
+            json!({"fetch": url, "select": "main"})
+        };
+        terms.insert(terms_type.to_string(), entry);
+    }
+    ws.declare("Faulty", serde_json::Value::Object(terms));
+    // The browser fallback is another feature: plain HTTP faults only here.
+    let track = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .current_dir(ws.path())
+            .args(["track", "--json"])
+            .env("CHROME", ws.path().join("no-browser"))
+            .output()
+            .unwrap()
+    };
+    let output = track();
+    let r = report(&output);
+    let mut table = Vec::new();
+    for (terms_type, route, _, status, class) in &cases {
+        let doc = document(&r, "Faulty", terms_type);
+        table.push(format!(
+            "{route}: {} {} — {}",
+            doc["status"],
+            doc["error_class"],
+            doc["error"].as_str().unwrap_or("")
+        ));
+        assert_eq!(doc["status"], *status, "{route}: {doc}");
+        if !class.is_empty() {
+            assert_eq!(doc["error_class"], *class, "{route}: {doc}");
+            assert!(
+                ws.file(&format!("Faulty/{terms_type}.md")).is_none(),
+                "{route}: nothing recorded"
+            );
+        }
+    }
+    eprintln!("{}", table.join("\n"));
+    let odd = String::from_utf8(ws.file("Faulty/Quality Guidelines.md").unwrap()).unwrap();
+    assert!(odd.contains("policy") && odd.contains('\u{FFFD}'), "{odd}");
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .args(["verify"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    // The sites recover: every document is recorded on the next round.
+    for (_, route, _, _, _) in &cases {
+        server.set(route, Behaviour::html("<main><p>Policy text.</p></main>"));
+    }
+    server.set(
+        "/not-a-pdf.pdf",
+        Behaviour::Respond {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/pdf".into())],
+            body: std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/pdf/policy.pdf"
+            ))
+            .unwrap(),
+        },
+    );
+    let recovered = report(&track());
+    for (terms_type, route, _, status, _) in &cases {
+        if *route == "/refused" {
+            continue; // nothing listens there, still
+        }
+        let doc = document(&recovered, "Faulty", terms_type);
+        let expected = match (*status, *route) {
+            ("failed", _) => "first_record",
+            // From 100 times the usual text back to a few words: held back until seen twice.
+            (_, "/huge-selection") => "held_back",
+            _ => "new_version",
+        };
+        assert_eq!(doc["status"], expected, "{route}: {doc}");
+    }
+}
