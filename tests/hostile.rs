@@ -183,3 +183,79 @@ fn hostile_pages_are_bounded_and_never_crash() {
         "{malformed}"
     );
 }
+
+/// Every file under `dir` (the workspace: repository, memos, state, reports).
+fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn secrets_are_never_logged_nor_written() {
+    let server = Server::start();
+    server.set(
+        "/p",
+        Behaviour::html("<main><p>We collect your email.</p></main>"),
+    );
+    server.set("/hook", Behaviour::status(500, "receiver down"));
+    let smtp_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let ws = Workspace::new("");
+    ws.append_config(&format!(
+        "notify:\n  webhooks:\n    - url: {}\n      token_env: HOOK_TOKEN\n  email:\n    host: 127.0.0.1\n    port: {smtp_port}\n    security: none\n    username: robot\n    password_env: SMTP_PASSWORD\n    from: robot@example.org\n    to: [team@example.org]\n",
+        server.url("/hook")
+    ));
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/p"), "select": "main"}}),
+    );
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .current_dir(ws.path())
+            .args(["track", "-v", "--json"])
+            .env("HOOK_TOKEN", "hook-secret-4f1d")
+            .env("SMTP_PASSWORD", "smtp-secret-9a7c")
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap()
+    };
+    let mut logs = String::from_utf8_lossy(&run().stderr).into_owned();
+    server.set(
+        "/p",
+        Behaviour::html("<main><p>We collect your email and location.</p></main>"),
+    );
+    let second = run();
+    logs.push_str(&String::from_utf8_lossy(&second.stderr));
+    assert!(
+        server.hits("/hook") > 0,
+        "the webhook was called (and failed)"
+    );
+    assert!(logs.contains("webhook"), "its failure is logged: {logs}");
+    // Git objects are compressed: read the history through git.
+    let history = ws.git(&["log", "-p", "--all"]);
+    for secret in ["hook-secret-4f1d", "smtp-secret-9a7c"] {
+        assert!(!logs.contains(secret), "{secret} in the logs");
+        assert!(!history.contains(secret), "{secret} in the repository");
+        for file in all_files(ws.path()) {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{secret} written to {}",
+                file.display()
+            );
+        }
+    }
+}
