@@ -381,3 +381,129 @@ fn every_fault_fails_alone_records_nothing_bad_and_the_next_round_recovers() {
         assert_eq!(doc["status"], expected, "{route}: {doc}");
     }
 }
+
+/// Runs `policydiff track --json` unable to write any file beyond `limit` bytes (RLIMIT_FSIZE):
+/// writes fail as they do on a full disk.
+fn track_with_file_size_limit(ws: &Workspace, limit: u64) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"));
+    command
+        .current_dir(ws.path())
+        .args(["track", "--json"])
+        .env("CHROME", ws.path().join("no-browser"));
+    // SAFETY: setrlimit and signal are async-signal-safe; they only change the child.
+    unsafe {
+        command.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit);
+            // Without this the kernel kills the writer instead of failing the write.
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn a_full_disk_fails_the_write_clearly_and_keeps_the_repository_valid() {
+    let server = Server::start();
+    server.set(
+        "/p",
+        Behaviour::html("<main><p>Short first version.</p></main>"),
+    );
+    let ws = Workspace::new("");
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/p"), "select": "main"}}),
+    );
+    let first = report(&ws.track(&["--json"]));
+    let head = ws.git(&["rev-parse", "HEAD"]);
+    assert_eq!(first["recorded"], 1);
+
+    // A much longer version does not fit in what may still be written.
+    // Random letters, so that compression cannot make the objects small.
+    let mut state = 0x9E37_79B9_u32;
+    let words: String = (0..40_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let letters: String = (0..6)
+                .map(|i| (b'a' + ((state >> (i * 4)) % 26) as u8) as char)
+                .collect();
+            letters + " "
+        })
+        .collect();
+    let long = format!("<main><p>{words}</p></main>");
+    server.set("/p", Behaviour::html(&long));
+    let output = track_with_file_size_limit(&ws, 64 * 1024);
+    let stderr = common::stderr(&output);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if let Ok(r) = serde_json::from_slice::<serde_json::Value>(&output.stdout) {
+        let doc = document(&r, "Example", "Privacy Policy");
+        assert_eq!(doc["status"], "failed", "{doc}");
+        assert_eq!(doc["error_class"], "io", "{doc}");
+    } else {
+        assert!(stderr.contains("cannot"), "a clear error: {stderr}");
+    }
+    assert_eq!(
+        ws.git(&["rev-parse", "HEAD"]),
+        head,
+        "the branch did not move"
+    );
+    let fsck = std::process::Command::new("git")
+        .arg("-C")
+        .arg(ws.repo())
+        .args(["fsck", "--strict"])
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+
+    // With room again, the change is recorded.
+    let recovered = report(&ws.track(&["--json"]));
+    assert_eq!(
+        document(&recovered, "Example", "Privacy Policy")["status"],
+        "new_version"
+    );
+    // A long but repetitive version: its objects compress small enough to be written, the
+    // working-tree file is not. The version is recorded (and said so); the next run brings the
+    // working tree in line.
+    let repetitive = format!(
+        "<main>{}</main>",
+        "<p>A new clause about your data and partners.</p>".repeat(4000)
+    );
+    server.set("/p", Behaviour::html(&repetitive));
+    let output = track_with_file_size_limit(&ws, 64 * 1024);
+    let r = report(&output);
+    assert_eq!(
+        document(&r, "Example", "Privacy Policy")["status"],
+        "new_version",
+        "{r}"
+    );
+    let recorded = ws.git(&["show", "HEAD:Example/Privacy Policy.md"]);
+    assert!(recorded.len() > 64 * 1024);
+    report(&ws.track(&["--json"]));
+    assert_eq!(
+        ws.file("Example/Privacy Policy.md").unwrap(),
+        recorded.as_bytes(),
+        "working tree in line with the branch"
+    );
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .arg("verify")
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}

@@ -610,6 +610,39 @@ fn killing_a_run_at_any_moment_leaves_a_valid_repository() {
         }
     }
     assert!(ws.git(&["status", "--porcelain"]).is_empty());
+    // What was recorded is in the order it was served, and the repository verifies.
+    for service in 0..5 {
+        for terms_type in types {
+            let path = format!("Service {service}/{terms_type}.md");
+            let subjects = ws.git(&["log", "--reverse", "--format=%H", "--", &path]);
+            let rounds_recorded: Vec<usize> = subjects
+                .lines()
+                .map(|commit| {
+                    let text = ws.git(&["show", &format!("{commit}:{path}")]);
+                    text.trim_start_matches("Round ")
+                        .split('\n')
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            assert!(
+                rounds_recorded.windows(2).all(|w| w[0] < w[1]),
+                "{path}: {rounds_recorded:?}"
+            );
+        }
+    }
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .arg("verify")
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 }
 
 #[test]

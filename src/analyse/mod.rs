@@ -236,11 +236,7 @@ impl<'a> Profile<'a> {
 
     /// Share of the smaller block's words found in the other.
     fn containment(&self, other: &Profile<'_>) -> f32 {
-        let shared: usize = self
-            .words
-            .iter()
-            .map(|(w, n)| (*n).min(other.words.get(w).copied().unwrap_or(0)))
-            .sum();
+        let shared = shared_count(&self.words, &other.words);
         let smaller = self.word_total.min(other.word_total);
         if smaller == 0 {
             0.0
@@ -256,13 +252,22 @@ impl<'a> Profile<'a> {
         if total == 0 {
             return 1.0;
         }
-        let shared: usize = self
-            .tokens
-            .iter()
-            .map(|(t, n)| (*n).min(other.tokens.get(t).copied().unwrap_or(0)))
-            .sum();
+        let shared = shared_count(&self.tokens, &other.tokens);
         2.0 * shared as f32 / total as f32
     }
+}
+
+/// The size of the intersection of two multisets, walking the smaller one (a page-long block
+/// is compared with many short ones).
+fn shared_count<K: std::hash::Hash + Eq>(
+    a: &std::collections::HashMap<K, usize>,
+    b: &std::collections::HashMap<K, usize>,
+) -> usize {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    small
+        .iter()
+        .map(|(key, n)| (*n).min(large.get(key).copied().unwrap_or(0)))
+        .sum()
 }
 
 /// How alike two blocks are, in [0, 1]: the word diff's ratio, raised when one block's words are

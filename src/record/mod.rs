@@ -383,9 +383,15 @@ impl VersionsRepository {
         for source in &version.sources {
             checkout.path(format!("{}/{}", version.service_id, source.file_name));
         }
-        self.repo
-            .checkout_head(Some(&mut checkout))
-            .map_err(|e| git_error("cannot update the working tree", e))?;
+        // The version is recorded once the branch moved; the working tree is a view of it,
+        // brought in line again at the start of the next run if this fails (disk full…).
+        if let Err(error) = self.repo.checkout_head(Some(&mut checkout)) {
+            tracing::warn!(
+                file = %path,
+                "version recorded, but the working tree could not be updated: {}",
+                error.message()
+            );
+        }
         Ok(Some(Recorded {
             commit: commit.to_string(),
             kind,
