@@ -12,28 +12,16 @@ mod support;
 
 const DOCUMENTS: usize = 50;
 
-fn rss_kb(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")
-                .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
-        })
-        .unwrap_or(0)
-}
-
 /// Summed RSS of the processes whose command line names `mark` (the browser's profile folder).
 fn browser_rss_kb(mark: &str) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let pid = entry.file_name().to_string_lossy().into_owned();
-        if !pid.chars().all(|c| c.is_ascii_digit()) {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
-        }
+        };
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         if String::from_utf8_lossy(&cmdline).contains(mark) {
-            total += rss_kb(&pid);
+            total += support::rss_kb(pid);
         }
     }
     total
@@ -88,14 +76,14 @@ fn main() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("run policydiff");
-    let pid = child.id().to_string();
+    let pid = child.id();
     let done = Arc::new(AtomicBool::new(false));
     let sampler = {
         let done = done.clone();
         std::thread::spawn(move || {
             let (mut ours, mut browser) = (0, 0);
             while !done.load(Ordering::SeqCst) {
-                ours = rss_kb(&pid).max(ours);
+                ours = support::rss_kb(pid).max(ours);
                 browser = browser_rss_kb(&mark).max(browser);
                 std::thread::sleep(Duration::from_millis(100));
             }

@@ -9,17 +9,6 @@ use std::time::Duration;
 #[path = "support.rs"]
 mod support;
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")
-                .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
-        })
-        .unwrap_or(0)
-}
-
 fn rounds(dir: &std::path::Path) -> usize {
     std::fs::read_to_string(dir.join(".policydiff/runs.jsonl"))
         .map(|t| t.lines().count())
@@ -88,7 +77,7 @@ fn main() {
     while rounds(dir.path()) < 10 {
         std::thread::sleep(Duration::from_millis(200));
     }
-    let early = rss_kb(daemon.id());
+    let early = support::rss_kb(daemon.id());
     println!("after {} rounds: RSS {} kB", rounds(dir.path()), early);
     let mut reported = 10;
     while rounds(dir.path()) < wanted {
@@ -96,10 +85,13 @@ fn main() {
         // The trend matters more than the end: growth that levels off is caches filling.
         if rounds(dir.path()) >= reported + 50 {
             reported = rounds(dir.path());
-            println!("after {reported} rounds: RSS {} kB", rss_kb(daemon.id()));
+            println!(
+                "after {reported} rounds: RSS {} kB",
+                support::rss_kb(daemon.id())
+            );
         }
     }
-    let late = rss_kb(daemon.id());
+    let late = support::rss_kb(daemon.id());
     println!(
         "after {} rounds: RSS {} kB ({} requests served)",
         rounds(dir.path()),

@@ -121,3 +121,16 @@ pub fn serve_html(page: impl Fn(&str) -> String + Send + Sync + 'static) -> u16 
     });
     port
 }
+
+/// Resident memory of a process, in kB (0 when it is gone).
+#[allow(dead_code)]
+pub fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")
+                .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
+        })
+        .unwrap_or(0)
+}

@@ -339,16 +339,7 @@ fn every_fault_fails_alone_records_nothing_bad_and_the_next_round_recovers() {
     eprintln!("{}", table.join("\n"));
     let odd = String::from_utf8(ws.file("Faulty/Quality Guidelines.md").unwrap()).unwrap();
     assert!(odd.contains("policy") && odd.contains('\u{FFFD}'), "{odd}");
-    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
-        .current_dir(ws.path())
-        .args(["verify"])
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    ws.assert_verifies();
 
     // The sites recover: every document is recorded on the next round.
     for (_, route, _, _, _) in &cases {
@@ -496,14 +487,5 @@ fn a_full_disk_fails_the_write_clearly_and_keeps_the_repository_valid() {
         recorded.as_bytes(),
         "working tree in line with the branch"
     );
-    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
-        .current_dir(ws.path())
-        .arg("verify")
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    ws.assert_verifies();
 }

@@ -633,16 +633,7 @@ fn killing_a_run_at_any_moment_leaves_a_valid_repository() {
             );
         }
     }
-    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
-        .current_dir(ws.path())
-        .arg("verify")
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    ws.assert_verifies();
 }
 
 #[test]

@@ -344,6 +344,22 @@ impl Workspace {
             .unwrap_or(0)
     }
 
+    /// Runs `policydiff verify` on the repository and fails the test with its report if it
+    /// finds anything.
+    #[allow(dead_code)]
+    pub fn assert_verifies(&self) {
+        let output = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .current_dir(self.path())
+            .arg("verify")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "verify: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+
     pub fn file(&self, path: &str) -> Option<Vec<u8>> {
         std::fs::read(self.repo().join(path)).ok()
     }
