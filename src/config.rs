@@ -357,6 +357,9 @@ fn number_and_unit(text: &str) -> (Option<f64>, &str) {
     (number.parse().ok(), unit.trim())
 }
 
+/// The longest duration accepted: a year.
+const MAX_DURATION_SECONDS: f64 = 365.0 * 86_400.0;
+
 /// Reads `30s`, `500ms`, `2m`, `1h` (or a number of seconds).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -378,7 +381,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if !seconds.is_finite() || seconds < 0.0 {
         return Err(format!("{text:?} is not a valid duration"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    // Longer than this is a typo, and would overflow the clocks that add it to "now".
+    if seconds > MAX_DURATION_SECONDS {
+        return Err(format!(
+            "{text:?} is longer than a year; durations here are seconds to hours"
+        ));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{text:?} is not a valid duration"))
 }
 
 /// Reads `20MB`, `512KB`, `1GB`, `100B` (binary multiples) or a number of bytes.
@@ -571,6 +580,13 @@ mod tests {
         assert!(parse_duration("5 parsecs").is_err());
         assert_eq!(parse_size("512KB").unwrap(), 512 * 1024);
         assert_eq!(parse_size("20MB").unwrap(), 20 * 1024 * 1024);
+        // Found by fuzzing: a duration too large for the clock panicked.
+        assert!(parse_duration("800000000000000000000000000000000s").is_err());
+        assert!(
+            parse_duration("400d")
+                .unwrap_err()
+                .contains("longer than a year")
+        );
         assert!(parse_size("lots").is_err());
     }
 
