@@ -46,24 +46,17 @@ fn main() {
             "<html><body><main id=\"policy\"></main><script>setTimeout(() => {{ document.getElementById('policy').innerHTML = `{text}`; }}, 200);</script></body></html>"
         )
     });
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
-    for service in 0..DOCUMENTS {
-        let json = serde_json::json!({"name": format!("Service {service}"), "terms": {
-            "Privacy Policy": {"fetch": format!("http://127.0.0.1:{port}/s{service}"), "select": "#policy",
-                               "executeClientScripts": true}}});
-        std::fs::write(
-            dir.path()
-                .join(format!("declarations/Service {service}.json")),
-            json.to_string(),
-        )
-        .unwrap();
-    }
-    std::fs::write(
-        dir.path().join("config.yaml"),
+    let declarations: Vec<serde_json::Value> = (0..DOCUMENTS)
+        .map(|service| {
+            serde_json::json!({"name": format!("Service {service}"), "terms": {
+                "Privacy Policy": {"fetch": format!("http://127.0.0.1:{port}/s{service}"), "select": "#policy",
+                                   "executeClientScripts": true}}})
+        })
+        .collect();
+    let dir = support::workspace(
+        &declarations,
         "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n  per_host: 4\nbrowser:\n  concurrency: 2\n",
-    )
-    .unwrap();
+    );
     let mark = dir.path().join("tmp");
     std::fs::create_dir_all(&mark).unwrap();
     let mark = mark.to_str().unwrap().to_string();

@@ -41,24 +41,17 @@ fn main() {
             "<p>Clause about retention and advertising.</p>".repeat(50)
         )
     });
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
-    for service in 0..5 {
-        let json = serde_json::json!({"name": format!("Service {service}"), "terms": {
-            "Privacy Policy": {"fetch": format!("http://127.0.0.1:{port}/s{service}/privacy"), "select": "main"},
-            "Terms of Service": {"fetch": format!("http://127.0.0.1:{port}/s{service}/terms"), "select": "main"}}});
-        std::fs::write(
-            dir.path()
-                .join(format!("declarations/Service {service}.json")),
-            json.to_string(),
-        )
-        .unwrap();
-    }
-    std::fs::write(
-        dir.path().join("config.yaml"),
+    let declarations: Vec<serde_json::Value> = (0..5)
+        .map(|service| {
+            serde_json::json!({"name": format!("Service {service}"), "terms": {
+                "Privacy Policy": {"fetch": format!("http://127.0.0.1:{port}/s{service}/privacy"), "select": "main"},
+                "Terms of Service": {"fetch": format!("http://127.0.0.1:{port}/s{service}/terms"), "select": "main"}}})
+        })
+        .collect();
+    let dir = support::workspace(
+        &declarations,
         "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n  per_host: 4\nschedule:\n  cron: \"* * * * * *\"\n",
-    )
-    .unwrap();
+    );
     // POLICYDIFF_SOAK_WRAPPER=heaptrack runs the daemon under a heap profiler (RSS figures are
     // then the wrapper's).
     let mut command = match std::env::var("POLICYDIFF_SOAK_WRAPPER") {

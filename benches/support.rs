@@ -134,3 +134,23 @@ pub fn rss_kb(pid: u32) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// A temporary folder holding `declarations/<name>.json` for each declaration (named by its
+/// `name`) and `config.yaml`, as `policydiff` run in it expects.
+#[allow(dead_code)]
+pub fn workspace(declarations: &[serde_json::Value], config_yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
+    for declaration in declarations {
+        let name = declaration["name"]
+            .as_str()
+            .expect("a declaration has a name");
+        std::fs::write(
+            dir.path().join(format!("declarations/{name}.json")),
+            declaration.to_string(),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("config.yaml"), config_yaml).unwrap();
+    dir
+}

@@ -65,30 +65,23 @@ fn main() {
         let index: usize = path.trim_start_matches("/doc/").parse().unwrap_or(0);
         served.read().unwrap()[index.min(DOCUMENTS - 1)].clone()
     });
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
-    for service in 0..SERVICES {
-        let mut terms = serde_json::Map::new();
-        for (t, terms_type) in TERMS.iter().enumerate() {
-            let index = service * TERMS.len() + t;
-            terms.insert(
-                terms_type.to_string(),
-                serde_json::json!({"fetch": format!("http://127.0.0.1:{port}/doc/{index}"), "select": "main", "remove": ".cookie-banner"}),
-            );
-        }
-        let json = serde_json::json!({"name": format!("Service {service}"), "terms": terms});
-        std::fs::write(
-            dir.path()
-                .join(format!("declarations/Service {service}.json")),
-            json.to_string(),
-        )
-        .unwrap();
-    }
-    std::fs::write(
-        dir.path().join("config.yaml"),
+    let declarations: Vec<serde_json::Value> = (0..SERVICES)
+        .map(|service| {
+            let mut terms = serde_json::Map::new();
+            for (t, terms_type) in TERMS.iter().enumerate() {
+                let index = service * TERMS.len() + t;
+                terms.insert(
+                    terms_type.to_string(),
+                    serde_json::json!({"fetch": format!("http://127.0.0.1:{port}/doc/{index}"), "select": "main", "remove": ".cookie-banner"}),
+                );
+            }
+            serde_json::json!({"name": format!("Service {service}"), "terms": terms})
+        })
+        .collect();
+    let dir = support::workspace(
+        &declarations,
         "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n  per_host: 16\n  concurrency: 16\n",
-    )
-    .unwrap();
+    );
     round(dir.path(), "first round");
     {
         let mut pages = pages.write().unwrap();
