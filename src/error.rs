@@ -332,7 +332,7 @@ pub enum Error {
     },
 
     /// A file or an external tool could not be used.
-    #[error("{context}: {source}")]
+    #[error("{context}: {source}{}", io_advice(source))]
     Io {
         /// What was being done, naming the file or tool.
         context: String,
@@ -384,6 +384,21 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+/// What to do about a failed file operation, when its kind says.
+fn io_advice(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            "; the user running policydiff must be able to write there: check the owner and permissions, and that the disk is not mounted read-only (what was recorded before is intact)"
+        }
+        std::io::ErrorKind::StorageFull
+        | std::io::ErrorKind::QuotaExceeded
+        | std::io::ErrorKind::FileTooLarge => {
+            "; the disk is full or a size limit was reached: free some space and run again (what was recorded before is intact)"
+        }
+        _ => "",
     }
 }
 

@@ -489,3 +489,173 @@ fn a_full_disk_fails_the_write_clearly_and_keeps_the_repository_valid() {
     );
     ws.assert_verifies();
 }
+
+/// Runs `policydiff` as a user whom file permissions stop. Root ignores permissions, so as root
+/// (CI containers) the workspace is handed to `nobody` (uid 65534) and the runs are made as that
+/// user, with a copy of the binary in the workspace (the build folder may be closed to others).
+struct Unprivileged {
+    binary: std::path::PathBuf,
+    /// The user to run as, when not the current one.
+    user: Option<u32>,
+}
+
+const NOBODY: u32 = 65534;
+
+impl Unprivileged {
+    fn new(ws: &Workspace) -> Unprivileged {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Unprivileged {
+                binary: env!("CARGO_BIN_EXE_policydiff").into(),
+                user: None,
+            };
+        }
+        let binary = ws.path().join("bin").join("policydiff");
+        std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_policydiff"), &binary).unwrap();
+        std::fs::set_permissions(ws.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        own_tree(ws.path(), NOBODY);
+        Unprivileged {
+            binary,
+            user: Some(NOBODY),
+        }
+    }
+
+    fn track(&self, ws: &Workspace) -> std::process::Output {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new(&self.binary);
+        command
+            .current_dir(ws.path())
+            .args(["track", "--json"])
+            .env("HOME", ws.path())
+            .env("CHROME", ws.path().join("no-browser"));
+        if let Some(user) = self.user {
+            command.uid(user).gid(user);
+        }
+        command.output().unwrap()
+    }
+
+    /// Gives the workspace back to the current user.
+    fn give_back(&self, ws: &Workspace) {
+        if self.user.is_some() {
+            // SAFETY: getuid has no preconditions.
+            own_tree(ws.path(), unsafe { libc::getuid() });
+        }
+    }
+}
+
+fn own_tree(path: &std::path::Path, user: u32) {
+    std::os::unix::fs::lchown(path, Some(user), Some(user)).unwrap();
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            own_tree(&entry.unwrap().path(), user);
+        }
+    }
+}
+
+/// Makes every folder and file under `path` writable or not by its owner.
+fn set_writable(path: &std::path::Path, writable: bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let is_dir = path.is_dir();
+    let mode = match (is_dir, writable) {
+        (true, true) => 0o755,
+        (true, false) => 0o555,
+        (false, true) => 0o644,
+        (false, false) => 0o444,
+    };
+    if is_dir {
+        for entry in std::fs::read_dir(path).unwrap() {
+            set_writable(&entry.unwrap().path(), writable);
+        }
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn assert_fsck_clean(ws: &Workspace) {
+    let fsck = std::process::Command::new("git")
+        .args(["-c", "safe.directory=*", "-C"])
+        .arg(ws.repo())
+        .args(["fsck", "--strict"])
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+}
+
+#[test]
+fn a_read_only_repository_fails_clearly_and_keeps_what_was_recorded() {
+    let server = Server::start();
+    server.set("/p", Behaviour::html("<main><p>First version.</p></main>"));
+    let ws = Workspace::new("");
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/p"), "select": "main"}}),
+    );
+    let runner = Unprivileged::new(&ws);
+    let first = report(&runner.track(&ws));
+    assert_eq!(first["recorded"], 1, "{first}");
+    let head = ws.git(&["rev-parse", "HEAD"]);
+    server.set("/p", Behaviour::html("<main><p>Second version.</p></main>"));
+
+    // The objects cannot be written: the lock is taken and the page fetched, but the version
+    // cannot be stored. The document fails as `io`, saying why and what to do.
+    let objects = ws.repo().join(".git").join("objects");
+    set_writable(&objects, false);
+    let output = runner.track(&ws);
+    let stderr = common::stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let r = report(&output);
+    let doc = document(&r, "Example", "Privacy Policy");
+    assert_eq!(doc["status"], "failed", "{doc}");
+    assert_eq!(doc["error_class"], "io", "{doc}");
+    let message = doc["error"].as_str().unwrap();
+    assert!(message.contains("Permission denied"), "{message}");
+    assert!(message.contains("must be able to write there"), "{message}");
+    assert_eq!(
+        ws.git(&["rev-parse", "HEAD"]),
+        head,
+        "the branch did not move"
+    );
+    assert_fsck_clean(&ws);
+    set_writable(&objects, true);
+
+    // The whole repository is read-only: the run stops before fetching anything, naming the
+    // file it could not create.
+    let fetched_before = server.hits("/p");
+    set_writable(&ws.repo(), false);
+    let output = runner.track(&ws);
+    let stderr = common::stderr(&output);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("policydiff.lock"), "{stderr}");
+    assert!(stderr.contains("must be able to write there"), "{stderr}");
+    assert_eq!(server.hits("/p"), fetched_before, "nothing fetched");
+    assert_eq!(
+        ws.git(&["rev-parse", "HEAD"]),
+        head,
+        "the branch did not move"
+    );
+    assert_fsck_clean(&ws);
+    assert_eq!(
+        ws.file("Example/Privacy Policy.md").unwrap(),
+        b"First version.".to_vec(),
+        "what was recorded is intact"
+    );
+
+    // Writable again: the change is recorded.
+    set_writable(&ws.repo(), true);
+    let recovered = report(&runner.track(&ws));
+    assert_eq!(
+        document(&recovered, "Example", "Privacy Policy")["status"],
+        "new_version",
+        "{recovered}"
+    );
+    runner.give_back(&ws);
+    assert_eq!(ws.commit_count(), 2);
+    ws.assert_verifies();
+}

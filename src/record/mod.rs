@@ -176,9 +176,33 @@ pub fn source_file_name(terms_type: &str, part_id: Option<&str>, is_pdf: bool) -
 }
 
 fn git_error(context: &str, error: git2::Error) -> Error {
+    let message = error.message();
+    if error.code() == git2::ErrorCode::Owner {
+        return Error::io(
+            context,
+            std::io::Error::other(format!(
+                "{message}; run policydiff as the user who owns the repository, or add it to git's `safe.directory`"
+            )),
+        );
+    }
+    // libgit2 reports operating-system failures as text: keep their kind, so that the
+    // message can say what to do.
+    let kind = if message.contains("Permission denied") {
+        std::io::ErrorKind::PermissionDenied
+    } else if message.contains("Read-only file system") {
+        std::io::ErrorKind::ReadOnlyFilesystem
+    } else if message.contains("No space left") {
+        std::io::ErrorKind::StorageFull
+    } else if message.contains("Disk quota exceeded") {
+        std::io::ErrorKind::QuotaExceeded
+    } else if message.contains("File too large") {
+        std::io::ErrorKind::FileTooLarge
+    } else {
+        std::io::ErrorKind::Other
+    };
     Error::io(
-        format!("{context} (git: {})", error.message()),
-        std::io::Error::other(error.message().to_string()),
+        format!("{context} (git)"),
+        std::io::Error::new(kind, message.to_string()),
     )
 }
 

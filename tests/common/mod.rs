@@ -315,6 +315,8 @@ impl Workspace {
 
     pub fn git(&self, args: &[&str]) -> String {
         let output = Command::new("git")
+            // Some tests hand the repository to another user.
+            .args(["-c", "safe.directory=*"])
             .arg("-C")
             .arg(self.repo())
             .args(args)
