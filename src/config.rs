@@ -297,8 +297,9 @@ pub struct FetchConfig {
     pub max_redirects: usize,
     /// Proxy URL (HTTP(S)_PROXY are honoured too).
     pub proxy: Option<String>,
-    /// Allow loopback, private and link-local addresses (tests, intranets).
-    pub allow_private_addresses: bool,
+    /// Which loopback, private and link-local addresses may be reached: none (`false`), all
+    /// (`true`, for tests) or a list of addresses and networks (intranets).
+    pub allow_private_addresses: crate::fetch::safety::AddressPolicy,
 }
 
 impl Default for FetchConfig {
@@ -317,7 +318,7 @@ impl Default for FetchConfig {
             max_body: 20 * 1024 * 1024,
             max_redirects: 10,
             proxy: None,
-            allow_private_addresses: false,
+            allow_private_addresses: Default::default(),
         }
     }
 }
@@ -611,6 +612,9 @@ mod tests {
         assert_eq!(config.fetch.retries, 2);
         assert_eq!(config.fetch.concurrency, 8);
         assert_eq!(config.fetch.per_host_delay, Duration::from_secs(1));
-        assert!(!config.fetch.allow_private_addresses);
+        assert_eq!(
+            config.fetch.allow_private_addresses,
+            crate::fetch::safety::AddressPolicy::PublicOnly
+        );
     }
 }

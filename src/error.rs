@@ -258,7 +258,7 @@ pub enum Error {
 
     /// A refused target.
     #[error(
-        "refused to fetch '{url}': {reason}; set `fetch.allow_private_addresses: true` only for intranets and tests"
+        "refused to fetch '{url}': {reason}; if it is an intranet page meant to be tracked, list its address or network under `fetch.allow_private_addresses`"
     )]
     ForbiddenAddress {
         /// The URL refused.

@@ -384,3 +384,89 @@ fn a_pdf_reached_in_the_browser_is_recorded_as_the_pdf() {
     assert_eq!(ws.file("Paper/Terms of Service.pdf").unwrap(), pdf);
     no_marked_process_left(&mark);
 }
+
+#[test]
+fn the_pages_own_requests_obey_the_address_rules() {
+    if !browser_available() {
+        return;
+    }
+    // Only the policy server's address and port are allowed; a second server on 127.0.0.1
+    // stands for what must stay out of reach (a router's admin page, cloud metadata).
+    let site = Server::start();
+    let private = Server::start();
+    let allowed = site.url("").trim_start_matches("http://").to_string();
+    let secret = Behaviour::Raw(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 10\r\nConnection: close\r\n\r\ntop secret"
+            .to_vec(),
+    );
+    private.set("/secret", secret);
+    private.set("/pixel.png", Behaviour::html("pixel"));
+    private.set("/frame", Behaviour::html("<p>frame</p>"));
+    private.set(
+        "/terms",
+        Behaviour::html("<main><p>Private terms.</p></main>"),
+    );
+    site.set("/hop", Behaviour::redirect(&private.url("/pixel.png")));
+    site.set("/moved", Behaviour::redirect(&private.url("/terms")));
+    site.set(
+        "/privacy",
+        Behaviour::html(&format!(
+            r#"<html><body><main><h1>Privacy</h1><p>We keep your data safe.</p>
+            <img src="{pixel}"><img src="{hop}"><iframe src="{frame}"></iframe>
+            <script>
+              const say = (t) => {{ const p = document.createElement('p'); p.id = 'done';
+                p.textContent = 'Result: ' + t; document.querySelector('main').appendChild(p); }};
+              fetch('{secret}').then(r => r.ok ? r.text() : 'status ' + r.status)
+                .then(say, () => say('not reached'));
+            </script></main></body></html>"#,
+            pixel = private.url("/pixel.png"),
+            hop = site.url("/hop"),
+            frame = private.url("/frame"),
+            secret = private.url("/secret"),
+        )),
+    );
+    let ws = Workspace::new(&format!("  allow_private_addresses: [\"{allowed}\"]"));
+    ws.declare(
+        "Example",
+        json!({
+            "Privacy Policy": {
+                "fetch": site.url("/privacy"), "select": "main",
+                "executeClientScripts": true, "actions": [{"waitFor": "#done"}]
+            },
+            "Terms of Service": {
+                "fetch": site.url("/moved"), "select": "main", "executeClientScripts": true
+            }
+        }),
+    );
+    let output = ws.track(&["--json"]);
+    let r = report(&output);
+    let stderr = common::stderr(&output);
+
+    // The page is recorded without what it could not load, and says so in the log.
+    let privacy = document(&r, "Example", "Privacy Policy");
+    assert_eq!(privacy["status"], "first_record", "{privacy}\n{stderr}");
+    let text = String::from_utf8(ws.file("Example/Privacy Policy.md").unwrap()).unwrap();
+    assert!(text.contains("We keep your data safe."), "{text}");
+    assert!(text.contains("Result: "), "{text}");
+    assert!(!text.contains("top secret"), "{text}");
+    assert!(stderr.contains("were not loaded"), "{stderr}");
+    assert!(stderr.contains(&private.url("/secret")), "{stderr}");
+
+    // A page that redirects the browser to a refused address fails as such.
+    let terms = document(&r, "Example", "Terms of Service");
+    assert_eq!(terms["status"], "failed", "{terms}");
+    assert_eq!(terms["error_class"], "forbidden_address", "{terms}");
+    let message = terms["error"].as_str().unwrap();
+    assert!(message.contains(&private.url("/terms")), "{message}");
+    assert!(
+        message.contains("fetch.allow_private_addresses"),
+        "{message}"
+    );
+
+    // Not one request reached the private server, directly or by a redirect.
+    assert_eq!(private.request_starts(), vec![], "requests reached it");
+    assert!(
+        site.hits("/hop") >= 1,
+        "the redirecting image was asked for"
+    );
+}

@@ -385,6 +385,48 @@ fn private_addresses_are_refused_by_default() {
 }
 
 #[test]
+fn listed_private_addresses_are_allowed_and_nothing_else() {
+    let intranet = Server::start();
+    let elsewhere = Server::start();
+    intranet.set("/privacy", Behaviour::html(V1));
+    intranet.set("/moved", Behaviour::redirect(&elsewhere.url("/privacy")));
+    elsewhere.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new(&format!(
+        "  allow_private_addresses: [\"127.0.0.1:{}\"]\n",
+        intranet.port
+    ));
+    ws.declare(
+        "Example",
+        json!({
+            "Privacy Policy": {"fetch": intranet.url("/privacy"), "select": "main"},
+            "Terms of Service": {"fetch": intranet.url("/moved"), "select": "main"},
+            "Trackers Policy": {"fetch": elsewhere.url("/privacy"), "select": "main"}
+        }),
+    );
+    let r = report(&ws.track(&["--json"]));
+    assert_eq!(
+        document(&r, "Example", "Privacy Policy")["status"],
+        "first_record"
+    );
+    for refused in ["Terms of Service", "Trackers Policy"] {
+        let doc = document(&r, "Example", refused);
+        assert_eq!(doc["error_class"], "forbidden_address", "{doc}");
+        assert!(
+            doc["error"]
+                .as_str()
+                .unwrap()
+                .contains(&elsewhere.url("/privacy")),
+            "{doc}"
+        );
+    }
+    assert_eq!(
+        elsewhere.hits("/privacy"),
+        0,
+        "never reached, even by a redirect"
+    );
+}
+
+#[test]
 fn a_large_deletion_is_held_back_until_seen_twice() {
     let server = Server::start();
     let long = format!(

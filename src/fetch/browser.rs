@@ -46,6 +46,8 @@ use futures_util::StreamExt;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::{Mutex, Semaphore};
 
+use super::egress::{EgressProxy, Refusal};
+use super::safety::{AddressPolicy, Refused};
 use crate::config::{BrowserConfig, FetchConfig};
 use crate::declaration::{Action, SourceDocument};
 use crate::{Error, Result};
@@ -164,7 +166,7 @@ enum State {
 pub struct BrowserPool {
     config: BrowserConfig,
     accept_language: String,
-    allow_private_addresses: bool,
+    addresses: AddressPolicy,
     page_timeout: Duration,
     state: Mutex<State>,
     crashes: std::sync::atomic::AtomicU32,
@@ -180,6 +182,8 @@ enum Failure {
     Navigation(String),
     /// The browser or the page stopped answering as expected.
     Browser(String),
+    /// The page itself (or a redirect of it) is at an address the policy refuses.
+    Refused(Refusal),
 }
 
 impl<E: std::fmt::Display> From<E> for Failure {
@@ -194,7 +198,7 @@ impl BrowserPool {
         BrowserPool {
             config: config.clone(),
             accept_language: fetch.accept_language.clone(),
-            allow_private_addresses: fetch.allow_private_addresses,
+            addresses: fetch.allow_private_addresses.clone(),
             page_timeout: fetch.timeout,
             state: Mutex::new(State::Idle),
             crashes: Default::default(),
@@ -239,6 +243,13 @@ impl BrowserPool {
                 url: url.to_string(),
                 message: format!("the browser could not load it: {message}"),
             }),
+            Ok(Err(Failure::Refused(refusal))) => Err(Error::ForbiddenAddress {
+                url: url.to_string(),
+                reason: format!(
+                    "the browser was sent on to {}: {}",
+                    refusal.target, refusal.reason
+                ),
+            }),
             Ok(Err(Failure::Browser(detail))) => {
                 if self.forget_if_dead().await {
                     return Err(Error::BrowserCrash {
@@ -281,33 +292,32 @@ impl BrowserPool {
         }
     }
 
-    /// The same address rules as plain HTTP fetching, for the page the browser is sent to.
+    /// The same address rules as plain HTTP fetching, for the page the browser is sent to,
+    /// before a browser is started for it (the proxy checks again, and every other request).
     async fn check_address(&self, url: &str) -> Result<()> {
         let parsed = url::Url::parse(url).map_err(|e| Error::ForbiddenAddress {
             url: url.to_string(),
             reason: format!("not a valid URL: {e}"),
         })?;
-        super::safety::check_target(&parsed, self.allow_private_addresses)?;
-        if self.allow_private_addresses {
+        super::safety::check_target(&parsed, &self.addresses)?;
+        let Some(url::Host::Domain(host)) = parsed.host() else {
+            return Ok(());
+        };
+        if self.addresses.allows_everything() {
             return Ok(());
         }
-        let host = parsed.host_str().unwrap_or_default().to_string();
         let port = parsed.port_or_known_default().unwrap_or(443);
-        let addresses = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| Error::Dns {
+        match super::safety::resolve_permitted(host, port, &self.addresses).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is::<Refused>() => Err(Error::ForbiddenAddress {
                 url: url.to_string(),
-                message: e.to_string(),
-            })?;
-        for address in addresses {
-            if !super::safety::is_public_address(address.ip()) {
-                return Err(Error::ForbiddenAddress {
-                    url: url.to_string(),
-                    reason: format!("{host} resolves to {}, which is not public", address.ip()),
-                });
-            }
+                reason: error.to_string(),
+            }),
+            Err(error) => Err(Error::Dns {
+                url: url.to_string(),
+                message: error.to_string(),
+            }),
         }
-        Ok(())
     }
 
     /// The running browser, started if needed.
@@ -420,6 +430,9 @@ impl BrowserPool {
                 "--disable-breakpad",
                 "--mute-audio",
                 "--hide-scrollbars",
+                // Every request goes through the document's egress proxy; WebRTC must not
+                // open UDP paths around it.
+                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg(format!(
@@ -502,8 +515,16 @@ impl BrowserPool {
         browser: &Browser,
         source: &SourceDocument,
     ) -> std::result::Result<Rendered, Failure> {
+        // Everything this document's page loads goes through a proxy of its own, which applies
+        // the address policy; "<-loopback>" removes Chromium's implicit bypass for localhost.
+        let proxy = EgressProxy::start(self.addresses.clone(), self.page_timeout).await?;
         let context = browser
-            .create_browser_context(CreateBrowserContextParams::default())
+            .create_browser_context(
+                CreateBrowserContextParams::builder()
+                    .proxy_server(proxy.url())
+                    .proxy_bypass_list("<-loopback>")
+                    .build(),
+            )
             .await?;
         let target = CreateTargetParams::builder()
             .url("about:blank")
@@ -527,8 +548,18 @@ impl BrowserPool {
         };
         let _ = page.execute(inspector::EnableParams::default()).await;
         let rendered = tokio::select! {
-            rendered = self.load(&page, source) => rendered,
+            rendered = self.load(&page, source, &proxy) => rendered,
             _ = crashed.next() => Err(Failure::Browser("the page's renderer crashed".into())),
+        };
+        let refusals = proxy.refusals();
+        let rendered = if refusals.is_empty() {
+            rendered
+        } else {
+            let landed_on = match &rendered {
+                Err(Failure::Browser(_)) => None,
+                _ => page.url().await.ok().flatten(),
+            };
+            judge_refusals(rendered, landed_on.as_deref(), refusals, &source.fetch)
         };
         let _ = page.close().await;
         let _ = browser.dispose_browser_context(context).await;
@@ -539,6 +570,7 @@ impl BrowserPool {
         &self,
         page: &chromiumoxide::Page,
         source: &SourceDocument,
+        proxy: &EgressProxy,
     ) -> std::result::Result<Rendered, Failure> {
         // The user agent (without "Headless", which sites treat as a robot) and the language,
         // which sets both the Accept-Language header and navigator.language(s).
@@ -566,6 +598,10 @@ impl BrowserPool {
             .into_value()
             .unwrap_or_default();
         let final_url = page.url().await?.unwrap_or_else(|| source.fetch.clone());
+        // Sent on to a refused address, the browser shows the proxy's refusal: no use waiting.
+        if let Some(refusal) = refusal_of_page(&proxy.refusals(), &final_url) {
+            return Err(Failure::Refused(refusal.clone()));
+        }
         if content_type == "application/pdf" {
             return Ok(Rendered::Pdf { final_url });
         }
@@ -609,6 +645,41 @@ impl Drop for BrowserPool {
             *state = State::Idle;
         }
     }
+}
+
+/// What the proxy's refusals mean for a rendering: when the page itself was refused (the
+/// navigation failed, or the page the browser landed on is at a refused address), the document
+/// fails; otherwise only some of what the page loads was refused, which is said and the
+/// rendering kept.
+fn judge_refusals(
+    rendered: std::result::Result<Rendered, Failure>,
+    landed_on: Option<&str>,
+    refusals: Vec<Refusal>,
+    document: &str,
+) -> std::result::Result<Rendered, Failure> {
+    if let Some(refusal) = landed_on.and_then(|url| refusal_of_page(&refusals, url)) {
+        return Err(Failure::Refused(refusal.clone()));
+    }
+    if matches!(rendered, Err(Failure::Navigation(_))) {
+        return Err(Failure::Refused(refusals[0].clone()));
+    }
+    let mut targets: Vec<&str> = refusals.iter().map(|r| r.target.as_str()).collect();
+    targets.dedup();
+    tracing::warn!(
+        url = document,
+        refused = targets.join(", "),
+        "the page asked for addresses that fetch.allow_private_addresses does not allow; they were not loaded"
+    );
+    rendered
+}
+
+/// The refusal of the address a page is at, if it was refused.
+fn refusal_of_page<'a>(refusals: &'a [Refusal], page_url: &str) -> Option<&'a Refusal> {
+    let url = url::Url::parse(page_url).ok()?;
+    let authority = format!("{}:{}", url.host_str()?, url.port_or_known_default()?);
+    refusals
+        .iter()
+        .find(|refusal| refusal.authority == authority)
 }
 
 /// Waits until an element matching `css` exists (and has text, if asked), until `deadline`.

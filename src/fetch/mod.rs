@@ -27,7 +27,8 @@
 //! ```
 
 pub mod browser;
-mod safety;
+pub mod egress;
+pub mod safety;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -81,7 +82,7 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.timeout)
             .dns_resolver(Arc::new(safety::SafeResolver {
-                allow_private: config.allow_private_addresses,
+                policy: config.allow_private_addresses.clone(),
             }));
         if let Some(proxy) = &config.proxy {
             let proxy = reqwest::Proxy::all(proxy)
@@ -171,7 +172,7 @@ impl Fetcher {
             reason: format!("not a valid URL ({e})"),
         })?;
         for _ in 0..=self.config.max_redirects {
-            safety::check_target(&current, self.config.allow_private_addresses)?;
+            safety::check_target(&current, &self.config.allow_private_addresses)?;
             let host = current.host_str().unwrap_or_default().to_string();
             let gate = self.gate(&host);
             if turn.as_ref().is_none_or(|(held, _)| *held != host) {

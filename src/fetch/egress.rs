@@ -1,0 +1,433 @@
+//! The browser's only way out: a forward proxy on 127.0.0.1 that applies the address policy
+//! to every request a rendered page makes.
+//!
+//! Chromium resolves names and connects by itself, out of reach of the checks in
+//! [`super::safety`]: a page allowed on its own could still load an image, a frame, a script's
+//! `fetch()` or a redirect from a private address (a router's admin page, cloud metadata at
+//! 169.254.169.254). So each document's browser context sends everything through an
+//! [`EgressProxy`] of its own. For every request (`CONNECT host:port` for HTTPS and WebSockets,
+//! an absolute URL for plain HTTP) the proxy resolves the name itself, keeps the addresses the
+//! [`AddressPolicy`] permits and connects to one of those — the address checked is the address
+//! connected, so a name cannot rebind between check and use. Refused requests get `403` and are
+//! kept as [`Refusal`]s, so the caller can tell a refused page (an error) from a refused image
+//! (a warning). The proxy lives as long as its value: dropping it closes every connection.
+//!
+//! ```no_run
+//! # async fn example() -> std::io::Result<()> {
+//! use policydiff::fetch::egress::EgressProxy;
+//! use policydiff::fetch::safety::AddressPolicy;
+//! use std::time::Duration;
+//!
+//! let proxy = EgressProxy::start(AddressPolicy::PublicOnly, Duration::from_secs(10)).await?;
+//! // Hand proxy.url() to the browser context, render, then:
+//! for refusal in proxy.refusals() {
+//!     println!("refused {}: {}", refusal.target, refusal.reason);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+
+use super::safety::{AddressPolicy, Refused, resolve_permitted};
+
+/// A request the proxy refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What was asked: a URL for plain HTTP, `https://host:port` for a tunnel.
+    pub target: String,
+    /// `host:port`, to compare with a page's own address.
+    pub authority: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// A running proxy; see the module overview.
+pub struct EgressProxy {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+struct Shared {
+    policy: AddressPolicy,
+    connect_timeout: Duration,
+    refusals: Mutex<Vec<Refusal>>,
+}
+
+type ProxyBody = BoxBody<Bytes, hyper::Error>;
+
+/// Headers that concern one hop only and are not passed on.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+impl EgressProxy {
+    /// Starts a proxy on an ephemeral port of 127.0.0.1.
+    pub async fn start(
+        policy: AddressPolicy,
+        connect_timeout: Duration,
+    ) -> std::io::Result<EgressProxy> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let address = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            policy,
+            connect_timeout,
+            refusals: Mutex::new(Vec::new()),
+        });
+        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        Ok(EgressProxy {
+            address,
+            shared,
+            accept,
+        })
+    }
+
+    /// The proxy's address, as the browser wants it (`http://127.0.0.1:port`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The requests refused so far, in order.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        self.shared
+            .refusals
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for EgressProxy {
+    fn drop(&mut self) {
+        // Aborting the accept loop drops its set of connections, which ends them all.
+        self.accept.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = shared.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, Infallible>(shared.handle(request).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+fn text_response(status: StatusCode, text: String) -> Response<ProxyBody> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(text))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *response.status_mut() = status;
+    response
+}
+
+impl Shared {
+    async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+        if request.method() == Method::CONNECT {
+            self.tunnel(request).await
+        } else {
+            self.forward(request).await
+        }
+    }
+
+    /// `CONNECT host:port`: checks, connects, answers 200 and then copies bytes both ways.
+    async fn tunnel(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+        let Some(authority) = request.uri().authority().cloned() else {
+            return text_response(StatusCode::BAD_REQUEST, "CONNECT needs host:port".into());
+        };
+        let port = authority.port_u16().unwrap_or(443);
+        let target = format!("https://{authority}");
+        let mut upstream = match self.connect(authority.host(), port, &target).await {
+            Ok(stream) => stream,
+            Err(response) => return response,
+        };
+        tokio::spawn(async move {
+            if let Ok(upgraded) = hyper::upgrade::on(request).await {
+                let mut client = TokioIo::new(upgraded);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            }
+        });
+        Response::new(
+            Full::new(Bytes::new())
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+    }
+
+    /// A plain-HTTP request in absolute form: checks, connects, and passes it on.
+    async fn forward(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+        let uri = request.uri().clone();
+        let (Some("http"), Some(authority)) = (uri.scheme_str(), uri.authority().cloned()) else {
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                format!("policydiff's proxy passes on http:// URLs only, not {uri}"),
+            );
+        };
+        let port = authority.port_u16().unwrap_or(80);
+        let upstream = match self.connect(authority.host(), port, &uri.to_string()).await {
+            Ok(stream) => stream,
+            Err(response) => return response,
+        };
+        let (mut sender, connection) = match hyper::client::conn::http1::handshake::<_, Incoming>(
+            TokioIo::new(upstream),
+        )
+        .await
+        {
+            Ok(pair) => pair,
+            Err(error) => return bad_gateway(&uri.to_string(), &error.to_string()),
+        };
+        tokio::spawn(connection);
+        let (mut parts, body) = request.into_parts();
+        parts.uri = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .parse()
+            .unwrap_or_default();
+        for name in HOP_BY_HOP {
+            parts.headers.remove(*name);
+        }
+        if !parts.headers.contains_key(hyper::header::HOST)
+            && let Ok(host) = authority.as_str().parse()
+        {
+            parts.headers.insert(hyper::header::HOST, host);
+        }
+        match sender.send_request(Request::from_parts(parts, body)).await {
+            Ok(response) => {
+                let (mut parts, body) = response.into_parts();
+                for name in HOP_BY_HOP {
+                    parts.headers.remove(*name);
+                }
+                Response::from_parts(parts, body.boxed())
+            }
+            Err(error) => bad_gateway(&uri.to_string(), &error.to_string()),
+        }
+    }
+
+    /// Connects to `host:port` if the policy permits, trying each permitted address in turn;
+    /// otherwise the response to send back.
+    async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        target: &str,
+    ) -> Result<TcpStream, Response<ProxyBody>> {
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>();
+        let addresses = match literal {
+            Ok(ip) if self.policy.permits(ip, Some(port)) => vec![SocketAddr::new(ip, port)],
+            Ok(ip) => {
+                return Err(self.refuse(
+                    target,
+                    host,
+                    port,
+                    format!(
+                        "{ip} is not a public address, and fetch.allow_private_addresses does not allow it"
+                    ),
+                ));
+            }
+            Err(_) => match resolve_permitted(host, port, &self.policy).await {
+                Ok(addresses) => addresses,
+                Err(error) if error.is::<Refused>() => {
+                    return Err(self.refuse(target, host, port, error.to_string()));
+                }
+                Err(error) => return Err(bad_gateway(target, &error.to_string())),
+            },
+        };
+        let mut last_error = String::from("no address");
+        for address in addresses {
+            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(address)).await {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(error)) => last_error = format!("{address}: {error}"),
+                Err(_) => last_error = format!("{address}: no answer in time"),
+            }
+        }
+        Err(bad_gateway(target, &last_error))
+    }
+
+    fn refuse(&self, target: &str, host: &str, port: u16, reason: String) -> Response<ProxyBody> {
+        tracing::debug!(target, reason, "the browser's request was refused");
+        if let Ok(mut refusals) = self.refusals.lock() {
+            refusals.push(Refusal {
+                target: target.to_string(),
+                authority: format!("{host}:{port}"),
+                reason: reason.clone(),
+            });
+        }
+        text_response(
+            StatusCode::FORBIDDEN,
+            format!("policydiff refused {target}: {reason}"),
+        )
+    }
+}
+
+fn bad_gateway(target: &str, error: &str) -> Response<ProxyBody> {
+    text_response(
+        StatusCode::BAD_GATEWAY,
+        format!("policydiff could not reach {target}: {error}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server on 127.0.0.1 that answers one plain-HTTP request and counts connections.
+    async fn origin() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\norigin",
+                    )
+                    .await;
+            }
+        });
+        (address, connections)
+    }
+
+    async fn ask(proxy: &EgressProxy, request: String) -> String {
+        let mut stream = TcpStream::connect(proxy.address).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // Enough of the answer to see the status line and a short body.
+        while let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buffer)).await
+        {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..n]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[tokio::test]
+    async fn permitted_requests_pass_and_refused_ones_never_connect() {
+        let (origin, connections) = origin().await;
+        let open = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2))
+            .await
+            .unwrap();
+        let answer = ask(
+            &open,
+            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("origin"), "{answer}");
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // Only another port of the same address is allowed: the origin is refused, in both
+        // forms, without a connection.
+        let other_port = format!("127.0.0.1:{}", origin.port().wrapping_add(1));
+        let strict = EgressProxy::start(
+            AddressPolicy::Also(vec![other_port.parse().unwrap()]),
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+        let plain = ask(
+            &strict,
+            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
+        )
+        .await;
+        assert!(plain.starts_with("HTTP/1.1 403"), "{plain}");
+        let tunnel = ask(
+            &strict,
+            format!("CONNECT {origin} HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
+        )
+        .await;
+        assert!(tunnel.starts_with("HTTP/1.1 403"), "{tunnel}");
+        let by_name = ask(
+            &strict,
+            format!(
+                "CONNECT localhost:{} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                origin.port()
+            ),
+        )
+        .await;
+        assert!(by_name.starts_with("HTTP/1.1 403"), "{by_name}");
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let refusals = strict.refusals();
+        assert_eq!(refusals.len(), 3, "{refusals:?}");
+        assert_eq!(refusals[0].authority, origin.to_string());
+        assert_eq!(refusals[0].target, format!("http://{origin}/terms"));
+        assert!(refusals[2].reason.contains("localhost resolves to"));
+    }
+
+    #[tokio::test]
+    async fn a_tunnel_carries_bytes_both_ways() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let echo = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = [0u8; 5];
+            stream.read_exact(&mut buffer).await.unwrap();
+            stream.write_all(&buffer).await.unwrap();
+        });
+        let proxy = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2))
+            .await
+            .unwrap();
+        let mut stream = TcpStream::connect(proxy.address).await.unwrap();
+        stream
+            .write_all(format!("CONNECT {echo} HTTP/1.1\r\nHost: {echo}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            stream.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 200"));
+        stream.write_all(b"hello").await.unwrap();
+        let mut echoed = [0u8; 5];
+        stream.read_exact(&mut echoed).await.unwrap();
+        assert_eq!(&echoed, b"hello");
+    }
+}
