@@ -1,11 +1,8 @@
 //! config.yaml parsing: any text (alias bombs, wrong types, unknown keys).
+//! The check itself is in `fuzz/checks.rs`, shared with the corpus replay in `tests/`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = policydiff::config::Config::from_yaml(text, std::path::Path::new("/tmp"));
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::config(data));

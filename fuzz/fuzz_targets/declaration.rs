@@ -1,14 +1,8 @@
 //! Declaration parsing and validation: any text as `<service>.json`.
+//! The check itself is in `fuzz/checks.rs`, shared with the corpus replay in `tests/`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let scripts = Default::default();
-    let path = std::path::Path::new("declarations/Fuzzed.json");
-    let _ = policydiff::declaration::parse_declaration("Fuzzed", text, path, &scripts);
-    let _ = policydiff::declaration::parse_history(text, path, &scripts);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::declaration(data));
