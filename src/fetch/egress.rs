@@ -63,6 +63,9 @@ struct Shared {
     policy: AddressPolicy,
     connect_timeout: Duration,
     refusals: Mutex<Vec<Refusal>>,
+    /// Tunnels and upstream connections, which outlive the request that opened them: ended
+    /// with the proxy, so that a server that never closes cannot keep one alive.
+    streams: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -91,6 +94,7 @@ impl EgressProxy {
             policy,
             connect_timeout,
             refusals: Mutex::new(Vec::new()),
+            streams: Mutex::new(Vec::new()),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(EgressProxy {
@@ -119,6 +123,11 @@ impl Drop for EgressProxy {
     fn drop(&mut self) {
         // Aborting the accept loop drops its set of connections, which ends them all.
         self.accept.abort();
+        if let Ok(streams) = self.shared.streams.lock() {
+            for stream in streams.iter() {
+                stream.abort();
+            }
+        }
     }
 }
 
@@ -175,12 +184,12 @@ impl Shared {
             Ok(stream) => stream,
             Err(response) => return response,
         };
-        tokio::spawn(async move {
+        self.keep(tokio::spawn(async move {
             if let Ok(upgraded) = hyper::upgrade::on(request).await {
                 let mut client = TokioIo::new(upgraded);
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
             }
-        });
+        }));
         Response::new(
             Full::new(Bytes::new())
                 .map_err(|never| match never {})
@@ -210,7 +219,9 @@ impl Shared {
             Ok(pair) => pair,
             Err(error) => return bad_gateway(&uri.to_string(), &error.to_string()),
         };
-        tokio::spawn(connection);
+        self.keep(tokio::spawn(async move {
+            let _ = connection.await;
+        }));
         let (mut parts, body) = request.into_parts();
         parts.uri = uri
             .path_and_query()
@@ -279,6 +290,13 @@ impl Shared {
             }
         }
         Err(bad_gateway(target, &last_error))
+    }
+
+    fn keep(&self, task: tokio::task::JoinHandle<()>) {
+        if let Ok(mut streams) = self.streams.lock() {
+            streams.retain(|stream| !stream.is_finished());
+            streams.push(task.abort_handle());
+        }
     }
 
     fn refuse(&self, target: &str, host: &str, port: u16, reason: String) -> Response<ProxyBody> {
@@ -398,6 +416,43 @@ mod tests {
         assert_eq!(refusals[0].authority, origin.to_string());
         assert_eq!(refusals[0].target, format!("http://{origin}/terms"));
         assert!(refusals[2].reason.contains("localhost resolves to"));
+    }
+
+    #[tokio::test]
+    async fn dropping_the_proxy_ends_its_tunnels() {
+        // A server that never closes a connection, and says when its peer did.
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let silent = listener.local_addr().unwrap();
+        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = [0u8; 16];
+            while stream
+                .read(&mut buffer)
+                .await
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {}
+            let _ = closed_tx.send(());
+        });
+        let proxy = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2))
+            .await
+            .unwrap();
+        let mut client = TcpStream::connect(proxy.address).await.unwrap();
+        client
+            .write_all(format!("CONNECT {silent} HTTP/1.1\r\nHost: {silent}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut head = [0u8; 12];
+        client.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+        // The client stays connected too: only the proxy's end can close the tunnel.
+        drop(proxy);
+        tokio::time::timeout(Duration::from_secs(10), closed_rx)
+            .await
+            .expect("the tunnel outlived its proxy")
+            .unwrap();
+        drop(client);
     }
 
     #[tokio::test]
