@@ -470,3 +470,35 @@ fn the_pages_own_requests_obey_the_address_rules() {
         "the redirecting image was asked for"
     );
 }
+
+#[test]
+fn the_browser_goes_through_the_configured_proxy() {
+    if !browser_available() {
+        return;
+    }
+    // The test server plays the proxy: it is asked for absolute URLs, and serves its own version
+    // of the page under that URL, so that the recorded text shows which way the page came.
+    let site = Server::start();
+    let proxy = Server::start();
+    site.set(
+        "/privacy",
+        Behaviour::html("<main><p>Fetched directly.</p></main>"),
+    );
+    proxy.set(
+        &site.url("/privacy"),
+        Behaviour::html("<main><p>Fetched through the proxy.</p></main>"),
+    );
+    let ws = Workspace::new(&format!("  proxy: {}", proxy.url("")));
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {
+            "fetch": site.url("/privacy"), "select": "main", "executeClientScripts": true
+        }}),
+    );
+    let r = report(&ws.track(&["--json"]));
+    let doc = document(&r, "Example", "Privacy Policy");
+    assert_eq!(doc["status"], "first_record", "{doc}");
+    let text = String::from_utf8(ws.file("Example/Privacy Policy.md").unwrap()).unwrap();
+    assert!(text.contains("Fetched through the proxy."), "{text}");
+    assert_eq!(site.hits("/privacy"), 0);
+}

@@ -46,7 +46,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::{Mutex, Semaphore};
 
-use super::egress::{EgressProxy, Refusal};
+use super::egress::{EgressProxy, Refusal, Upstream};
 use super::safety::{AddressPolicy, Refused};
 use crate::config::{BrowserConfig, FetchConfig};
 use crate::declaration::{Action, SourceDocument};
@@ -167,6 +167,8 @@ pub struct BrowserPool {
     config: BrowserConfig,
     accept_language: String,
     addresses: AddressPolicy,
+    /// The proxy of `fetch.proxy`, or why the browser cannot use it.
+    upstream: std::result::Result<Option<Upstream>, String>,
     page_timeout: Duration,
     state: Mutex<State>,
     crashes: std::sync::atomic::AtomicU32,
@@ -199,6 +201,7 @@ impl BrowserPool {
             config: config.clone(),
             accept_language: fetch.accept_language.clone(),
             addresses: fetch.allow_private_addresses.clone(),
+            upstream: fetch.proxy.as_deref().map(Upstream::parse).transpose(),
             page_timeout: fetch.timeout,
             state: Mutex::new(State::Idle),
             crashes: Default::default(),
@@ -221,6 +224,12 @@ impl BrowserPool {
     pub async fn render(&self, source: &SourceDocument) -> Result<Rendered> {
         let url = source.fetch.as_str();
         self.check_address(url).await?;
+        if let Err(problem) = &self.upstream {
+            return Err(Error::io(
+                format!("cannot render '{url}'"),
+                std::io::Error::other(problem.clone()),
+            ));
+        }
         let _permit = self
             .pages
             .acquire()
@@ -303,7 +312,8 @@ impl BrowserPool {
         let Some(url::Host::Domain(host)) = parsed.host() else {
             return Ok(());
         };
-        if self.addresses.allows_everything() {
+        // Through a proxy, names are the proxy's to resolve.
+        if self.addresses.allows_everything() || matches!(self.upstream, Ok(Some(_))) {
             return Ok(());
         }
         let port = parsed.port_or_known_default().unwrap_or(443);
@@ -517,7 +527,8 @@ impl BrowserPool {
     ) -> std::result::Result<Rendered, Failure> {
         // Everything this document's page loads goes through a proxy of its own, which applies
         // the address policy; "<-loopback>" removes Chromium's implicit bypass for localhost.
-        let proxy = EgressProxy::start(self.addresses.clone(), self.page_timeout).await?;
+        let upstream = self.upstream.clone().unwrap_or_default();
+        let proxy = EgressProxy::start(self.addresses.clone(), self.page_timeout, upstream).await?;
         let context = browser
             .create_browser_context(
                 CreateBrowserContextParams::builder()

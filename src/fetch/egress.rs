@@ -10,7 +10,10 @@
 //! [`AddressPolicy`] permits and connects to one of those — the address checked is the address
 //! connected, so a name cannot rebind between check and use. Refused requests get `403` and are
 //! kept as [`Refusal`]s, so the caller can tell a refused page (an error) from a refused image
-//! (a warning). The proxy lives as long as its value: dropping it closes every connection.
+//! (a warning). With `fetch.proxy` set, permitted requests go on through that [`Upstream`]
+//! proxy, which then resolves names itself (only addresses written in URLs are checked here, as
+//! for plain fetching through a proxy). The proxy lives as long as its value: dropping it closes
+//! every connection.
 //!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {
@@ -18,7 +21,7 @@
 //! use policydiff::fetch::safety::AddressPolicy;
 //! use std::time::Duration;
 //!
-//! let proxy = EgressProxy::start(AddressPolicy::PublicOnly, Duration::from_secs(10)).await?;
+//! let proxy = EgressProxy::start(AddressPolicy::PublicOnly, Duration::from_secs(10), None).await?;
 //! // Hand proxy.url() to the browser context, render, then:
 //! for refusal in proxy.refusals() {
 //!     println!("refused {}: {}", refusal.target, refusal.reason);
@@ -52,6 +55,66 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// The proxy of `fetch.proxy`, through which permitted requests go on (`http://` proxies, with
+/// an optional `user:password@`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    host: String,
+    port: u16,
+    /// `Proxy-Authorization` value, from the URL's user and password.
+    authorization: Option<String>,
+}
+
+impl Upstream {
+    /// Reads `http://[user:password@]host[:port]`.
+    pub fn parse(proxy_url: &str) -> Result<Upstream, String> {
+        let url = url::Url::parse(proxy_url)
+            .map_err(|e| format!("fetch.proxy '{proxy_url}' is not a URL: {e}"))?;
+        if url.scheme() != "http" {
+            return Err(format!(
+                "fetch.proxy '{proxy_url}': the browser can use http:// proxies only"
+            ));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("fetch.proxy '{proxy_url}' has no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let decode = |part: &str| {
+            percent_encoding::percent_decode_str(part)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let authorization = (!url.username().is_empty()).then(|| {
+            use base64::Engine;
+            let credentials = format!(
+                "{}:{}",
+                decode(url.username()),
+                decode(url.password().unwrap_or(""))
+            );
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(credentials)
+            )
+        });
+        Ok(Upstream {
+            host,
+            port: url.port_or_known_default().unwrap_or(80),
+            authorization,
+        })
+    }
+}
+
+/// What a connection is opened for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A tunnel to `host:port` (the stream carries the browser's bytes as they are).
+    Tunnel,
+    /// A plain-HTTP request to pass on.
+    Forward,
+}
+
 /// A running proxy; see the module overview.
 pub struct EgressProxy {
     address: SocketAddr,
@@ -61,6 +124,7 @@ pub struct EgressProxy {
 
 struct Shared {
     policy: AddressPolicy,
+    upstream: Option<Upstream>,
     connect_timeout: Duration,
     refusals: Mutex<Vec<Refusal>>,
     /// Tunnels and upstream connections, which outlive the request that opened them: ended
@@ -87,11 +151,13 @@ impl EgressProxy {
     pub async fn start(
         policy: AddressPolicy,
         connect_timeout: Duration,
+        upstream: Option<Upstream>,
     ) -> std::io::Result<EgressProxy> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
             policy,
+            upstream,
             connect_timeout,
             refusals: Mutex::new(Vec::new()),
             streams: Mutex::new(Vec::new()),
@@ -180,7 +246,10 @@ impl Shared {
         };
         let port = authority.port_u16().unwrap_or(443);
         let target = format!("https://{authority}");
-        let mut upstream = match self.connect(authority.host(), port, &target).await {
+        let mut upstream = match self
+            .connect(authority.host(), port, &target, Purpose::Tunnel)
+            .await
+        {
             Ok(stream) => stream,
             Err(response) => return response,
         };
@@ -207,7 +276,10 @@ impl Shared {
             );
         };
         let port = authority.port_u16().unwrap_or(80);
-        let upstream = match self.connect(authority.host(), port, &uri.to_string()).await {
+        let upstream = match self
+            .connect(authority.host(), port, &uri.to_string(), Purpose::Forward)
+            .await
+        {
             Ok(stream) => stream,
             Err(response) => return response,
         };
@@ -223,14 +295,30 @@ impl Shared {
             let _ = connection.await;
         }));
         let (mut parts, body) = request.into_parts();
-        parts.uri = uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-            .parse()
-            .unwrap_or_default();
         for name in HOP_BY_HOP {
             parts.headers.remove(*name);
+        }
+        match &self.upstream {
+            // A proxy takes the absolute URL, and perhaps credentials.
+            Some(upstream) => {
+                if let Some(value) = upstream
+                    .authorization
+                    .as_deref()
+                    .and_then(|v| v.parse().ok())
+                {
+                    parts
+                        .headers
+                        .insert(hyper::header::PROXY_AUTHORIZATION, value);
+                }
+            }
+            None => {
+                parts.uri = uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/")
+                    .parse()
+                    .unwrap_or_default();
+            }
         }
         if !parts.headers.contains_key(hyper::header::HOST)
             && let Ok(host) = authority.as_str().parse()
@@ -249,18 +337,36 @@ impl Shared {
         }
     }
 
-    /// Connects to `host:port` if the policy permits, trying each permitted address in turn;
-    /// otherwise the response to send back.
+    /// Connects to `host:port` if the policy permits, trying each permitted address in turn
+    /// (or through the upstream proxy); otherwise the response to send back.
     async fn connect(
         &self,
         host: &str,
         port: u16,
         target: &str,
+        purpose: Purpose,
     ) -> Result<TcpStream, Response<ProxyBody>> {
         let literal = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .parse::<IpAddr>();
+        if let Some(upstream) = &self.upstream {
+            if let Ok(ip) = literal
+                && !self.policy.permits(ip, Some(port))
+            {
+                return Err(self.refuse(
+                    target,
+                    host,
+                    port,
+                    format!(
+                        "{ip} is not a public address, and fetch.allow_private_addresses does not allow it"
+                    ),
+                ));
+            }
+            return self
+                .through_upstream(upstream, &format!("{host}:{port}"), target, purpose)
+                .await;
+        }
         let addresses = match literal {
             Ok(ip) if self.policy.permits(ip, Some(port)) => vec![SocketAddr::new(ip, port)],
             Ok(ip) => {
@@ -290,6 +396,57 @@ impl Shared {
             }
         }
         Err(bad_gateway(target, &last_error))
+    }
+
+    /// Opens a connection to the upstream proxy; for a tunnel, asks it for one to `authority`.
+    async fn through_upstream(
+        &self,
+        upstream: &Upstream,
+        authority: &str,
+        target: &str,
+        purpose: Purpose,
+    ) -> Result<TcpStream, Response<ProxyBody>> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let proxy = format!("{}:{}", upstream.host, upstream.port);
+        let unreachable = |error: String| bad_gateway(target, &format!("proxy {proxy}: {error}"));
+        let connecting = TcpStream::connect((upstream.host.as_str(), upstream.port));
+        let mut stream = match tokio::time::timeout(self.connect_timeout, connecting).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => return Err(unreachable(error.to_string())),
+            Err(_) => return Err(unreachable("no answer in time".into())),
+        };
+        if purpose == Purpose::Forward {
+            return Ok(stream);
+        }
+        let mut ask = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+        if let Some(authorization) = &upstream.authorization {
+            ask.push_str(&format!("Proxy-Authorization: {authorization}\r\n"));
+        }
+        ask.push_str("\r\n");
+        let answer = async {
+            stream.write_all(ask.as_bytes()).await?;
+            // Byte by byte up to the blank line, so that nothing of the tunnel is read here.
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                head.push(stream.read_u8().await?);
+            }
+            Ok::<_, std::io::Error>(head)
+        };
+        let head = match tokio::time::timeout(self.connect_timeout, answer).await {
+            Ok(Ok(head)) => head,
+            Ok(Err(error)) => return Err(unreachable(error.to_string())),
+            Err(_) => return Err(unreachable("no answer in time".into())),
+        };
+        let status_line = String::from_utf8_lossy(&head)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if status_line.split_whitespace().nth(1) == Some("200") {
+            Ok(stream)
+        } else {
+            Err(unreachable(format!("it answered {status_line:?}")))
+        }
     }
 
     fn keep(&self, task: tokio::task::JoinHandle<()>) {
@@ -368,7 +525,7 @@ mod tests {
     #[tokio::test]
     async fn permitted_requests_pass_and_refused_ones_never_connect() {
         let (origin, connections) = origin().await;
-        let open = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2))
+        let open = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2), None)
             .await
             .unwrap();
         let answer = ask(
@@ -386,6 +543,7 @@ mod tests {
         let strict = EgressProxy::start(
             AddressPolicy::Also(vec![other_port.parse().unwrap()]),
             Duration::from_secs(2),
+            None,
         )
         .await
         .unwrap();
@@ -419,6 +577,120 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn through_an_upstream_proxy_its_answers_come_back() {
+        let (origin, connections) = origin().await;
+        // The upstream is another egress proxy, one that refuses the origin.
+        let refusing = EgressProxy::start(AddressPolicy::PublicOnly, Duration::from_secs(2), None)
+            .await
+            .unwrap();
+        let upstream = Upstream::parse(&refusing.url()).unwrap();
+        let chained =
+            EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2), Some(upstream))
+                .await
+                .unwrap();
+        let plain = ask(
+            &chained,
+            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
+        )
+        .await;
+        assert!(plain.starts_with("HTTP/1.1 403"), "{plain}");
+        let tunnel = ask(
+            &chained,
+            format!("CONNECT {origin} HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
+        )
+        .await;
+        assert!(tunnel.starts_with("HTTP/1.1 502"), "{tunnel}");
+        assert!(tunnel.contains("403"), "{tunnel}");
+        assert_eq!(
+            refusing.refusals().len(),
+            2,
+            "both went through the upstream"
+        );
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        // An upstream that lets it through: the origin answers.
+        let open = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2), None)
+            .await
+            .unwrap();
+        let chained = EgressProxy::start(
+            AddressPolicy::Any,
+            Duration::from_secs(2),
+            Some(Upstream::parse(&open.url()).unwrap()),
+        )
+        .await
+        .unwrap();
+        let plain = ask(
+            &chained,
+            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
+        )
+        .await;
+        assert!(plain.ends_with("origin"), "{plain}");
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // Addresses written in URLs are still checked before anything leaves.
+        let strict = EgressProxy::start(
+            AddressPolicy::PublicOnly,
+            Duration::from_secs(2),
+            Some(Upstream::parse(&open.url()).unwrap()),
+        )
+        .await
+        .unwrap();
+        let refused = ask(
+            &strict,
+            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
+        )
+        .await;
+        assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+        assert_eq!(strict.refusals().len(), 1);
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_upstream_gets_absolute_urls_and_the_credentials_of_fetch_proxy() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let upstream = listener.local_addr().unwrap();
+        let (head_tx, head_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                head.push(stream.read_u8().await.unwrap());
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                .await;
+            let _ = head_tx.send(String::from_utf8(head).unwrap());
+        });
+        let proxy = EgressProxy::start(
+            AddressPolicy::PublicOnly,
+            Duration::from_secs(2),
+            Some(Upstream::parse(&format!("http://user:p%40ss@{upstream}")).unwrap()),
+        )
+        .await
+        .unwrap();
+        let answer = ask(
+            &proxy,
+            "GET http://policies.example/terms HTTP/1.1\r\nHost: policies.example\r\nProxy-Connection: keep-alive\r\n\r\n".into(),
+        )
+        .await;
+        assert!(answer.ends_with("ok"), "{answer}");
+        let head = head_rx.await.unwrap().to_ascii_lowercase();
+        assert!(
+            head.starts_with("get http://policies.example/terms http/1.1"),
+            "{head}"
+        );
+        assert!(
+            head.contains("proxy-authorization: basic dxnlcjpwqhnz"),
+            "{head}"
+        );
+        assert!(!head.contains("proxy-connection"), "{head}");
+
+        assert!(Upstream::parse("https://proxy.example:3128").is_err());
+        assert!(Upstream::parse("not a url").is_err());
+        assert_eq!(Upstream::parse("http://proxy.example").unwrap().port, 80);
+    }
+
+    #[tokio::test]
     async fn dropping_the_proxy_ends_its_tunnels() {
         // A server that never closes a connection, and says when its peer did.
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
@@ -435,7 +707,7 @@ mod tests {
             {}
             let _ = closed_tx.send(());
         });
-        let proxy = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2))
+        let proxy = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2), None)
             .await
             .unwrap();
         let mut client = TcpStream::connect(proxy.address).await.unwrap();
@@ -465,7 +737,7 @@ mod tests {
             stream.read_exact(&mut buffer).await.unwrap();
             stream.write_all(&buffer).await.unwrap();
         });
-        let proxy = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2))
+        let proxy = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2), None)
             .await
             .unwrap();
         let mut stream = TcpStream::connect(proxy.address).await.unwrap();
