@@ -413,7 +413,10 @@ fn the_pages_own_requests_obey_the_address_rules() {
         Behaviour::html(&format!(
             r#"<html><body><main><h1>Privacy</h1><p>We keep your data safe.</p>
             <img src="{pixel}"><img src="{hop}"><iframe src="{frame}"></iframe>
+            <link rel="stylesheet" href="{style}">
             <script>
+              try {{ new WebSocket('{socket}'); }} catch (e) {{}}
+              navigator.sendBeacon('{beacon}', 'seen');
               const say = (t) => {{ const p = document.createElement('p'); p.id = 'done';
                 p.textContent = 'Result: ' + t; document.querySelector('main').appendChild(p); }};
               fetch('{secret}').then(r => r.ok ? r.text() : 'status ' + r.status)
@@ -423,6 +426,9 @@ fn the_pages_own_requests_obey_the_address_rules() {
             hop = site.url("/hop"),
             frame = private.url("/frame"),
             secret = private.url("/secret"),
+            style = private.url("/style.css"),
+            socket = private.url("/socket").replace("http://", "ws://"),
+            beacon = private.url("/beacon"),
         )),
     );
     let ws = Workspace::new(&format!("  allow_private_addresses: [\"{allowed}\"]"));
