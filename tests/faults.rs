@@ -205,6 +205,24 @@ fn faults(
             "",
         ),
         (
+            "Platform to Business Notice",
+            "/lying-charset",
+            Behaviour::Respond {
+                status: 200,
+                // Says windows-1252, is UTF-8: the header wins, as in a browser, so the text
+                // is recorded as a browser shows it; nothing fails.
+                headers: vec![(
+                    "Content-Type".into(),
+                    "text/html; charset=windows-1252".into(),
+                )],
+                body: "<main><p>Café policy, naïve readers.</p></main>"
+                    .as_bytes()
+                    .to_vec(),
+            },
+            "first_record",
+            "",
+        ),
+        (
             "Service Level Agreement",
             "/huge-selection",
             Behaviour::html(&format!(
@@ -339,6 +357,8 @@ fn every_fault_fails_alone_records_nothing_bad_and_the_next_round_recovers() {
     eprintln!("{}", table.join("\n"));
     let odd = String::from_utf8(ws.file("Faulty/Quality Guidelines.md").unwrap()).unwrap();
     assert!(odd.contains("policy") && odd.contains('\u{FFFD}'), "{odd}");
+    let lying = String::from_utf8(ws.file("Faulty/Platform to Business Notice.md").unwrap()).unwrap();
+    assert!(lying.contains("CafÃ© policy, naÃ¯ve readers."), "{lying}");
     ws.assert_verifies();
 
     // The sites recover: every document is recorded on the next round.
