@@ -6,12 +6,21 @@
 //!
 //! * [`declaration`] reads OTA's JSON declarations: which documents to track, and
 //!   the selectors and filters that extract their text.
+//! * [`fetch`] gets a document's bytes: plain HTTP with per-host politeness and
+//!   retries, or a headless browser for pages that need JavaScript; both under the
+//!   same address rules ([`fetch::safety`], and [`fetch::egress`] for the browser).
 //! * [`extract`] turns a fetched page (HTML or PDF) and a document's rules into
 //!   the version text, Markdown byte-compatible with Open Terms Archive's engine.
+//! * [`record`] commits versions and their sources to the versions repository,
+//!   under a lock, crash-safe.
+//! * [`analyse`] compares two versions: blocks, kinds of change, topics, significance.
+//! * [`memo`] drafts the change memo, quoting only the recorded text.
 //!
-//! Fetching, recording in git, change analysis and memos are the stages that
-//! follow (see `ARCHITECTURE.md`). Failures are data: every one is an [`Error`]
-//! with a [`FailureClass`] that reports show.
+//! Around them: [`track`] runs one round through every stage; [`schedule`] and
+//! [`daemon`] run rounds on a clock; [`notify`] sends feeds, webhooks and digests;
+//! [`status`] reads run reports; [`audit`] queries, verifies and exports any
+//! repository in OTA's layout; [`config`] reads config.yaml. Failures are data:
+//! every one is an [`Error`] with a [`FailureClass`] that reports show.
 //!
 //! ```
 //! use policydiff::declaration::parse_declaration;

@@ -4,7 +4,7 @@
 //! as a separate process with a time limit, so a hostile PDF can neither crash
 //! nor hang a run. Lines of a paragraph are joined with spaces, paragraphs are
 //! separated by a blank line, and the text is escaped as Markdown like HTML text.
-//! A PDF that yields no text fails with [`Error::PdfNoText`](crate::Error::PdfNoText).
+//! A PDF that yields no text fails with [`Error::PdfNoText`].
 
 use std::io::Read;
 use std::process::{Command, Stdio};
