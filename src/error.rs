@@ -391,12 +391,12 @@ impl Error {
 fn io_advice(error: &std::io::Error) -> &'static str {
     match error.kind() {
         std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-            "; the user running policydiff must be able to write there: check the owner and permissions, and that the disk is not mounted read-only (what was recorded before is intact)"
+            "; check that the user running policydiff may read and write there (owner, permissions, a read-only mount)"
         }
         std::io::ErrorKind::StorageFull
         | std::io::ErrorKind::QuotaExceeded
         | std::io::ErrorKind::FileTooLarge => {
-            "; the disk is full or a size limit was reached: free some space and run again (what was recorded before is intact)"
+            "; the disk is full or a size limit was reached: free some space and run again"
         }
         _ => "",
     }

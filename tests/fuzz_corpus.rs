@@ -1,8 +1,10 @@
 //! The fuzz targets' checks on stable Rust, in CI: every input kept in `fuzz/corpus/<target>/`
 //! (the minimized corpora of the long libFuzzer runs, which include every crash ever found),
 //! then a short run of inputs mutated from them. `POLICYDIFF_FUZZ_ITERATIONS` (default 2,000
-//! per target) and `POLICYDIFF_FUZZ_SEED` make the mutation run longer or different; the real
-//! fuzzing is `cargo +nightly fuzz run <target>` (see README).
+//! per target), `POLICYDIFF_FUZZ_SEED` and `POLICYDIFF_FUZZ_TARGET` (one target only) make the
+//! mutation run longer, different or narrower; the input in flight is kept in
+//! `target/tmp/fuzz-in-flight-<target>`. The real fuzzing is `cargo +nightly fuzz run <target>`
+//! (see README).
 
 #[path = "../fuzz/checks.rs"]
 mod checks;
@@ -164,11 +166,20 @@ fn mutated_inputs_pass_their_checks() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x5EED_F022);
+    let only = std::env::var("POLICYDIFF_FUZZ_TARGET").ok();
     for (target, check) in TARGETS {
+        if only.as_deref().is_some_and(|only| only != target) {
+            continue;
+        }
         let inputs = corpus(target);
         let mut random = Random(seed | 1);
+        // The input in flight, kept where a run killed from outside (out of memory, a hang
+        // stopped by hand) leaves it for replay.
+        let in_flight =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-in-flight-{target}"));
         for round in 0..iterations {
             let input = mutate(&mut random, &inputs);
+            std::fs::write(&in_flight, &input).unwrap();
             run(
                 target,
                 check,

@@ -150,10 +150,15 @@ fn hostile_pages_are_bounded_and_never_crash() {
     );
     let malformed =
         "<main><p>Unclosed <b>bold <i>italic</p><table><tr><td>cell</main></td></b><p>after";
+    // Headings nested in headings (through an unknown element, which keeps them open): each
+    // level's underline is as long as its content, so 40 levels would ask for a terabyte of
+    // text. Found by the mutation run of tests/fuzz_corpus.rs.
+    let doubling = format!("<main>{}Title</main>", "<h1>T<x>".repeat(40));
     server.set("/million", Behaviour::html(&million));
     server.set("/attribute", Behaviour::html(&attribute));
     server.set("/deep", Behaviour::html(&deep));
     server.set("/malformed", Behaviour::html(malformed));
+    server.set("/doubling", Behaviour::html(&doubling));
     let ws = Workspace::new("  max_body: 50MB");
     ws.declare(
         "Hostile",
@@ -161,7 +166,8 @@ fn hostile_pages_are_bounded_and_never_crash() {
             "Privacy Policy": {"fetch": server.url("/million"), "select": "main"},
             "Terms of Service": {"fetch": server.url("/attribute"), "select": "main"},
             "Imprint": {"fetch": server.url("/deep"), "select": "main"},
-            "Trackers Policy": {"fetch": server.url("/malformed"), "select": "main"}
+            "Trackers Policy": {"fetch": server.url("/malformed"), "select": "main"},
+            "Developer Terms": {"fetch": server.url("/doubling"), "select": "main"}
         }),
     );
     let output = ws.track(&["--json"]);
@@ -176,6 +182,12 @@ fn hostile_pages_are_bounded_and_never_crash() {
     assert_eq!(
         document(&r, "Hostile", "Imprint")["error_class"],
         "too_large"
+    );
+    let doubling = document(&r, "Hostile", "Developer Terms");
+    assert_eq!(doubling["error_class"], "too_large", "{doubling}");
+    assert!(
+        doubling["error"].as_str().unwrap().contains("headings"),
+        "{doubling}"
     );
     let malformed = String::from_utf8(ws.file("Hostile/Trackers Policy.md").unwrap()).unwrap();
     assert!(

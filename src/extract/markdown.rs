@@ -13,13 +13,17 @@
 //! ECMAScript's whitespace set, and lengths (heading underlines, table cell
 //! padding) count UTF-16 code units.
 //!
+//! Some rules grow their content: a heading is followed by an underline as long as itself, so
+//! headings nested in headings double the text at each level. Pages built that way would need
+//! memory beyond any machine; [`to_markdown`] stops at a size limit instead ([`TooLong`]).
+//!
 //! ```
 //! use policydiff::extract::markdown::{to_markdown, Fragment};
 //!
 //! let mut fragment = Fragment::new();
 //! let heading = fragment.append_element(Fragment::ROOT, "h1", true, vec![]);
 //! fragment.append_text(heading, "Privacy  policy");
-//! assert_eq!(to_markdown(fragment), "Privacy policy\n==============");
+//! assert_eq!(to_markdown(fragment, 1 << 20).unwrap(), "Privacy policy\n==============");
 //! ```
 
 use std::collections::HashMap;
@@ -311,6 +315,17 @@ struct Converter<'a> {
     fragment: &'a Fragment,
     facts: Vec<TextFacts>,
     table_cache: HashMap<NodeId, TableFacts>,
+    /// Longest text any node may convert to, in bytes.
+    limit: usize,
+    /// Set once a node passed `limit`: the rest is skipped.
+    too_long: bool,
+}
+
+/// The Markdown would be longer than the limit given to [`to_markdown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLong {
+    /// The limit, in bytes.
+    pub limit: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -319,20 +334,26 @@ struct TableFacts {
     column_count: usize,
 }
 
-/// Converts a fragment to Markdown, as OTA's engine does.
-pub fn to_markdown(mut fragment: Fragment) -> String {
+/// Converts a fragment to Markdown, as OTA's engine does, unless some part of it would be
+/// longer than `limit` bytes.
+pub fn to_markdown(mut fragment: Fragment, limit: usize) -> Result<String, TooLong> {
     collapse_whitespace(&mut fragment);
     let facts = text_facts(&fragment);
     let mut converter = Converter {
         fragment: &fragment,
         facts,
         table_cache: HashMap::new(),
+        limit,
+        too_long: false,
     };
     let output = converter.process(Fragment::ROOT, false);
+    if converter.too_long {
+        return Err(TooLong { limit });
+    }
     let output = output.trim_start_matches(['\t', '\r', '\n']);
-    output
+    Ok(output
         .trim_end_matches(|c| matches!(c, '\t' | '\r' | '\n') || is_js_space(c))
-        .to_string()
+        .to_string())
 }
 
 fn is_block_name(name: &str) -> bool {
@@ -669,6 +690,9 @@ impl Converter<'_> {
         let mut output = String::new();
         let children: Vec<NodeId> = self.fragment.children(parent).collect();
         for child in children {
+            if self.too_long {
+                return String::new();
+            }
             let replacement = match &self.fragment.nodes[child].kind {
                 Kind::Text(text) => {
                     if parent_is_code {
@@ -684,6 +708,10 @@ impl Converter<'_> {
                 _ => String::new(),
             };
             join(&mut output, &replacement);
+            if output.len() > self.limit {
+                self.too_long = true;
+                return String::new();
+            }
         }
         output
     }
@@ -747,7 +775,14 @@ impl Converter<'_> {
         } else {
             content
         };
+        if self.too_long {
+            return String::new();
+        }
         let replacement = self.apply_rule(id, content);
+        if replacement.len() > self.limit {
+            self.too_long = true;
+            return String::new();
+        }
         let mut out = leading;
         out.push_str(&replacement);
         out.push_str(&trailing);
@@ -1193,7 +1228,7 @@ mod tests {
     fn frag(build: impl FnOnce(&mut Fragment)) -> String {
         let mut f = Fragment::new();
         build(&mut f);
-        to_markdown(f)
+        to_markdown(f, 1 << 20).unwrap()
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub const SOURCE_DOCUMENTS_SEPARATOR: &str = "\n\n- - -\n\n";
 /// a hostile page of 100,000 nested `<div>`s would otherwise take minutes. Real pages
 /// stay far below (hundreds at most).
 pub const MAX_NESTING: usize = 10_000;
+/// Markdown may be this many times longer than the page's HTML…
+const MARKDOWN_GROWTH: usize = 8;
+/// …plus this many bytes.
+const MARKDOWN_ALLOWANCE: usize = 1 << 20;
 
 /// Stack of the extraction thread: conversion recurses once per nesting level.
 const EXTRACTION_STACK_BYTES: usize = 256 * 1024 * 1024;
@@ -138,7 +142,16 @@ fn extract_html_here(html: &str, location: &str, source: &SourceDocument) -> Res
     page.remove(&source.remove)?;
     let fragment = page.select(&source.select)?;
     drop(page);
-    let markdown = markdown::to_markdown(fragment);
+    // Far above what any real page converts to (Markdown is shorter than its HTML, but for
+    // absolute links and heading underlines), far below what nested headings can demand.
+    let limit = html.len().saturating_mul(MARKDOWN_GROWTH) + MARKDOWN_ALLOWANCE;
+    let markdown = markdown::to_markdown(fragment, limit).map_err(|too_long| Error::TooLarge {
+        url: location.to_string(),
+        reason: format!(
+            "its text would pass {} MB once converted (headings nested in headings double it at each level)",
+            too_long.limit / 1_000_000
+        ),
+    })?;
     if markdown.is_empty() {
         return Err(Error::EmptyContent {
             selector: describe_selectors(&source.select),

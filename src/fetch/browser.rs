@@ -6,8 +6,10 @@
 //! `CHROMIUM`, else the usual install places: see [`find_executable`]), in its own process
 //! group, with a throw-away profile, and tied to policydiff's life (on Linux the kernel kills it
 //! when policydiff dies, even by SIGKILL). Each document is rendered in a fresh incognito
-//! context (no cookie or storage shared between documents), at most `browser.concurrency` at
-//! once: the page loads, the declaration's `actions` run, then the pool waits until every
+//! context (no cookie or storage shared between documents) whose every request goes through
+//! an [`EgressProxy`] of its own, which applies the address rules (a page sent to a refused
+//! address fails as `forbidden_address`; refused images or scripts are left out and named in a
+//! warning), at most `browser.concurrency` at once: the page loads, the declaration's `actions` run, then the pool waits until every
 //! `select` selector (and each end of a range) exists with text, up to `browser.wait_timeout`,
 //! and returns the rendered DOM ([`Rendered::Html`]), or says the browser landed on a PDF
 //! ([`Rendered::Pdf`]), which the caller fetches as bytes. A browser that crashes is restarted
