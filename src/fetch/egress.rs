@@ -526,17 +526,31 @@ mod tests {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
+    /// Asks `proxy` for `http://{origin}/terms`.
+    async fn get_terms(proxy: &EgressProxy, origin: impl std::fmt::Display) -> String {
+        ask(
+            proxy,
+            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
+        )
+        .await
+    }
+
+    /// Asks `proxy` for a tunnel to `authority`.
+    async fn tunnel_to(proxy: &EgressProxy, authority: impl std::fmt::Display) -> String {
+        ask(
+            proxy,
+            format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n"),
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn permitted_requests_pass_and_refused_ones_never_connect() {
         let (origin, connections) = origin().await;
         let open = EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2), None)
             .await
             .unwrap();
-        let answer = ask(
-            &open,
-            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
-        )
-        .await;
+        let answer = get_terms(&open, origin).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.ends_with("origin"), "{answer}");
         assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
@@ -551,17 +565,9 @@ mod tests {
         )
         .await
         .unwrap();
-        let plain = ask(
-            &strict,
-            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
-        )
-        .await;
+        let plain = get_terms(&strict, origin).await;
         assert!(plain.starts_with("HTTP/1.1 403"), "{plain}");
-        let tunnel = ask(
-            &strict,
-            format!("CONNECT {origin} HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
-        )
-        .await;
+        let tunnel = tunnel_to(&strict, origin).await;
         assert!(tunnel.starts_with("HTTP/1.1 403"), "{tunnel}");
         let by_name = ask(
             &strict,
@@ -592,17 +598,9 @@ mod tests {
             EgressProxy::start(AddressPolicy::Any, Duration::from_secs(2), Some(upstream))
                 .await
                 .unwrap();
-        let plain = ask(
-            &chained,
-            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
-        )
-        .await;
+        let plain = get_terms(&chained, origin).await;
         assert!(plain.starts_with("HTTP/1.1 403"), "{plain}");
-        let tunnel = ask(
-            &chained,
-            format!("CONNECT {origin} HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
-        )
-        .await;
+        let tunnel = tunnel_to(&chained, origin).await;
         assert!(tunnel.starts_with("HTTP/1.1 502"), "{tunnel}");
         assert!(tunnel.contains("403"), "{tunnel}");
         assert_eq!(
@@ -623,11 +621,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let plain = ask(
-            &chained,
-            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
-        )
-        .await;
+        let plain = get_terms(&chained, origin).await;
         assert!(plain.ends_with("origin"), "{plain}");
         assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
 
@@ -639,11 +633,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let refused = ask(
-            &strict,
-            format!("GET http://{origin}/terms HTTP/1.1\r\nHost: {origin}\r\n\r\n"),
-        )
-        .await;
+        let refused = get_terms(&strict, origin).await;
         assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
         assert_eq!(strict.refusals().len(), 1);
         assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
