@@ -467,17 +467,7 @@ fn a_full_disk_fails_the_write_clearly_and_keeps_the_repository_valid() {
         head,
         "the branch did not move"
     );
-    let fsck = std::process::Command::new("git")
-        .arg("-C")
-        .arg(ws.repo())
-        .args(["fsck", "--strict"])
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stderr)
-    );
+    assert_fsck_clean(&ws);
 
     // With room again, the change is recorded.
     let recovered = report(&ws.track(&["--json"]));
