@@ -19,6 +19,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+pub use crate::fetch::settings::{BrowserConfig, FetchConfig, Viewport};
+pub use crate::units::{parse_duration, parse_size};
+use crate::units::duration;
+
 /// All settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -46,48 +50,6 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// The headless browser for pages that render their text with JavaScript.
     pub browser: BrowserConfig,
-}
-
-/// The headless browser (Chromium, driven over the DevTools protocol).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BrowserConfig {
-    /// The browser executable (default: `CHROME` or `CHROMIUM`, else the usual install places).
-    pub path: Option<PathBuf>,
-    /// How long to wait, after the page loaded, for the declared content to appear.
-    #[serde(deserialize_with = "duration")]
-    pub wait_timeout: Duration,
-    /// Pages rendered at once.
-    pub concurrency: usize,
-    /// Window size, in CSS pixels.
-    pub viewport: Viewport,
-    /// User agent of the browser (default: the browser's own).
-    pub user_agent: Option<String>,
-}
-
-/// A window size.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Viewport {
-    /// Width in CSS pixels.
-    pub width: u32,
-    /// Height in CSS pixels.
-    pub height: u32,
-}
-
-impl Default for BrowserConfig {
-    fn default() -> Self {
-        BrowserConfig {
-            path: None,
-            wait_timeout: Duration::from_secs(10),
-            concurrency: 2,
-            viewport: Viewport {
-                width: 1280,
-                height: 1024,
-            },
-            user_agent: None,
-        }
-    }
 }
 
 /// Notifications.
@@ -195,13 +157,6 @@ fn one_or_many<'de, D: Deserializer<'de>>(
     })
 }
 
-/// Reads an optional duration (`30s`), for nested settings.
-pub fn optional_duration<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Duration>, D::Error> {
-    duration(deserializer).map(Some)
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -270,59 +225,6 @@ impl Default for Author {
     }
 }
 
-/// How pages are fetched.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FetchConfig {
-    /// `User-Agent` header.
-    pub user_agent: String,
-    /// `Accept-Language` header.
-    pub accept_language: String,
-    /// Time limit of one whole request (connection, redirects and body).
-    #[serde(deserialize_with = "duration")]
-    pub timeout: Duration,
-    /// Further attempts after a transient failure.
-    pub retries: u32,
-    /// Documents in flight at once.
-    pub concurrency: usize,
-    /// Requests in flight at once per host.
-    pub per_host: usize,
-    /// Minimum pause between two requests to one host.
-    #[serde(deserialize_with = "duration")]
-    pub per_host_delay: Duration,
-    /// Largest body accepted (after decompression), in bytes.
-    #[serde(deserialize_with = "size")]
-    pub max_body: u64,
-    /// Redirects followed at most.
-    pub max_redirects: usize,
-    /// Proxy URL (HTTP(S)_PROXY are honoured too).
-    pub proxy: Option<String>,
-    /// Which loopback, private and link-local addresses may be reached: none (`false`), all
-    /// (`true`, for tests) or a list of addresses and networks (intranets).
-    pub allow_private_addresses: crate::fetch::safety::AddressPolicy,
-}
-
-impl Default for FetchConfig {
-    fn default() -> Self {
-        FetchConfig {
-            user_agent: format!(
-                "Mozilla/5.0 (compatible; policydiff/{}; +https://opentermsarchive.org)",
-                env!("CARGO_PKG_VERSION")
-            ),
-            accept_language: "en".into(),
-            timeout: Duration::from_secs(30),
-            retries: 2,
-            concurrency: 8,
-            per_host: 1,
-            per_host_delay: Duration::from_secs(1),
-            max_body: 20 * 1024 * 1024,
-            max_redirects: 10,
-            proxy: None,
-            allow_private_addresses: Default::default(),
-        }
-    }
-}
-
 /// How versions are recorded.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -347,90 +249,6 @@ pub struct ConfigError {
     pub file: String,
     /// The key path and what is wrong with it.
     pub message: String,
-}
-
-/// Splits `20MB` into its number and its unit.
-fn number_and_unit(text: &str) -> (Option<f64>, &str) {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    (number.parse().ok(), unit.trim())
-}
-
-/// The longest duration accepted: a year.
-const MAX_DURATION_SECONDS: f64 = 365.0 * 86_400.0;
-
-/// Reads `30s`, `500ms`, `2m`, `1h` (or a number of seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (value, unit) = number_and_unit(text);
-    let value =
-        value.ok_or_else(|| format!("{text:?} is not a duration (write e.g. 30s, 500ms, 2m)"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" | "" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        "d" => value * 86400.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit {other:?} in {text:?} (use ms, s, m, h or d)"
-            ));
-        }
-    };
-    if !seconds.is_finite() || seconds < 0.0 {
-        return Err(format!("{text:?} is not a valid duration"));
-    }
-    // Longer than this is a typo, and would overflow the clocks that add it to "now".
-    if seconds > MAX_DURATION_SECONDS {
-        return Err(format!(
-            "{text:?} is longer than a year; durations here are seconds to hours"
-        ));
-    }
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{text:?} is not a valid duration"))
-}
-
-/// Reads `20MB`, `512KB`, `1GB`, `100B` (binary multiples) or a number of bytes.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (value, unit) = number_and_unit(text);
-    let value = value.ok_or_else(|| format!("{text:?} is not a size (write e.g. 20MB, 512KB)"))?;
-    let factor = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 1.0,
-        "KB" | "KIB" | "K" => 1024.0,
-        "MB" | "MIB" | "M" => 1024.0 * 1024.0,
-        "GB" | "GIB" | "G" => 1024.0 * 1024.0 * 1024.0,
-        other => {
-            return Err(format!(
-                "unknown size unit {other:?} in {text:?} (use B, KB, MB or GB)"
-            ));
-        }
-    };
-    Ok((value * factor) as u64)
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TextOrNumber {
-    Text(String),
-    Number(f64),
-}
-
-fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    match TextOrNumber::deserialize(deserializer)? {
-        TextOrNumber::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
-        TextOrNumber::Number(n) if n >= 0.0 && n.is_finite() => Ok(Duration::from_secs_f64(n)),
-        TextOrNumber::Number(n) => Err(serde::de::Error::custom(format!("{n} is not a duration"))),
-    }
-}
-
-fn size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    match TextOrNumber::deserialize(deserializer)? {
-        TextOrNumber::Text(text) => parse_size(&text).map_err(serde::de::Error::custom),
-        TextOrNumber::Number(n) if n >= 0.0 => Ok(n as u64),
-        TextOrNumber::Number(n) => Err(serde::de::Error::custom(format!("{n} is not a size"))),
-    }
 }
 
 impl Config {

@@ -55,4 +55,5 @@ pub mod record;
 pub mod schedule;
 pub mod status;
 pub mod track;
+pub mod units;
 pub mod yaml;

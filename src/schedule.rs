@@ -36,7 +36,7 @@ pub struct ScheduleSpec {
     #[serde(default)]
     pub documents: Vec<String>,
     /// Random delay added to each run, at most this long.
-    #[serde(default, deserialize_with = "crate::config::optional_duration")]
+    #[serde(default, deserialize_with = "crate::units::optional_duration")]
     pub jitter: Option<Duration>,
 }
 

@@ -18,7 +18,7 @@
 //!
 //! ```no_run
 //! # async fn example() -> policydiff::Result<()> {
-//! use policydiff::config::{BrowserConfig, FetchConfig};
+//! use policydiff::fetch::{BrowserConfig, FetchConfig};
 //! use policydiff::declaration::{Selector, SourceDocument};
 //! use policydiff::fetch::browser::{BrowserPool, Rendered};
 //!
@@ -50,7 +50,7 @@ use tokio::sync::{Mutex, Semaphore};
 
 use super::egress::{EgressProxy, Refusal, Upstream};
 use super::safety::{AddressPolicy, Refused};
-use crate::config::{BrowserConfig, FetchConfig};
+use super::settings::{BrowserConfig, FetchConfig};
 use crate::declaration::{Action, SourceDocument};
 use crate::{Error, Result};
 

@@ -17,7 +17,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> policydiff::Result<()> {
-//! use policydiff::config::FetchConfig;
+//! use policydiff::fetch::FetchConfig;
 //! use policydiff::fetch::Fetcher;
 //!
 //! let fetcher = Fetcher::new(&FetchConfig::default())?;
@@ -29,6 +29,7 @@
 pub mod browser;
 pub mod egress;
 pub mod safety;
+pub mod settings;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -44,7 +45,7 @@ use url::Url;
 
 pub use safety::is_public_address;
 
-use crate::config::FetchConfig;
+pub use settings::{BrowserConfig, FetchConfig, Viewport};
 use crate::{Error, Result};
 
 /// A fetched document.
