@@ -20,8 +20,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 pub use crate::fetch::settings::{BrowserConfig, FetchConfig, Viewport};
-pub use crate::units::{parse_duration, parse_size};
 use crate::units::duration;
+pub use crate::units::{parse_duration, parse_size};
 
 /// All settings.
 #[derive(Debug, Clone, Deserialize)]

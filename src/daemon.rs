@@ -19,8 +19,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::report::Sink;
 use crate::schedule::Schedule;
-use crate::track::{self, DocumentReport, RunReport};
+use crate::track;
 use crate::{Error, Result};
 
 /// What the daemon tells `status` (`<state>/daemon.json`).
@@ -132,22 +133,22 @@ pub fn lock(state_dir: &Path) -> Result<std::fs::File> {
     }
 }
 
-/// Runs rounds on schedule until `stop` is set; `on_round` sees each round's report.
+/// Runs rounds on schedule until `stop` is set; `sink` sees each document and each round's
+/// report (notifications are the caller's choice of sink).
 pub async fn run(
     config: &Config,
     stop: &AtomicBool,
     stop_requested: &tokio::sync::Notify,
-    on_document: &mut (dyn FnMut(&DocumentReport) + Send),
-    on_round: &mut (dyn FnMut(&RunReport) + Send),
+    sink: &mut impl Sink,
 ) -> Result<()> {
     let schedules: Vec<Schedule> = config
         .schedule
         .iter()
-        .map(Schedule::from_spec)
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::InvalidDeclaration {
-            problems: vec![format!("schedule: {e}")],
-        })?;
+        .enumerate()
+        .map(|(index, spec)| {
+            Schedule::from_spec(spec).map_err(|reason| Error::Schedule { index, reason })
+        })
+        .collect::<Result<_>>()?;
     let _lock = lock(&config.state)?;
     let started_at = Utc::now();
     let mut last_local: Vec<Option<NaiveDateTime>> = vec![None; schedules.len()];
@@ -195,7 +196,8 @@ pub async fn run(
                 in_round: true,
             },
         );
-        let round = track::track_until(config, &documents, on_document, stop);
+        let mut on_document = |report: &crate::report::DocumentReport| sink.document(report);
+        let round = track::track_until(config, &documents, &mut on_document, stop);
         // Once a stop is requested, the round has `stop_timeout` to record what it fetched.
         let result = tokio::select! {
             result = round => Some(result),
@@ -205,7 +207,7 @@ pub async fn run(
             } => None,
         };
         match result {
-            Some(Ok(report)) => on_round(&report),
+            Some(Ok(report)) => sink.round(&report).await,
             Some(Err(Error::Locked { .. })) => {
                 tracing::warn!("the repository is in use by another run; this round is skipped")
             }

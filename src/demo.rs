@@ -12,7 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::Config;
 use crate::record::VersionsRepository;
-use crate::track::{self, RunReport};
+use crate::report::RunReport;
+use crate::track;
 use crate::{Error, Result};
 
 const VERSION_1: &str = include_str!("demo/privacy-v1.html");
@@ -82,8 +83,7 @@ pub async fn run(dir: &Path) -> Result<Demo> {
     let mut config = Config::from_yaml(
         "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n",
         dir,
-    )
-    .map_err(|e| Error::io("demo configuration", std::io::Error::other(e.to_string())))?;
+    )?;
     config.author.name = "policydiff demo".into();
 
     let mut rounds = Vec::new();

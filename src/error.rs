@@ -56,6 +56,14 @@ pub enum FailureClass {
     BrowserCrash,
     /// Another run holds the versions repository.
     Locked,
+    /// `config.yaml` (or a schedule in it) is invalid.
+    InvalidConfig,
+    /// A command-line argument is wrong (a date, a document the repository does not hold).
+    InvalidArgument,
+    /// The versions repository cannot be read or written (git), other than for a system reason.
+    Repository,
+    /// A bug in policydiff (a panicked thread, a broken invariant): please report it.
+    Internal,
 }
 
 impl FailureClass {
@@ -79,6 +87,10 @@ impl FailureClass {
             FailureClass::NeedsBrowser => "needs_browser",
             FailureClass::BrowserCrash => "browser_crash",
             FailureClass::Locked => "locked",
+            FailureClass::InvalidConfig => "invalid_config",
+            FailureClass::InvalidArgument => "invalid_argument",
+            FailureClass::Repository => "repository",
+            FailureClass::Internal => "internal",
         }
     }
 }
@@ -89,8 +101,14 @@ impl std::fmt::Display for FailureClass {
     }
 }
 
+/// The underlying error of a network failure, kept for its chain of causes.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
 /// Everything that can go wrong in policydiff's library.
+///
+/// New variants may be added: match on [`Error::class`] rather than on every variant.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A declaration file could not be used; the problems name file, terms type and field.
     #[error("invalid declaration: {}; fix the declaration (run `policydiff validate` for every problem)", .problems.join("; "))]
@@ -192,6 +210,9 @@ pub enum Error {
         url: String,
         /// The resolver's words.
         message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        cause: Option<Cause>,
     },
 
     /// No connection, or the connection was lost.
@@ -201,6 +222,9 @@ pub enum Error {
         url: String,
         /// What happened.
         message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        cause: Option<Cause>,
     },
 
     /// The whole request took too long.
@@ -221,6 +245,9 @@ pub enum Error {
         url: String,
         /// The TLS library's words.
         message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        cause: Option<Cause>,
     },
 
     /// An error status.
@@ -331,6 +358,50 @@ pub enum Error {
         holder: String,
     },
 
+    /// `config.yaml` is invalid: the file and the key path say where.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+
+    /// A schedule of `config.yaml` is invalid.
+    #[error(
+        "schedule[{index}] of config.yaml: {reason}; correct the cron expression or the time zone"
+    )]
+    Schedule {
+        /// Its position in the list of schedules.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A command-line argument cannot be used.
+    #[error("{message}")]
+    InvalidArgument {
+        /// What is wrong and what to give instead.
+        message: String,
+    },
+
+    /// The versions repository cannot be read or written, for a reason git gives.
+    #[error(
+        "{context}: {message}; check the repository with `policydiff verify` (and `git fsck`), or restore it from a copy"
+    )]
+    Repository {
+        /// What was being done.
+        context: String,
+        /// git's words.
+        message: String,
+    },
+
+    /// A bug: a thread panicked or an invariant broke.
+    #[error(
+        "internal error in policydiff ({context}: {detail}); this is a bug: please report it, with the document or command that caused it"
+    )]
+    Internal {
+        /// What was being done.
+        context: String,
+        /// What was seen.
+        detail: String,
+    },
+
     /// A file or an external tool could not be used.
     #[error("{context}: {source}{}", io_advice(source))]
     Io {
@@ -366,6 +437,10 @@ impl Error {
             Error::BrowserCrash { .. } => FailureClass::BrowserCrash,
             Error::RenderTimeout { .. } => FailureClass::Timeout,
             Error::Locked { .. } | Error::DaemonRunning { .. } => FailureClass::Locked,
+            Error::Config(_) | Error::Schedule { .. } => FailureClass::InvalidConfig,
+            Error::InvalidArgument { .. } => FailureClass::InvalidArgument,
+            Error::Repository { .. } => FailureClass::Repository,
+            Error::Internal { .. } => FailureClass::Internal,
         }
     }
 
@@ -375,6 +450,34 @@ impl Error {
             Error::Timeout { .. } | Error::Connect { .. } => true,
             Error::HttpStatus { status, .. } => matches!(status, 429 | 502 | 503 | 504),
             _ => false,
+        }
+    }
+
+    /// The exit status of a command that ends with this error: 3 when another run holds the
+    /// repository or the state folder, 2 for usage and configuration errors (the command
+    /// cannot work as given), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self.class() {
+            FailureClass::Locked => 3,
+            FailureClass::InvalidDeclaration
+            | FailureClass::InvalidConfig
+            | FailureClass::InvalidArgument => 2,
+            _ => 1,
+        }
+    }
+
+    /// A command-line argument that cannot be used.
+    pub fn argument(message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            message: message.into(),
+        }
+    }
+
+    /// A panicked or cancelled worker thread.
+    pub fn internal(context: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        Error::Internal {
+            context: context.into(),
+            detail: detail.to_string(),
         }
     }
 

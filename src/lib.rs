@@ -52,6 +52,7 @@ pub mod fetch;
 pub mod memo;
 pub mod notify;
 pub mod record;
+pub mod report;
 pub mod schedule;
 pub mod status;
 pub mod track;

@@ -1,6 +1,7 @@
 //! Notifications after each round: the Atom feed, webhooks, and failure streaks.
 //!
-//! [`after_round`] runs at the end of every round (`track` and the daemon alike):
+//! [`after_round`] runs at the end of every round: the caller (`policydiff track`, the daemon)
+//! hands it the round's [`RunReport`], directly or through the [`Notifier`] sink:
 //! - failure streaks are kept in `<state>/failures.json`; a document failing `notify.failure_streak`
 //!   rounds in a row is reported once as a persistent failure, and once more when it recovers;
 //! - memos drafted in the round (those passing `notify.min_significance` and `notify.topics`) and
@@ -20,7 +21,8 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::track::{RunReport, Status};
+use crate::memo::{MemoStore, StoredMemo};
+use crate::report::{DocumentStatus, RunReport, Sink};
 use crate::{Error, FailureClass, Result};
 
 /// Memos listed in the feed.
@@ -97,7 +99,7 @@ pub fn failure_events(
             error: document.error.clone(),
             streak,
         };
-        if document.status == Status::Failed {
+        if document.status == DocumentStatus::Failed {
             let streak = streaks.entry(key).or_default();
             streak.count += 1;
             streak.error_class = document.error_class;
@@ -118,33 +120,23 @@ pub fn failure_events(
     Ok(events)
 }
 
-fn memo_notice(path: &Path, config: &Config) -> Option<MemoNotice> {
-    let sidecar: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).ok()?).ok()?;
-    let text = |key: &str| sidecar[key].as_str().unwrap_or("").to_string();
-    let commit = sidecar["commit"].as_str().map(str::to_string);
-    Some(MemoNotice {
-        title: text("title"),
-        service: text("service"),
-        terms_type: text("terms_type"),
-        date: text("date"),
-        link: match (&commit, &config.memos.commit_url) {
+fn memo_notice(memo: StoredMemo, config: &Config) -> MemoNotice {
+    let record = memo.record;
+    MemoNotice {
+        link: match (&record.commit, &config.memos.commit_url) {
             (Some(commit), Some(template)) => Some(template.replace("{commit}", commit)),
             _ => None,
         },
-        commit,
-        significance: sidecar["significance"].as_f64().unwrap_or(0.0),
-        topics: sidecar["topics"]
-            .as_array()
-            .map(|t| {
-                t.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        html_description: text("html_description"),
-        path: path.display().to_string(),
-    })
+        title: memo.title,
+        service: record.service,
+        terms_type: record.terms_type,
+        date: record.date.unwrap_or_default(),
+        commit: record.commit,
+        significance: record.significance,
+        topics: record.topics,
+        html_description: record.html_description,
+        path: memo.path.display().to_string(),
+    }
 }
 
 fn passes_thresholds(memo: &MemoNotice, config: &Config) -> bool {
@@ -164,23 +156,18 @@ fn xml_escape(text: &str) -> String {
 /// Rewrites `<memos>/feed.xml` with the latest memos, newest first.
 pub fn write_feed(config: &Config) -> Result<()> {
     let dir = &config.memos.dir;
+    let store = MemoStore::new(dir);
     // Memo files are named by date first: the newest are read, not the whole folder's history.
-    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "md"))
-                .collect()
-        })
-        .unwrap_or_default();
-    paths.sort_by(|a, b| b.file_name().cmp(&a.file_name()));
     let mut memos: Vec<MemoNotice> = Vec::new();
-    for path in &paths {
+    for path in store.paths_newest_first() {
         if memos.len() >= FEED_ENTRIES {
             break;
         }
-        if let Some(memo) = memo_notice(path, config).filter(|m| passes_thresholds(m, config)) {
+        if let Some(memo) = store
+            .read(&path)
+            .map(|memo| memo_notice(memo, config))
+            .filter(|m| passes_thresholds(m, config))
+        {
             memos.push(memo);
         }
     }
@@ -403,11 +390,13 @@ pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
             tracing::warn!("failure streaks not updated: {error}");
             Vec::new()
         });
+    let store = MemoStore::new(&config.memos.dir);
     let memos: Vec<MemoNotice> = report
         .documents
         .iter()
         .filter_map(|d| d.memo.as_deref())
-        .filter_map(|path| memo_notice(Path::new(path), config))
+        .filter_map(|path| store.read(Path::new(path)))
+        .map(|memo| memo_notice(memo, config))
         .filter(|m| passes_thresholds(m, config))
         .collect();
     let notice = RoundNotice {
@@ -449,10 +438,28 @@ pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
     notice
 }
 
+/// The notifications as a [`Sink`]: every round the daemon runs is announced.
+pub struct Notifier<'a> {
+    config: &'a Config,
+}
+
+impl<'a> Notifier<'a> {
+    /// Notifications as `config` sets them.
+    pub fn new(config: &'a Config) -> Self {
+        Notifier { config }
+    }
+}
+
+impl Sink for Notifier<'_> {
+    async fn round(&mut self, report: &RunReport) {
+        after_round(self.config, report).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::track::DocumentReport;
+    use crate::report::DocumentReport;
 
     fn round(failed: bool) -> RunReport {
         RunReport {
@@ -469,9 +476,9 @@ mod tests {
                 service: "Example".into(),
                 terms_type: "Privacy Policy".into(),
                 status: if failed {
-                    Status::Failed
+                    DocumentStatus::Failed
                 } else {
-                    Status::Unchanged
+                    DocumentStatus::Unchanged
                 },
                 error_class: failed.then_some(FailureClass::Timeout),
                 error: failed.then(|| "slow".to_string()),

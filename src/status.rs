@@ -6,7 +6,6 @@
 //! that included them), held-back changes, and memos still in `status: draft`. It works whether or
 //! not the daemon runs.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +13,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::daemon::DaemonState;
-use crate::track::{RunReport, Status as DocumentStatus};
+use crate::memo::{MemoStore, StoredMemo};
+use crate::report::{DocumentStatus, RunLog, RunReport};
 use crate::{FailureClass, Result};
 
 /// Rounds read back to measure failure streaks.
@@ -80,36 +80,6 @@ pub struct RoundSummary {
     pub held_back: usize,
 }
 
-/// The last `count` lines of a file, read from its end.
-pub fn last_lines(path: &Path, count: usize) -> std::io::Result<Vec<String>> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let length = file.seek(SeekFrom::End(0))?;
-    let mut position = length;
-    let mut tail: Vec<u8> = Vec::new();
-    const CHUNK: u64 = 256 * 1024;
-    while position > 0 && tail.iter().filter(|&&b| b == b'\n').count() <= count {
-        let step = CHUNK.min(position);
-        position -= step;
-        file.seek(SeekFrom::Start(position))?;
-        let mut chunk = vec![0u8; step as usize];
-        file.read_exact(&mut chunk)?;
-        chunk.extend_from_slice(&tail);
-        tail = chunk;
-    }
-    let text = String::from_utf8_lossy(&tail);
-    let lines: Vec<String> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect();
-    let skip = lines.len().saturating_sub(count);
-    Ok(lines[skip..].to_vec())
-}
-
 fn daemon_running(state: &Path) -> bool {
     let Ok(file) = std::fs::OpenOptions::new()
         .read(true)
@@ -127,33 +97,16 @@ fn daemon_running(state: &Path) -> bool {
     }
 }
 
-fn front_matter_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    let body = text.strip_prefix("---\n")?;
-    let end = body.find("\n---")?;
-    body[..end]
-        .lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
-        .map(|v| v.trim().trim_matches(['\'', '"']))
-}
-
-/// Memos whose front matter still says `status: draft`.
-pub fn pending_memos(dir: &Path) -> Vec<PendingMemo> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut memos: Vec<PendingMemo> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .filter_map(|path| {
-            let text = std::fs::read_to_string(&path).ok()?;
-            (front_matter_value(&text, "status")? == "draft").then(|| PendingMemo {
-                title: front_matter_value(&text, "title").unwrap_or("").to_string(),
-                significance: front_matter_value(&text, "significance")
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0.0),
-                path: path.display().to_string(),
-            })
+/// The memos still in `status: draft`, most significant first.
+pub fn pending_memos(dir: &Path) -> Result<Vec<PendingMemo>> {
+    let mut memos: Vec<PendingMemo> = MemoStore::new(dir)
+        .list()?
+        .into_iter()
+        .filter(StoredMemo::is_draft)
+        .map(|memo| PendingMemo {
+            title: memo.title,
+            significance: memo.record.significance,
+            path: memo.path.display().to_string(),
         })
         .collect();
     memos.sort_by(|a, b| {
@@ -161,21 +114,12 @@ pub fn pending_memos(dir: &Path) -> Vec<PendingMemo> {
             .total_cmp(&a.significance)
             .then_with(|| a.path.cmp(&b.path))
     });
-    memos
+    Ok(memos)
 }
 
 /// Reads the state of the collection.
 pub fn status(config: &Config) -> Result<Report> {
-    let runs: Vec<RunReport> = last_lines(&config.state.join("runs.jsonl"), ROUNDS_READ)
-        .map_err(|e| {
-            crate::Error::io(
-                format!("cannot read {}", config.state.join("runs.jsonl").display()),
-                e,
-            )
-        })?
-        .iter()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect();
+    let runs: Vec<RunReport> = RunLog::in_state(&config.state).recent(ROUNDS_READ)?;
     let last = runs.last();
     let mut failing = Vec::new();
     let mut held_back = Vec::new();
@@ -243,25 +187,6 @@ pub fn status(config: &Config) -> Result<Report> {
         next_round,
         failing,
         held_back,
-        memos_to_review: pending_memos(&config.memos.dir),
+        memos_to_review: pending_memos(&config.memos.dir)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_last_lines_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("runs.jsonl");
-        let text: String = (0..100_000).map(|i| format!("line {i}\n")).collect();
-        std::fs::write(&path, text).unwrap();
-        assert_eq!(last_lines(&path, 2).unwrap(), ["line 99998", "line 99999"]);
-        assert!(
-            last_lines(&dir.path().join("missing"), 2)
-                .unwrap()
-                .is_empty()
-        );
-    }
 }

@@ -1,5 +1,5 @@
 //! Durations and sizes as people write them in `config.yaml`: `30s`, `500ms`, `2m`, `1h`;
-//! `20MB`, `512KB`, `1GB` (binary multiples) or plain numbers. The serde helpers here are
+//! `20MB`, `512KB`, `1GB` (binary multiples) or plain numbers; dates `2025-12-16` or RFC 3339. The serde helpers here are
 //! used by every settings type ([`crate::config`], [`crate::fetch::settings`],
 //! [`crate::schedule`]), so that all of them read these values the same way.
 //!
@@ -13,7 +13,11 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use serde::{Deserialize, Deserializer};
+
+use crate::{Error, Result};
 
 /// Splits `20MB` into its number and its unit.
 fn number_and_unit(text: &str) -> (Option<f64>, &str) {
@@ -108,3 +112,29 @@ pub fn optional_duration<'de, D: Deserializer<'de>>(
     duration(deserializer).map(Some)
 }
 
+/// Reads a date as written by users and in OTA files: RFC 3339 (also with a `+hhmm` offset or
+/// a space before the time, as OTA's schema accepts), or `YYYY-MM-DD` (midnight UTC).
+pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(date) = DateTime::parse_from_rfc3339(text) {
+        return Some(date.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(date) = DateTime::parse_from_str(text, format) {
+            return Some(date.with_timezone(&Utc));
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+}
+
+/// Reads the date given to a command-line flag (`--since`, `--at`…): `YYYY-MM-DD` (midnight
+/// UTC) or RFC 3339; the error names the flag.
+pub fn date_argument(flag: &str, text: &str) -> Result<DateTime<Utc>> {
+    parse_date(text).ok_or_else(|| {
+        Error::argument(format!(
+            "--{flag} {text:?} is not a date; write YYYY-MM-DD or an RFC 3339 time (2025-12-16T06:00:00Z)"
+        ))
+    })
+}

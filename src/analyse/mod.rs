@@ -113,7 +113,7 @@ pub struct Analysis {
 /// Analyses the change from `before` (none for a first record) to `after`.
 ///
 /// `reverts_to` names the commit of an earlier version (not the previous one) whose text is
-/// identical to `after`, when there is one (see [`find_revert`]); `technical` says the commit is a
+/// identical to `after`, when there is one (see [`crate::record::find_revert`]); `technical` says the commit is a
 /// technical or declaration upgrade.
 pub fn analyse(
     before: Option<&str>,
@@ -165,15 +165,6 @@ pub fn analyse(
         effective_date: effective_date(after),
         announced_change: announced,
     }
-}
-
-/// The commit of the newest earlier version (`(commit, text)`, newest first, the previous
-/// version excluded) whose text is `after`: a revert.
-pub fn find_revert<'a>(after: &str, earlier: &'a [(String, String)]) -> Option<&'a str> {
-    earlier
-        .iter()
-        .find(|(_, text)| text == after)
-        .map(|(commit, _)| commit.as_str())
 }
 
 fn round(value: f64) -> f64 {
@@ -713,12 +704,10 @@ mod tests {
 
     #[test]
     fn flapping_text_is_a_revert() {
-        let history = vec![("abc123".to_string(), "Banner A\n\nText.".to_string())];
-        let reverts_to = find_revert("Banner A\n\nText.", &history);
         let analysis = analyse(
             Some("Banner B\n\nText."),
             "Banner A\n\nText.",
-            reverts_to,
+            Some("abc123"),
             false,
             &Taxonomy::default(),
         );

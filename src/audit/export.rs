@@ -125,22 +125,27 @@ pub fn export(
     let temporary = out.with_extension(format!("zip.part{}", std::process::id()));
     let file = std::fs::File::create(&temporary).map_err(failed)?;
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
-    let to_io = |e: zip::result::ZipError| std::io::Error::other(e.to_string());
+    // A zip error is an I/O failure (with its kind, so the message says what to do) or a bug.
+    let zip_failed = |e: zip::result::ZipError| match e {
+        zip::result::ZipError::Io(io) => failed(io),
+        other => Error::internal(format!("writing the archive {}", out.display()), other),
+    };
     let options_at = |date: DateTime<Utc>| {
         zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .last_modified_time(zip_date(date))
             .unix_permissions(0o644)
     };
-    let written = (|| -> std::io::Result<()> {
+    let written = (|| -> Result<()> {
         let readme_date = summary.last.unwrap_or_default();
         zip.start_file(format!("{root}/README.md"), options_at(readme_date))
-            .map_err(to_io)?;
-        zip.write_all(readme(&name, &summary, options, licence.is_some(), &documents).as_bytes())?;
+            .map_err(zip_failed)?;
+        zip.write_all(readme(&name, &summary, options, licence.is_some(), &documents).as_bytes())
+            .map_err(failed)?;
         if let Some(licence) = &licence {
             zip.start_file(format!("{root}/LICENSE"), options_at(readme_date))
-                .map_err(to_io)?;
-            zip.write_all(licence)?;
+                .map_err(zip_failed)?;
+            zip.write_all(licence).map_err(failed)?;
         }
         let mut previous_name = String::new();
         let mut same_date = 1;
@@ -163,18 +168,16 @@ pub fn export(
                 format!("{}-{same_date}.md", base.trim_end_matches(".md"))
             };
             previous_name = base;
-            let text = history
-                .text(version)
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let text = history.text(version)?;
             zip.start_file(file_name, options_at(version.date))
-                .map_err(to_io)?;
-            zip.write_all(text.as_bytes())?;
+                .map_err(zip_failed)?;
+            zip.write_all(text.as_bytes()).map_err(failed)?;
         }
-        zip.finish().map_err(to_io)?.flush()
+        zip.finish().map_err(zip_failed)?.flush().map_err(failed)
     })();
-    if let Err(error) = written.and_then(|()| std::fs::rename(&temporary, out)) {
+    if let Err(error) = written.and_then(|()| std::fs::rename(&temporary, out).map_err(failed)) {
         let _ = std::fs::remove_file(&temporary);
-        return Err(failed(error));
+        return Err(error);
     }
     Ok(summary)
 }

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod export;
+pub mod render;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -28,34 +29,10 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::memo::MemoStore;
+pub use crate::record::VersionKind;
 use crate::record::VersionsRepository;
 use crate::{Error, Result};
-
-/// What a version is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VersionKind {
-    /// The first version of the document.
-    FirstRecord,
-    /// The text changed.
-    NewChanges,
-    /// Re-extracted after a declaration or engine change.
-    TechnicalUpgrade,
-    /// Identical to an earlier version.
-    Revert,
-}
-
-impl VersionKind {
-    /// The name shown in logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VersionKind::FirstRecord => "first_record",
-            VersionKind::NewChanges => "new_changes",
-            VersionKind::TechnicalUpgrade => "technical_upgrade",
-            VersionKind::Revert => "revert",
-        }
-    }
-}
 
 /// One version of a document.
 #[derive(Debug, Clone, Serialize)]
@@ -118,37 +95,24 @@ fn line_counts(before: &str, after: &str) -> (usize, usize) {
     (added, removed)
 }
 
+/// Significance and topics of the memos of a folder, by (commit, service, terms type).
 fn memo_index(dir: &Path) -> BTreeMap<(String, String, String), (f64, Vec<String>)> {
-    let mut index = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return index;
-    };
-    for path in entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-    {
-        let Some(json) = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        else {
-            continue;
-        };
-        let text = |k: &str| json[k].as_str().unwrap_or("").to_string();
-        let topics = json["topics"]
-            .as_array()
-            .map(|t| {
-                t.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        index.insert(
-            (text("commit"), text("service"), text("terms_type")),
-            (json["significance"].as_f64().unwrap_or(0.0), topics),
-        );
-    }
-    index
+    MemoStore::new(dir)
+        .list()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|memo| {
+            let record = memo.record;
+            (
+                (
+                    record.commit.unwrap_or_default(),
+                    record.service,
+                    record.terms_type,
+                ),
+                (record.significance, record.topics),
+            )
+        })
+        .collect()
 }
 
 impl<'r> History<'r> {
@@ -168,18 +132,7 @@ impl<'r> History<'r> {
         };
         for change in changes {
             let key = (change.service_id.clone(), change.terms_type.clone());
-            let kind = if change.earlier.is_empty() {
-                VersionKind::FirstRecord
-            } else if change.is_technical() {
-                VersionKind::TechnicalUpgrade
-            } else if change.earlier[1..]
-                .iter()
-                .any(|(_, blob)| *blob == change.blob)
-            {
-                VersionKind::Revert
-            } else {
-                VersionKind::NewChanges
-            };
+            let kind = change.kind();
             let (lines_added, lines_removed) = match change.earlier.first() {
                 Some((_, previous)) => line_counts(
                     &repository.blob_text(*previous)?,
@@ -307,46 +260,11 @@ impl<'r> History<'r> {
                 self.at_commit(service, terms_type, &commit)
             }
         };
-        found.ok_or_else(|| Error::UnknownDocument {
-            wanted: format!("{service}/{terms_type} at {point}"),
-            folder: self.repository.path().display().to_string(),
+        found.ok_or_else(|| {
+            Error::argument(format!(
+                "{} holds no version of {service} / {terms_type} at {point} (recorded later, or not this document's commit); `policydiff log {service:?} {terms_type:?}` lists its versions",
+                self.repository.path().display()
+            ))
         })
     }
-}
-
-/// A self-contained HTML page showing a change side by side.
-pub fn side_by_side_html(title: &str, before: &str, after: &str) -> String {
-    let escape = |t: &str| {
-        t.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let diff = similar::TextDiff::from_lines(before, after);
-    let mut rows = String::new();
-    for op in diff.ops() {
-        for change in diff.iter_inline_changes(op) {
-            let mut cell = String::new();
-            for (emphasised, value) in change.iter_strings_lossy() {
-                if emphasised {
-                    cell.push_str(&format!("<mark>{}</mark>", escape(&value)));
-                } else {
-                    cell.push_str(&escape(&value));
-                }
-            }
-            let row = match change.tag() {
-                similar::ChangeTag::Equal => format!("<tr><td>{cell}</td><td>{cell}</td></tr>\n"),
-                similar::ChangeTag::Delete => {
-                    format!("<tr><td class=\"del\">{cell}</td><td></td></tr>\n")
-                }
-                similar::ChangeTag::Insert => {
-                    format!("<tr><td></td><td class=\"ins\">{cell}</td></tr>\n")
-                }
-            };
-            rows.push_str(&row);
-        }
-    }
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>body{{font:14px/1.4 sans-serif;margin:1em}}table{{width:100%;border-collapse:collapse;table-layout:fixed}}td{{vertical-align:top;white-space:pre-wrap;padding:2px 6px;border-bottom:1px solid #eee}}.del{{background:#fee}}.ins{{background:#efe}}.del mark{{background:#f99}}.ins mark{{background:#9e9}}</style></head>\n<body><h1>{title}</h1>\n<table>\n<tr><th>Before</th><th>After</th></tr>\n{rows}</table></body></html>\n",
-        title = escape(title)
-    )
 }

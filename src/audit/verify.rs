@@ -122,14 +122,16 @@ pub fn verify(path: &Path) -> Result<Verification> {
     // Reading an object then checks that its content hashes to its id.
     git2::opts::strict_hash_verification(true);
     let repo = Repository::open(path).map_err(|e| {
-        Error::io(
-            format!(
-                "cannot open the versions repository {} (git: {}); check the path, or restore the repository from a backup",
-                path.display(),
-                e.message()
-            ),
-            std::io::Error::other(e.message().to_string()),
-        )
+        if e.code() == git2::ErrorCode::NotFound {
+            return Error::argument(format!(
+                "there is no versions repository at {}; check the path",
+                path.display()
+            ));
+        }
+        Error::Repository {
+            context: format!("cannot open the versions repository {}", path.display()),
+            message: e.message().to_string(),
+        }
     })?;
     let mut verification = Verification::default();
     check_objects(&repo, &mut verification);

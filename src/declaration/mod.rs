@@ -25,6 +25,7 @@
 //! assert!(matches!(terms.sources[0].select[1], Selector::Range(_)));
 //! ```
 
+pub mod adhoc;
 pub mod filter;
 pub mod terms_types;
 
@@ -32,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 pub use filter::{BuiltinFilter, Filter};
@@ -1186,19 +1187,4 @@ struct Rules {
     actions: Option<Vec<Action>>,
 }
 
-/// Reads a date as written by users and in OTA files: RFC 3339 (also with a `+hhmm` offset or
-/// a space before the time, as OTA's schema accepts), or `YYYY-MM-DD` (midnight UTC).
-pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(date) = DateTime::parse_from_rfc3339(text) {
-        return Some(date.with_timezone(&Utc));
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
-        if let Ok(date) = DateTime::parse_from_str(text, format) {
-            return Some(date.with_timezone(&Utc));
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-}
+pub use crate::units::parse_date;

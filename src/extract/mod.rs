@@ -112,9 +112,9 @@ pub fn extract_html(html: &str, location: &str, source: &SourceDocument) -> Resu
             .map_err(|e| Error::io("cannot start the extraction thread", e))?
             .join()
             .unwrap_or_else(|_| {
-                Err(Error::io(
+                Err(Error::internal(
                     format!("extraction of {location}"),
-                    std::io::Error::other("the extraction thread failed; please report this page"),
+                    "the extraction thread panicked",
                 ))
             })
     })

@@ -73,12 +73,7 @@ pub fn pdf_to_markdown(bytes: &[u8], location: &str) -> Result<String> {
     };
     let output = reader
         .join()
-        .map_err(|_| {
-            Error::io(
-                "pdftotext output",
-                std::io::Error::other("reader thread failed"),
-            )
-        })?
+        .map_err(|_| Error::internal("reading pdftotext's output", "the reader thread panicked"))?
         .map_err(|e| Error::io("cannot read pdftotext output", e))?;
     if !status.success() {
         return Err(Error::PdfNoText {

@@ -253,6 +253,7 @@ impl BrowserPool {
             Ok(Err(Failure::Navigation(message))) => Err(Error::Connect {
                 url: url.to_string(),
                 message: format!("the browser could not load it: {message}"),
+                cause: None,
             }),
             Ok(Err(Failure::Refused(refusal))) => Err(Error::ForbiddenAddress {
                 url: url.to_string(),
@@ -328,6 +329,7 @@ impl BrowserPool {
             Err(error) => Err(Error::Dns {
                 url: url.to_string(),
                 message: error.to_string(),
+                cause: Some(std::sync::Arc::from(error)),
             }),
         }
     }

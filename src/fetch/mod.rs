@@ -45,8 +45,8 @@ use url::Url;
 
 pub use safety::is_public_address;
 
-pub use settings::{BrowserConfig, FetchConfig, Viewport};
 use crate::{Error, Result};
+pub use settings::{BrowserConfig, FetchConfig, Viewport};
 
 /// A fetched document.
 #[derive(Debug, Clone)]
@@ -186,6 +186,7 @@ impl Fetcher {
                         .map_err(|_| Error::Connect {
                             url: url.to_string(),
                             message: "the fetcher is shutting down".into(),
+                            cause: None,
                         })?;
                 turn = Some((host.clone(), permit));
             }
@@ -213,7 +214,7 @@ impl Fetcher {
             let response = tokio::time::timeout_at(deadline, request.send())
                 .await
                 .map_err(|_| timed_out())?
-                .map_err(|e| classify(url, &e))?;
+                .map_err(|e| classify(url, e))?;
             cookies.set_cookies(&mut response.headers().get_all(SET_COOKIE).iter(), &current);
             let status = response.status();
             if status.is_redirection()
@@ -291,7 +292,7 @@ async fn read_body(url: &str, mut response: reqwest::Response, max_body: u64) ->
         });
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| classify(url, &e))? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| classify(url, e))? {
         if body.len() as u64 + chunk.len() as u64 > max_body {
             return Err(Error::TooLarge {
                 url: url.to_string(),
@@ -315,9 +316,9 @@ fn parse_retry_after(value: &str) -> Option<u64> {
 }
 
 /// Sorts a reqwest error into a failure class, by walking its causes.
-fn classify(url: &str, error: &reqwest::Error) -> Error {
+fn classify(url: &str, error: reqwest::Error) -> Error {
     let mut causes = Vec::new();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&error);
     while let Some(cause) = source {
         if let Some(refused) = cause.downcast_ref::<safety::Refused>() {
             return Error::ForbiddenAddress {
@@ -329,6 +330,7 @@ fn classify(url: &str, error: &reqwest::Error) -> Error {
             return Error::Dns {
                 url: url.to_string(),
                 message: failure.to_string(),
+                cause: Some(std::sync::Arc::new(error)),
             };
         }
         causes.push(cause.to_string());
@@ -336,7 +338,9 @@ fn classify(url: &str, error: &reqwest::Error) -> Error {
     }
     let message = causes.last().cloned().unwrap_or_else(|| error.to_string());
     let all = causes.join(": ").to_ascii_lowercase();
-    if error.is_timeout() {
+    let timed_out = error.is_timeout();
+    let cause: Option<crate::error::Cause> = Some(std::sync::Arc::new(error));
+    if timed_out {
         Error::Timeout {
             url: url.to_string(),
             seconds: 0,
@@ -345,11 +349,13 @@ fn classify(url: &str, error: &reqwest::Error) -> Error {
         Error::Tls {
             url: url.to_string(),
             message,
+            cause,
         }
     } else {
         Error::Connect {
             url: url.to_string(),
             message,
+            cause,
         }
     }
 }

@@ -36,42 +36,74 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use git2::{Oid, Repository, Signature, Time};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
 mod history_index;
 use history_index::HistoryIndex;
 
-/// What a commit records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a version is: policydiff's one vocabulary for versions, used by tracking reports,
+/// audit logs, memos and the commit subjects (OTA's) that record them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RecordKind {
+pub enum VersionKind {
     /// The first version of a document.
     FirstRecord,
     /// The document's text changed.
-    NewVersion,
+    // Run reports written before the vocabulary was unified said `new_version`.
+    #[serde(alias = "new_version")]
+    NewChanges,
     /// The text changed only because the declaration or the extraction changed.
     TechnicalUpgrade,
+    /// The text is identical to an earlier version's (flapping pages, A/B tests): recorded as
+    /// new changes, never presented as news.
+    Revert,
 }
 
-impl RecordKind {
-    /// The name used in reports.
+/// Subject prefix of a first record (OTA's).
+pub const SUBJECT_FIRST_RECORD: &str = "First record of";
+/// Subject prefix of new changes, reverts included (OTA's).
+pub const SUBJECT_NEW_CHANGES: &str = "Record new changes of";
+/// Subject prefix of a technical or declaration upgrade (OTA's).
+pub const SUBJECT_TECHNICAL_UPGRADE: &str = "Apply technical or declaration upgrade on";
+
+impl VersionKind {
+    /// The name used in reports and logs.
     pub fn as_str(self) -> &'static str {
         match self {
-            RecordKind::FirstRecord => "first_record",
-            RecordKind::NewVersion => "new_version",
-            RecordKind::TechnicalUpgrade => "technical_upgrade",
+            VersionKind::FirstRecord => "first_record",
+            VersionKind::NewChanges => "new_changes",
+            VersionKind::TechnicalUpgrade => "technical_upgrade",
+            VersionKind::Revert => "revert",
         }
     }
 
-    fn subject_prefix(self) -> &'static str {
+    /// The commit subject's prefix, as OTA writes it (a revert is recorded as new changes).
+    pub fn subject_prefix(self) -> &'static str {
         match self {
-            RecordKind::FirstRecord => "First record of",
-            RecordKind::NewVersion => "Record new changes of",
-            RecordKind::TechnicalUpgrade => "Apply technical or declaration upgrade on",
+            VersionKind::FirstRecord => SUBJECT_FIRST_RECORD,
+            VersionKind::NewChanges | VersionKind::Revert => SUBJECT_NEW_CHANGES,
+            VersionKind::TechnicalUpgrade => SUBJECT_TECHNICAL_UPGRADE,
         }
     }
+}
+
+impl std::fmt::Display for VersionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The earlier version whose text a new version brings back, if any: `earlier` lists the
+/// earlier versions newest first as `(commit, blob)`, the first being the version replaced
+/// (which cannot be reverted to, since the text changed). Blobs compare bytes exactly.
+pub fn find_revert(blob: Oid, earlier: &[(String, Oid)]) -> Option<&str> {
+    earlier
+        .iter()
+        .skip(1)
+        .find(|(_, earlier_blob)| *earlier_blob == blob)
+        .map(|(commit, _)| commit.as_str())
 }
 
 /// A fetched source kept beside the version as evidence.
@@ -111,8 +143,8 @@ pub struct NewVersion<'a> {
 pub struct Recorded {
     /// The commit id.
     pub commit: String,
-    /// What the commit records.
-    pub kind: RecordKind,
+    /// What the commit records (never `Revert`: [`VersionChange::kind`] tells that from history).
+    pub kind: VersionKind,
 }
 
 /// A change of one version file, as history records it.
@@ -139,8 +171,25 @@ pub struct VersionChange {
 impl VersionChange {
     /// Whether the commit is a technical or declaration upgrade (OTA's subject).
     pub fn is_technical(&self) -> bool {
-        self.subject
-            .starts_with("Apply technical or declaration upgrade on")
+        self.subject.starts_with(SUBJECT_TECHNICAL_UPGRADE)
+    }
+
+    /// The earlier version this one brings back, if it is a revert.
+    pub fn reverts_to(&self) -> Option<&str> {
+        find_revert(self.blob, &self.earlier)
+    }
+
+    /// What this version is.
+    pub fn kind(&self) -> VersionKind {
+        if self.earlier.is_empty() {
+            VersionKind::FirstRecord
+        } else if self.is_technical() {
+            VersionKind::TechnicalUpgrade
+        } else if self.reverts_to().is_some() {
+            VersionKind::Revert
+        } else {
+            VersionKind::NewChanges
+        }
     }
 }
 
@@ -200,6 +249,12 @@ fn git_error(context: &str, error: git2::Error) -> Error {
     } else {
         std::io::ErrorKind::Other
     };
+    if kind == std::io::ErrorKind::Other {
+        return Error::Repository {
+            context: context.to_string(),
+            message: message.to_string(),
+        };
+    }
     Error::io(
         format!("{context} (git)"),
         std::io::Error::new(kind, message.to_string()),
@@ -338,9 +393,9 @@ impl VersionsRepository {
             return Ok(None);
         }
         let kind = match (&previous, version.technical) {
-            (None, _) => RecordKind::FirstRecord,
-            (Some(_), true) => RecordKind::TechnicalUpgrade,
-            (Some(_), false) => RecordKind::NewVersion,
+            (None, _) => VersionKind::FirstRecord,
+            (Some(_), true) => VersionKind::TechnicalUpgrade,
+            (Some(_), false) => VersionKind::NewChanges,
         };
         let parent = self.head_commit();
         let base_tree = match &parent {
@@ -435,6 +490,12 @@ impl VersionsRepository {
     /// Opens an existing repository (ours or a clone of one of OTA's versions repositories).
     pub fn open(path: &Path) -> Result<Self> {
         let repo = Repository::open(path).map_err(|e| {
+            if e.code() == git2::ErrorCode::NotFound {
+                return Error::argument(format!(
+                    "there is no versions repository at {}; give the path of one (--repo PATH), or run `policydiff track` to create it",
+                    path.display()
+                ));
+            }
             git_error(
                 &format!("cannot open the versions repository {}", path.display()),
                 e,
@@ -625,7 +686,7 @@ impl VersionsRepository {
     }
 }
 
-fn commit_message(kind: RecordKind, version: &NewVersion<'_>) -> String {
+fn commit_message(kind: VersionKind, version: &NewVersion<'_>) -> String {
     let mut message = format!(
         "{} {} {}\n\n",
         kind.subject_prefix(),

@@ -28,13 +28,15 @@
 //! assert!(memo.body.contains("“We use your interactions with AI features to personalise ads.”"));
 //! ```
 
-use std::path::{Path, PathBuf};
-
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analyse::{Analysis, BlockChange, Change, ChangeKind, Taxonomy, sentences};
 use crate::config::MemoConfig;
+use crate::record::{VersionChange, VersionsRepository};
 use crate::{Error, Result};
+
+mod store;
+pub use store::{MemoRecord, MemoStore, Stored, StoredMemo};
 
 /// Longest quotation, in characters.
 const MAX_QUOTE_CHARS: usize = 200;
@@ -60,7 +62,7 @@ pub struct MemoInput<'a> {
 }
 
 /// Which version a quotation comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     /// The previous version.
@@ -70,7 +72,7 @@ pub enum Side {
 }
 
 /// A quotation used in a memo.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     /// The quoted text, verbatim.
     pub text: String,
@@ -506,44 +508,16 @@ impl Memo {
         format!("---\n{front}---\n\n{}\n", self.body)
     }
 
-    /// The sidecar JSON: everything of the memo and its analysis.
-    pub fn to_json(&self, service_id: &str, terms_type: &str) -> serde_json::Value {
-        let f = &self.front_matter;
-        serde_json::json!({
-            "service": service_id,
-            "terms_type": terms_type,
-            "date": f.dates.first(),
-            "commit": f.commit,
-            "previous_commit": f.previous_commit,
-            "change_kind": f.change_kind,
-            "reverts_to": f.reverts_to,
-            "significance": f.significance,
-            "topics": f.topics,
-            "effective_date": self.analysis.effective_date,
-            "previous_effective_date": self.analysis.previous_effective_date,
-            "announced_change": self.analysis.announced_change,
-            "title": self.title,
-            "html_description": f.html_description,
-            "body": self.body,
-            "quotes": self.quotes,
-            "changes": self.analysis.changes.iter().map(|c| serde_json::json!({
-                "kind": c.kind,
-                "section": c.section,
-                "before": c.before,
-                "after": c.after,
-                "word_diff": c.word_diff,
-                "topics": c.topics,
-                "significance": c.significance,
-                "cosmetic": c.cosmetic,
-            })).collect::<Vec<_>>(),
-        })
+    /// The sidecar: everything of the memo and its analysis.
+    pub fn record(&self, service_id: &str, terms_type: &str) -> MemoRecord {
+        MemoRecord::of(self, service_id, terms_type)
     }
 }
 
 /// Drafts the memo of a change recorded in a versions repository (`None` for a first record).
 pub fn for_recorded_change(
-    repository: &crate::record::VersionsRepository,
-    change: &crate::record::VersionChange,
+    repository: &VersionsRepository,
+    change: &VersionChange,
     service_name: &str,
     config: &MemoConfig,
     taxonomy: &Taxonomy,
@@ -553,15 +527,10 @@ pub fn for_recorded_change(
     };
     let after = repository.blob_text(change.blob)?;
     let before = repository.blob_text(*previous_blob)?;
-    // A revert: the new text is an earlier version's (compared by blob id: same bytes).
-    let reverts_to = change.earlier[1..]
-        .iter()
-        .find(|(_, blob)| *blob == change.blob)
-        .map(|(commit, _)| commit.as_str());
     let analysis = crate::analyse::analyse(
         Some(&before),
         &after,
-        reverts_to,
+        change.reverts_to(),
         change.is_technical(),
         taxonomy,
     );
@@ -576,6 +545,101 @@ pub fn for_recorded_change(
         after: &after,
     };
     Ok(Some(draft(&input, &analysis, config, taxonomy)))
+}
+
+/// Drafts the memo of the change between two texts that are not in a repository (no commit
+/// is named, no revert can be known).
+pub fn for_texts(
+    before: &str,
+    after: &str,
+    service: &str,
+    terms_type: &str,
+    date: &str,
+    config: &MemoConfig,
+) -> Memo {
+    let taxonomy = Taxonomy::with_additions(&config.topics);
+    let analysis = crate::analyse::analyse(Some(before), after, None, false, &taxonomy);
+    let input = MemoInput {
+        service,
+        terms_type,
+        date,
+        commit: None,
+        previous_commit: None,
+        before: Some(before),
+        after,
+    };
+    draft(&input, &analysis, config, &taxonomy)
+}
+
+/// What [`draft_all`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BatchSummary {
+    /// Changes analysed (first records have no memo).
+    pub analysed: usize,
+    /// Memos written.
+    pub written: usize,
+    /// Reviewed memos kept as they are.
+    pub kept_reviewed: usize,
+}
+
+/// Drafts the memo of every change of a repository in OTA's layout (those recorded at or after
+/// `since`, when given) into `store`. Services are named by their ids.
+pub fn draft_all(
+    repository: &VersionsRepository,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    config: &MemoConfig,
+    store: &MemoStore,
+) -> Result<BatchSummary> {
+    let taxonomy = Taxonomy::with_additions(&config.topics);
+    let mut summary = BatchSummary::default();
+    for change in &repository.version_changes(since)? {
+        let Some(memo) =
+            for_recorded_change(repository, change, &change.service_id, config, &taxonomy)?
+        else {
+            continue;
+        };
+        summary.analysed += 1;
+        match store.write(&memo, &change.service_id, &change.terms_type)? {
+            Stored::Written(_) => summary.written += 1,
+            Stored::KeptReviewed(_) => summary.kept_reviewed += 1,
+        }
+    }
+    Ok(summary)
+}
+
+/// Drafts the memo of one document's change: the one recorded by `commit` (any revision git
+/// understands), else the latest.
+pub fn draft_for_document(
+    repository: &VersionsRepository,
+    service_id: &str,
+    terms_type: &str,
+    commit: Option<&str>,
+    config: &MemoConfig,
+) -> Result<Memo> {
+    let taxonomy = Taxonomy::with_additions(&config.topics);
+    let wanted = commit.map(|c| repository.resolve(c)).transpose()?;
+    let changes = repository.document_changes(service_id, terms_type)?;
+    let change = changes
+        .iter()
+        .rev()
+        .find(|c| wanted.as_ref().is_none_or(|w| &c.commit == w))
+        .ok_or_else(|| {
+            Error::argument(match &wanted {
+                Some(commit) => {
+                    format!("commit {commit} records no version of {service_id} {terms_type}")
+                }
+                None => format!(
+                    "{} holds no version of {service_id} {terms_type}",
+                    repository.path().display()
+                ),
+            })
+        })?;
+    for_recorded_change(repository, change, service_id, config, &taxonomy)?.ok_or_else(|| {
+        Error::argument(format!(
+            "commit {} is the first record of {service_id} {terms_type}: there is no change to describe",
+            change.commit
+        ))
+    })
 }
 
 /// A file-name-safe slug: lower case, ASCII letters and digits, single dashes.
@@ -594,57 +658,6 @@ pub fn slug(text: &str) -> String {
     } else {
         out
     }
-}
-
-/// Writes `<date>-<service>-<terms>.md` and `.json` in `dir`; another change's memo is never
-/// overwritten (a number is added), the same change's memo is rewritten.
-pub fn write(memo: &Memo, service_id: &str, terms_type: &str, dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Error::io(
-            format!("cannot create the memos folder {}", dir.display()),
-            e,
-        )
-    })?;
-    let base = format!(
-        "{}-{}-{}",
-        memo.front_matter
-            .dates
-            .first()
-            .map(String::as_str)
-            .unwrap_or("undated"),
-        slug(service_id),
-        slug(terms_type)
-    );
-    let json = memo.to_json(service_id, terms_type);
-    let mut n = 1;
-    let path = loop {
-        let stem = if n == 1 {
-            base.clone()
-        } else {
-            format!("{base}-{n}")
-        };
-        let markdown = dir.join(format!("{stem}.md"));
-        let sidecar = dir.join(format!("{stem}.json"));
-        let same_change = std::fs::read_to_string(&sidecar)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|existing| {
-                existing["commit"] == json["commit"]
-                    && existing["terms_type"] == json["terms_type"]
-                    && existing["service"] == json["service"]
-            });
-        if !markdown.exists() || same_change {
-            break markdown;
-        }
-        n += 1;
-    };
-    std::fs::write(&path, memo.to_markdown())
-        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    let sidecar = path.with_extension("json");
-    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
-    std::fs::write(&sidecar, text)
-        .map_err(|e| Error::io(format!("cannot write {}", sidecar.display()), e))?;
-    Ok(path)
 }
 
 #[cfg(test)]
@@ -754,14 +767,43 @@ mod tests {
             m.front_matter.commit = Some("another".into());
             m
         };
-        let a = write(&first, "Instagram", "Privacy Policy", dir.path()).unwrap();
-        let b = write(&second, "Instagram", "Privacy Policy", dir.path()).unwrap();
+        let store = MemoStore::new(dir.path());
+        let a = store.write(&first, "Instagram", "Privacy Policy").unwrap();
+        let b = store.write(&second, "Instagram", "Privacy Policy").unwrap();
         assert_ne!(a, b);
         assert!(
-            b.to_string_lossy()
+            b.path()
+                .to_string_lossy()
                 .ends_with("2025-12-16-instagram-privacy-policy-2.md")
         );
-        let again = write(&first, "Instagram", "Privacy Policy", dir.path()).unwrap();
+        let again = store.write(&first, "Instagram", "Privacy Policy").unwrap();
         assert_eq!(again, a, "the same change's memo is rewritten in place");
+        let listed = store.list().unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed.iter().all(|m| m.is_draft()));
+        assert_eq!(
+            listed[1].record,
+            first.record("Instagram", "Privacy Policy")
+        );
+    }
+
+    #[test]
+    fn a_reviewed_memo_is_kept_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MemoStore::new(dir.path());
+        let memo = memo_for("We collect data.", "We collect more data.");
+        let path = store
+            .write(&memo, "Instagram", "Privacy Policy")
+            .unwrap()
+            .written()
+            .unwrap();
+        let reviewed = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("status: draft", "status: published");
+        std::fs::write(&path, &reviewed).unwrap();
+        let again = store.write(&memo, "Instagram", "Privacy Policy").unwrap();
+        assert_eq!(again, Stored::KeptReviewed(path.clone()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), reviewed);
+        assert_eq!(store.list().unwrap()[0].status, "published");
     }
 }

@@ -1,0 +1,597 @@
+//! One function per command: read the arguments, call the library, print what it returns.
+//! Every function returns `Result<ExitCode, Error>`; `main` turns an error into its message
+//! and [`Error::exit_code`], in one place.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use policydiff::audit::{self, History, render};
+use policydiff::config::Config;
+use policydiff::declaration::{self, Severity, adhoc};
+use policydiff::memo::{self, MemoStore, Stored};
+use policydiff::record::VersionsRepository;
+use policydiff::report::{DocumentReport, DocumentStatus, RunReport, Sink};
+use policydiff::units::date_argument;
+use policydiff::{Error, Result, extract, notify};
+
+use super::args::*;
+use super::output;
+
+/// Runs the command the arguments name.
+pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Track(args) => track(config, args),
+        Command::Daemon(args) => daemon(config, args),
+        Command::Log(args) => log(config, args),
+        Command::Show(args) => show(config, args),
+        Command::Diff(args) => diff(config, args),
+        Command::Services(args) => services(config, args),
+        Command::Verify(args) => verify(config, args),
+        Command::Export(args) => export(config, args),
+        Command::Status(args) => status(config, args),
+        Command::Memo(args) => memo(config, args),
+        Command::Demo(args) => demo(args),
+        Command::Validate(args) => validate(args),
+        Command::Extract(args) => extract(args),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().map_err(|e| Error::io("cannot start the async runtime", e))
+}
+
+/// What a terminal shows of a round: a progress line while it runs, then the notifications.
+struct Terminal<'a> {
+    config: &'a Config,
+    progress: Option<indicatif::ProgressBar>,
+    counts: (usize, usize, usize),
+}
+
+impl Sink for Terminal<'_> {
+    fn document(&mut self, report: &DocumentReport) {
+        let (recorded, unchanged, failed) = &mut self.counts;
+        if report.status.recorded() {
+            *recorded += 1;
+        } else if report.status == DocumentStatus::Failed {
+            *failed += 1;
+        } else {
+            *unchanged += 1;
+        }
+        if let Some(bar) = &self.progress {
+            bar.set_message(format!(
+                "{recorded} recorded, {unchanged} unchanged, {failed} failed — {} {}",
+                report.service, report.terms_type
+            ));
+        }
+    }
+
+    async fn round(&mut self, report: &RunReport) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+        notify::after_round(self.config, report).await;
+    }
+}
+
+fn track(config_path: Option<&Path>, args: TrackArgs) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let interactive = std::io::stderr().is_terminal() && !args.quiet;
+    output::init_logging(args.quiet, args.verbose, interactive);
+    let runtime = runtime()?;
+    let progress = interactive.then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let mut terminal = Terminal {
+        config: &config,
+        progress,
+        counts: (0, 0, 0),
+    };
+    let report = runtime.block_on(async {
+        let result = policydiff::track::track(&config, &args.documents, &mut |report| {
+            terminal.document(report)
+        })
+        .await;
+        if let Some(bar) = &terminal.progress {
+            bar.finish_and_clear();
+        }
+        let report = result?;
+        // Notifications may wait on slow receivers: the repository is free by then.
+        terminal.round(&report).await;
+        Ok::<_, Error>(report)
+    })?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::internal("writing the run report", e))?;
+        println!("{json}");
+    }
+    if !args.quiet {
+        output::print_summary(&report);
+    }
+    Ok(if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The daemon's sink: a log line per round, then the notifications.
+struct DaemonSink<'a> {
+    config: &'a Config,
+}
+
+impl Sink for DaemonSink<'_> {
+    async fn round(&mut self, report: &RunReport) {
+        tracing::info!(
+            recorded = report.recorded,
+            unchanged = report.unchanged,
+            failed = report.failed,
+            held_back = report.held_back,
+            "round finished"
+        );
+        notify::after_round(self.config, report).await;
+    }
+}
+
+fn daemon(config_path: Option<&Path>, args: DaemonArgs) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    output::init_logging(args.quiet, args.verbose, false);
+    let runtime = runtime()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_requested = Arc::new(tokio::sync::Notify::new());
+    runtime.block_on(async {
+        {
+            let (stop, stop_requested) = (stop.clone(), stop_requested.clone());
+            tokio::spawn(async move {
+                let Ok(mut terminate) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                else {
+                    return;
+                };
+                let mut signals = 0;
+                loop {
+                    tokio::select! {
+                        _ = terminate.recv() => {}
+                        _ = tokio::signal::ctrl_c() => {}
+                    }
+                    signals += 1;
+                    if signals > 1 {
+                        eprintln!("policydiff daemon: second signal, exiting now");
+                        std::process::exit(130);
+                    }
+                    tracing::info!("stop requested: finishing what is fetched, then exiting");
+                    stop.store(true, Ordering::SeqCst);
+                    stop_requested.notify_one();
+                }
+            });
+        }
+        let mut sink = DaemonSink { config: &config };
+        policydiff::daemon::run(&config, &stop, &stop_requested, &mut sink).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_repository(
+    config_path: Option<&Path>,
+    repo: Option<&PathBuf>,
+) -> Result<(Config, VersionsRepository)> {
+    let config = Config::load(config_path)?;
+    let path = repo.cloned().unwrap_or_else(|| config.snapshots.clone());
+    let repository = VersionsRepository::open(&path)?;
+    Ok((config, repository))
+}
+
+fn optional_date(
+    flag: &str,
+    value: &Option<String>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    value
+        .as_deref()
+        .map(|text| date_argument(flag, text))
+        .transpose()
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let json =
+        serde_json::to_string_pretty(value).map_err(|e| Error::internal("writing JSON", e))?;
+    println!("{json}");
+    Ok(())
+}
+
+fn log(config_path: Option<&Path>, args: LogArgs) -> Result<ExitCode> {
+    let (config, repository) = open_repository(config_path, args.repo.repo.as_ref())?;
+    let since = optional_date("since", &args.since)?;
+    let until = optional_date("until", &args.until)?;
+    let only = args.service.as_deref().map(|s| (s, args.terms.as_deref()));
+    let history = History::read(&repository, Some(&config.memos.dir), only)?;
+    let entries: Vec<_> = history
+        .log(args.service.as_deref(), args.terms.as_deref())
+        .into_iter()
+        .filter(|e| since.is_none_or(|d| e.date >= d) && until.is_none_or(|d| e.date <= d))
+        .filter(|e| args.topic.as_ref().is_none_or(|t| e.topics.contains(t)))
+        .filter(|e| {
+            args.min_significance
+                .is_none_or(|m| e.significance.is_some_and(|s| s >= m))
+        })
+        .collect();
+    if args.repo.json {
+        print_json(&entries)?;
+    } else {
+        output::print_log(&entries);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The history of one document, or an error saying the repository does not hold it.
+fn document_history<'r>(
+    repository: &'r VersionsRepository,
+    service: &str,
+    terms: &str,
+) -> Result<History<'r>> {
+    let history = History::read(repository, None, Some((service, Some(terms))))?;
+    if !history.has(service, terms) {
+        return Err(Error::argument(format!(
+            "{} holds no document {service} / {terms}; `policydiff services` lists the documents it holds",
+            repository.path().display()
+        )));
+    }
+    Ok(history)
+}
+
+fn show(config_path: Option<&Path>, args: ShowArgs) -> Result<ExitCode> {
+    let (_, repository) = open_repository(config_path, args.repo.repo.as_ref())?;
+    let history = document_history(&repository, &args.service, &args.terms)?;
+    let point = args
+        .commit
+        .clone()
+        .or(args.at.clone())
+        .unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
+    let version = history.resolve_point(&args.service, &args.terms, &point)?;
+    let text = history.text(version)?;
+    if args.repo.json {
+        print_json(&serde_json::json!({"version": version, "text": text}))?;
+    } else {
+        output::print_version(version, &text);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff(config_path: Option<&Path>, args: DiffArgs) -> Result<ExitCode> {
+    let (_, repository) = open_repository(config_path, args.repo.as_ref())?;
+    let history = document_history(&repository, &args.service, &args.terms)?;
+    let from = history.resolve_point(&args.service, &args.terms, &args.from)?;
+    let to_point = args
+        .to
+        .clone()
+        .unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
+    let to = history.resolve_point(&args.service, &args.terms, &to_point)?;
+    let (before, after) = (history.text(from)?, history.text(to)?);
+    let label = |v: &audit::VersionEntry| {
+        format!(
+            "{} ({:.10}, {})",
+            args.terms,
+            v.commit,
+            v.date.format("%Y-%m-%d")
+        )
+    };
+    let colour = std::io::stdout().is_terminal();
+    match args.format {
+        DiffFormat::Html => {
+            let title = format!(
+                "{} {}: {} → {}",
+                args.service,
+                args.terms,
+                from.date.format("%Y-%m-%d"),
+                to.date.format("%Y-%m-%d")
+            );
+            print!("{}", render::side_by_side_html(&title, &before, &after));
+        }
+        DiffFormat::Unified if args.words => {
+            println!("{}", render::word_diff(&before, &after, colour));
+        }
+        DiffFormat::Unified => {
+            print!(
+                "{}",
+                render::unified_diff(&before, &after, &label(from), &label(to), colour)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn services(config_path: Option<&Path>, args: ServicesArgs) -> Result<ExitCode> {
+    let (_, repository) = open_repository(config_path, args.repo.repo.as_ref())?;
+    let spans = History::read(&repository, None, None)?.services();
+    if args.repo.json {
+        print_json(&spans)?;
+    } else {
+        output::print_services(&spans);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(config_path: Option<&Path>, args: ServicesArgs) -> Result<ExitCode> {
+    let path = match args.repo.repo.clone() {
+        Some(path) => path,
+        None => Config::load(config_path)?.snapshots,
+    };
+    let verification = audit::verify::verify(&path)?;
+    if args.repo.json {
+        print_json(&verification)?;
+    } else {
+        output::print_verification(&verification);
+    }
+    Ok(if verification.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn export(config_path: Option<&Path>, args: ExportArgs) -> Result<ExitCode> {
+    let (_, repository) = open_repository(config_path, args.repo.repo.as_ref())?;
+    let options = audit::export::ExportOptions {
+        since: optional_date("since", &args.since)?,
+        name: args.name.clone(),
+    };
+    let summary = audit::export::export(&repository, &args.out, &options)?;
+    if args.repo.json {
+        print_json(&summary)?;
+    } else {
+        println!(
+            "{}: {} versions of {} documents ({} services)",
+            args.out.display(),
+            summary.versions,
+            summary.documents,
+            summary.services
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(config_path: Option<&Path>, args: StatusArgs) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let report = policydiff::status::status(&config)?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        output::print_status(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn memo(config_path: Option<&Path>, args: MemoArgs) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    if let (Some(before), Some(after)) = (&args.before, &args.after) {
+        let read = |path: &PathBuf| {
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+        };
+        let (before, after) = (read(before)?, read(after)?);
+        let date = args
+            .date
+            .clone()
+            .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
+        let service = args.service_name.clone().unwrap_or_default();
+        let terms = args.terms_type.clone().unwrap_or_default();
+        let drafted = memo::for_texts(&before, &after, &service, &terms, &date, &config.memos);
+        match args.format {
+            MemoFormat::Markdown => print!("{}", drafted.to_markdown()),
+            MemoFormat::Json => print_json(&drafted.record(&service, &terms))?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let repo_path = args
+        .repo
+        .clone()
+        .unwrap_or_else(|| config.snapshots.clone());
+    let repository = VersionsRepository::open(&repo_path)?;
+    let store = MemoStore::new(args.out.as_deref().unwrap_or(&config.memos.dir));
+    if args.all {
+        let since = optional_date("since", &args.since)?;
+        let started = std::time::Instant::now();
+        let summary = memo::draft_all(&repository, since, &config.memos, &store)?;
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{} memos written to {} ({} changes analysed in {seconds:.1}s, {:.0} changes/s){}",
+            summary.written,
+            store.dir().display(),
+            summary.analysed,
+            summary.analysed as f64 / seconds.max(1e-9),
+            match summary.kept_reviewed {
+                0 => String::new(),
+                n => format!("; {n} reviewed memos kept as they are"),
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(service), Some(terms)) = (&args.service, &args.terms) else {
+        return Err(Error::argument(
+            "give SERVICE TERMS, --all, or --before/--after (see --help)",
+        ));
+    };
+    let drafted = memo::draft_for_document(
+        &repository,
+        service,
+        terms,
+        args.commit.as_deref(),
+        &config.memos,
+    )?;
+    match store.write(&drafted, service, terms)? {
+        Stored::Written(path) => {
+            print!("{}", drafted.to_markdown());
+            eprintln!("written to {}", path.display());
+        }
+        Stored::KeptReviewed(path) => {
+            eprintln!(
+                "{} has been reviewed: it is kept as it is, not redrafted",
+                path.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo(args: DemoArgs) -> Result<ExitCode> {
+    let temporary = match &args.dir {
+        Some(_) => None,
+        None => Some(
+            tempfile::tempdir().map_err(|e| Error::io("cannot create a temporary folder", e))?,
+        ),
+    };
+    let dir = match (&args.dir, &temporary) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(temporary)) => temporary.path().to_path_buf(),
+        (None, None) => PathBuf::from("."),
+    };
+    let demo = runtime()?.block_on(policydiff::demo::run(&dir))?;
+    output::print_demo(&demo, args.dir.is_none());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate(args: ValidateArgs) -> Result<ExitCode> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("declarations")]
+    } else {
+        args.paths
+    };
+    let mut services = Vec::new();
+    for path in &paths {
+        if path.is_dir() {
+            services.append(&mut declaration::load_directory(path)?);
+        } else if path.exists() {
+            services.push(declaration::load_service(path));
+        } else {
+            return Err(Error::argument(format!(
+                "{} does not exist",
+                path.display()
+            )));
+        }
+    }
+    let (mut errors, mut unsupported, mut documents) = (0, 0, 0);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for service in &services {
+        documents += service.declaration.as_ref().map_or(0, |d| d.terms.len());
+        for problem in &service.problems {
+            match problem.severity {
+                Severity::Error => errors += 1,
+                Severity::Unsupported => unsupported += 1,
+            }
+            let _ = writeln!(out, "{problem}");
+        }
+    }
+    eprintln!(
+        "{} services, {documents} valid terms entries: {errors} errors, {unsupported} unsupported",
+        services.len()
+    );
+    Ok(if errors > 0 || (args.strict && unsupported > 0) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn read_input(file: &str) -> Result<Vec<u8>> {
+    if file == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io("cannot read standard input", e))?;
+        Ok(bytes)
+    } else {
+        std::fs::read(file).map_err(|e| Error::io(format!("cannot read {file}"), e))
+    }
+}
+
+fn content_type_of(file: &str, given: Option<&str>) -> Option<String> {
+    given.map(str::to_string).or_else(|| {
+        Path::new(file)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+            .then(|| "application/pdf".to_string())
+    })
+}
+
+fn extraction_rules(args: &ExtractArgs) -> Result<Vec<declaration::SourceDocument>> {
+    if let (Some(path), Some(terms_type)) = (&args.declaration, &args.terms) {
+        let at = optional_date("at", &args.at)?;
+        let sources = adhoc::declared_sources(path, terms_type, at)?;
+        if sources.len() != args.files.len() {
+            return Err(Error::argument(format!(
+                "{terms_type:?} combines {} source documents; give one FILE for each, in order ({})",
+                sources.len(),
+                sources
+                    .iter()
+                    .map(|s| s.fetch.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        return Ok(sources);
+    }
+    let location = args.location.clone().ok_or_else(|| {
+        Error::argument("--location URL is required with --select (the page's address, for links)")
+    })?;
+    let is_pdf = args.files.len() == 1
+        && content_type_of(&args.files[0], args.content_type.as_deref()).as_deref()
+            == Some("application/pdf");
+    if args.select.is_empty() && !is_pdf {
+        return Err(Error::argument(
+            "give --select CSS (or --declaration FILE --terms TYPE)",
+        ));
+    }
+    if args.files.len() != 1 {
+        return Err(Error::argument("with --select, give exactly one FILE"));
+    }
+    Ok(vec![adhoc::source_from_flags(
+        &location,
+        &args.select,
+        &args.remove,
+        &args.filter,
+    )?])
+}
+
+fn extract(args: ExtractArgs) -> Result<ExitCode> {
+    let sources = extraction_rules(&args)?;
+    let mut parts = Vec::new();
+    for (file, source) in args.files.iter().zip(&sources) {
+        let bytes = read_input(file)?;
+        let content_type = content_type_of(file, args.content_type.as_deref());
+        let location = args
+            .location
+            .clone()
+            .filter(|_| sources.len() == 1)
+            .unwrap_or_else(|| source.fetch.clone());
+        match extract::extract(&bytes, content_type.as_deref(), &location, source) {
+            Ok(extracted) => {
+                for name in &extracted.skipped_filters {
+                    eprintln!(
+                        "note: filter {name:?} is a JavaScript filter, which policydiff does not run; extracted without it"
+                    );
+                }
+                parts.push(extracted.markdown);
+            }
+            Err(error) => {
+                // The page, not the command, is at fault: exit 1 with the failure class.
+                eprintln!("policydiff extract: {file}: {} ({})", error, error.class());
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    let markdown = extract::combine(&parts);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let newline = if stdout.is_terminal() { "\n" } else { "" };
+    write!(out, "{markdown}{newline}").map_err(|e| Error::io("cannot write the output", e))?;
+    Ok(ExitCode::SUCCESS)
+}

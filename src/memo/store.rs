@@ -1,0 +1,280 @@
+//! The memo store: the memos folder, read and written only here.
+//!
+//! Each memo is two files named `<date>-<service>-<terms type>[-N]`: the Markdown memo (YAML
+//! front matter, then the body), which people review and edit, and its `.json` sidecar, a
+//! [`MemoRecord`] holding the memo and its full analysis, which programs read (the audit log,
+//! notifications, status, review). [`MemoStore::write`] never overwrites another change's memo
+//! (a number is added) nor a memo a person has reviewed (its front matter no longer says
+//! `status: draft`); it rewrites a draft of the same change, so drafting is repeatable.
+//!
+//! ```
+//! use policydiff::memo::MemoStore;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = MemoStore::new(dir.path());
+//! assert!(store.list().unwrap().is_empty());
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Memo, Quote, slug};
+use crate::analyse::{Announcement, Change, ChangeKind};
+use crate::{Error, Result};
+
+/// The sidecar of a memo: everything of the memo and of the analysis it was drafted from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoRecord {
+    /// Service id.
+    pub service: String,
+    /// Terms type.
+    pub terms_type: String,
+    /// Date of the change (YYYY-MM-DD).
+    pub date: Option<String>,
+    /// The commit of the change.
+    pub commit: Option<String>,
+    /// The commit of the previous version.
+    pub previous_commit: Option<String>,
+    /// Substantive, cosmetic, revert or technical.
+    pub change_kind: ChangeKind,
+    /// For reverts, the commit whose text came back.
+    pub reverts_to: Option<String>,
+    /// Significance in [0, 1].
+    pub significance: f64,
+    /// Topics, most significant first.
+    pub topics: Vec<String>,
+    /// The effective / last-updated date the new version states.
+    pub effective_date: Option<String>,
+    /// The effective / last-updated date the previous version states.
+    pub previous_effective_date: Option<String>,
+    /// An upcoming change the text announces.
+    pub announced_change: Option<Announcement>,
+    /// Title.
+    pub title: String,
+    /// One-paragraph summary in HTML.
+    pub html_description: String,
+    /// The Markdown body.
+    pub body: String,
+    /// Every quotation of the body, with the version it comes from.
+    pub quotes: Vec<Quote>,
+    /// The block changes.
+    pub changes: Vec<Change>,
+}
+
+impl MemoRecord {
+    /// The record of a drafted memo of `service_id`'s `terms_type`.
+    pub fn of(memo: &Memo, service_id: &str, terms_type: &str) -> Self {
+        let f = &memo.front_matter;
+        MemoRecord {
+            service: service_id.to_string(),
+            terms_type: terms_type.to_string(),
+            date: f.dates.first().cloned(),
+            commit: f.commit.clone(),
+            previous_commit: f.previous_commit.clone(),
+            change_kind: f.change_kind,
+            reverts_to: f.reverts_to.clone(),
+            significance: f.significance,
+            topics: f.topics.clone(),
+            effective_date: memo.analysis.effective_date.clone(),
+            previous_effective_date: memo.analysis.previous_effective_date.clone(),
+            announced_change: memo.analysis.announced_change.clone(),
+            title: memo.title.clone(),
+            html_description: f.html_description.clone(),
+            body: memo.body.clone(),
+            quotes: memo.quotes.clone(),
+            changes: memo.analysis.changes.clone(),
+        }
+    }
+
+    /// Whether both records describe the same change of the same document.
+    pub fn same_change(&self, other: &MemoRecord) -> bool {
+        self.commit == other.commit
+            && self.service == other.service
+            && self.terms_type == other.terms_type
+    }
+}
+
+/// A memo in the store.
+#[derive(Debug, Clone)]
+pub struct StoredMemo {
+    /// The Markdown file.
+    pub path: PathBuf,
+    /// Its id: the file name without extension.
+    pub id: String,
+    /// `status` in the front matter: `draft` until a person reviews it.
+    pub status: String,
+    /// The title as the front matter says it now (a reviewer may have edited it).
+    pub title: String,
+    /// The sidecar.
+    pub record: MemoRecord,
+}
+
+impl StoredMemo {
+    /// Whether the memo still waits for review.
+    pub fn is_draft(&self) -> bool {
+        self.status == "draft"
+    }
+}
+
+/// What [`MemoStore::write`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// The memo was written (new, or rewriting the draft of the same change).
+    Written(PathBuf),
+    /// A reviewed memo of the same change is there and was left as it is.
+    KeptReviewed(PathBuf),
+}
+
+impl Stored {
+    /// The memo's file, written or kept.
+    pub fn path(&self) -> &Path {
+        match self {
+            Stored::Written(path) | Stored::KeptReviewed(path) => path,
+        }
+    }
+
+    /// The file, when it was written.
+    pub fn written(self) -> Option<PathBuf> {
+        match self {
+            Stored::Written(path) => Some(path),
+            Stored::KeptReviewed(_) => None,
+        }
+    }
+}
+
+/// The memos folder.
+#[derive(Debug, Clone)]
+pub struct MemoStore {
+    dir: PathBuf,
+}
+
+/// A value of the YAML front matter at the top of a memo, unquoted.
+fn front_matter_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let body = text.strip_prefix("---\n")?;
+    let end = body.find("\n---")?;
+    body[..end]
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+        .map(|v| v.trim().trim_matches(['\'', '"']))
+}
+
+impl MemoStore {
+    /// The store in `dir` (created when the first memo is written).
+    pub fn new(dir: &Path) -> Self {
+        MemoStore {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The Markdown files of the memos, newest first (file names start with the date).
+    pub fn paths_newest_first(&self) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "md"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        paths.sort_by(|a, b| b.file_name().cmp(&a.file_name()));
+        paths
+    }
+
+    /// Reads the memo of a Markdown file and its sidecar; `None` when either is missing or
+    /// unreadable (a file someone put in the folder, a memo being written).
+    pub fn read(&self, path: &Path) -> Option<StoredMemo> {
+        let record: MemoRecord =
+            serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).ok()?)
+                .ok()?;
+        let markdown = std::fs::read_to_string(path).ok()?;
+        Some(StoredMemo {
+            path: path.to_path_buf(),
+            id: path.file_stem()?.to_string_lossy().into_owned(),
+            status: front_matter_value(&markdown, "status")
+                .unwrap_or("draft")
+                .to_string(),
+            title: front_matter_value(&markdown, "title")
+                .map(str::to_string)
+                .unwrap_or_else(|| record.title.clone()),
+            record,
+        })
+    }
+
+    /// Every memo, newest first.
+    pub fn list(&self) -> Result<Vec<StoredMemo>> {
+        if !self.dir.exists() {
+            return Ok(Vec::new());
+        }
+        std::fs::read_dir(&self.dir).map_err(|e| {
+            Error::io(
+                format!("cannot read the memos folder {}", self.dir.display()),
+                e,
+            )
+        })?;
+        Ok(self
+            .paths_newest_first()
+            .iter()
+            .filter_map(|path| self.read(path))
+            .collect())
+    }
+
+    /// Writes `<date>-<service>-<terms>.md` and its `.json` sidecar; another change's memo is
+    /// never overwritten (a number is added), a reviewed memo of the same change is kept, a
+    /// draft of the same change is rewritten.
+    pub fn write(&self, memo: &Memo, service_id: &str, terms_type: &str) -> Result<Stored> {
+        let dir = &self.dir;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::io(
+                format!("cannot create the memos folder {}", dir.display()),
+                e,
+            )
+        })?;
+        let base = format!(
+            "{}-{}-{}",
+            memo.front_matter
+                .dates
+                .first()
+                .map(String::as_str)
+                .unwrap_or("undated"),
+            slug(service_id),
+            slug(terms_type)
+        );
+        let record = MemoRecord::of(memo, service_id, terms_type);
+        let mut n = 1;
+        let path = loop {
+            let stem = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            let markdown = dir.join(format!("{stem}.md"));
+            if !markdown.exists() {
+                break markdown;
+            }
+            if let Some(existing) = self.read(&markdown)
+                && existing.record.same_change(&record)
+            {
+                if !existing.is_draft() {
+                    return Ok(Stored::KeptReviewed(markdown));
+                }
+                break markdown;
+            }
+            n += 1;
+        };
+        std::fs::write(&path, memo.to_markdown())
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        let sidecar = path.with_extension("json");
+        let text = serde_json::to_string_pretty(&record)
+            .map_err(|e| Error::internal("serialising a memo", e))?;
+        std::fs::write(&sidecar, text)
+            .map_err(|e| Error::io(format!("cannot write {}", sidecar.display()), e))?;
+        Ok(Stored::Written(path))
+    }
+}

@@ -1,0 +1,360 @@
+//! A round's outcome, as data: what [`crate::track`] returns and what every sink reads.
+//!
+//! A [`DocumentReport`] says how one document ended ([`DocumentStatus`], and for a failure its
+//! [`FailureClass`] and message); a [`RunReport`] holds a round's documents and counts. The
+//! [`RunLog`] keeps every report as one JSON line in `<state>/runs.jsonl` and reads back the
+//! latest ones without reading the whole file (it grows for years).
+//!
+//! Tracking knows nothing of what happens to a report: the caller hands it to a [`Sink`]
+//! (notifications, a terminal summary, a test's collector), in the spirit of ripgrep's `Sink`.
+//!
+//! ```
+//! use policydiff::report::{DocumentStatus, RunLog, RunReport};
+//!
+//! let state = tempfile::tempdir().unwrap();
+//! let log = RunLog::in_state(state.path());
+//! let report = RunReport::from_documents(chrono::Utc::now(), std::time::Instant::now(), Vec::new(), false, false);
+//! log.append(&report).unwrap();
+//! let recent = log.recent(10).unwrap();
+//! assert_eq!(recent.len(), 1);
+//! assert_eq!(recent[0].failed, 0);
+//! assert!(DocumentStatus::NewChanges.recorded());
+//! ```
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::record::VersionKind;
+use crate::{Error, FailureClass, Result};
+
+/// How a document ended in a round. The recorded statuses are the version kinds of
+/// [`VersionKind`], named the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    /// First version recorded.
+    FirstRecord,
+    /// A new version recorded.
+    // Run reports written before the vocabulary was unified said `new_version`.
+    #[serde(alias = "new_version")]
+    NewChanges,
+    /// A version recorded because the declaration or the engine changed.
+    TechnicalUpgrade,
+    /// A version recorded whose text is an earlier version's (a flapping page).
+    Revert,
+    /// Same text as the recorded version: nothing written.
+    Unchanged,
+    /// Fetching or extracting failed; nothing written.
+    Failed,
+    /// A suspicious change (large deletion) waiting to be seen again.
+    HeldBack,
+}
+
+impl DocumentStatus {
+    /// Whether a version was written.
+    pub fn recorded(self) -> bool {
+        self.version_kind().is_some()
+    }
+
+    /// The kind of the version written, if one was.
+    pub fn version_kind(self) -> Option<VersionKind> {
+        match self {
+            DocumentStatus::FirstRecord => Some(VersionKind::FirstRecord),
+            DocumentStatus::NewChanges => Some(VersionKind::NewChanges),
+            DocumentStatus::TechnicalUpgrade => Some(VersionKind::TechnicalUpgrade),
+            DocumentStatus::Revert => Some(VersionKind::Revert),
+            DocumentStatus::Unchanged | DocumentStatus::Failed | DocumentStatus::HeldBack => None,
+        }
+    }
+
+    /// The name written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self.version_kind() {
+            Some(kind) => kind.as_str(),
+            None => match self {
+                DocumentStatus::Unchanged => "unchanged",
+                DocumentStatus::Failed => "failed",
+                _ => "held_back",
+            },
+        }
+    }
+}
+
+impl From<VersionKind> for DocumentStatus {
+    fn from(kind: VersionKind) -> Self {
+        match kind {
+            VersionKind::FirstRecord => DocumentStatus::FirstRecord,
+            VersionKind::NewChanges => DocumentStatus::NewChanges,
+            VersionKind::TechnicalUpgrade => DocumentStatus::TechnicalUpgrade,
+            VersionKind::Revert => DocumentStatus::Revert,
+        }
+    }
+}
+
+impl std::fmt::Display for DocumentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of one document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DocumentReport {
+    /// Service id.
+    pub service: String,
+    /// Terms type.
+    pub terms_type: String,
+    /// How it ended.
+    pub status: DocumentStatus,
+    /// Failure class, when failed.
+    pub error_class: Option<FailureClass>,
+    /// What went wrong (or why it was held back).
+    pub error: Option<String>,
+    /// The commit written, if any.
+    pub commit: Option<String>,
+    /// The memo drafted for the change, if any.
+    #[serde(default)]
+    pub memo: Option<String>,
+    /// Time spent on the document.
+    pub duration_ms: u64,
+}
+
+impl DocumentReport {
+    /// A document that ended unchanged (the starting point of every outcome).
+    pub fn unchanged(service: &str, terms_type: &str) -> Self {
+        DocumentReport {
+            service: service.to_string(),
+            terms_type: terms_type.to_string(),
+            status: DocumentStatus::Unchanged,
+            error_class: None,
+            error: None,
+            commit: None,
+            memo: None,
+            duration_ms: 0,
+        }
+    }
+
+    /// A document that failed with `error`.
+    pub fn failed(service: &str, terms_type: &str, error: &Error) -> Self {
+        Self::failed_as(service, terms_type, error.class(), error.to_string())
+    }
+
+    /// A document that failed with a class and a message.
+    pub fn failed_as(
+        service: &str,
+        terms_type: &str,
+        class: FailureClass,
+        message: String,
+    ) -> Self {
+        DocumentReport {
+            status: DocumentStatus::Failed,
+            error_class: Some(class),
+            error: Some(message),
+            ..Self::unchanged(service, terms_type)
+        }
+    }
+}
+
+/// The outcome of a round.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    /// When the round started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// Its length.
+    pub duration_ms: u64,
+    /// Documents with a version written.
+    pub recorded: usize,
+    /// Documents unchanged.
+    pub unchanged: usize,
+    /// Documents failed.
+    pub failed: usize,
+    /// Documents held back.
+    pub held_back: usize,
+    /// Whether the round was stopped early (signal): documents not started are not listed.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Whether a browser was started for documents that render with JavaScript.
+    #[serde(default)]
+    pub browser_started: bool,
+    /// Every document, in the order they finished.
+    pub documents: Vec<DocumentReport>,
+}
+
+impl RunReport {
+    /// The report of a round that started at `started_at` (`started` on the monotonic clock)
+    /// and ends now, with its counts taken from `documents`.
+    pub fn from_documents(
+        started_at: DateTime<Utc>,
+        started: Instant,
+        documents: Vec<DocumentReport>,
+        interrupted: bool,
+        browser_started: bool,
+    ) -> Self {
+        let count =
+            |f: &dyn Fn(DocumentStatus) -> bool| documents.iter().filter(|r| f(r.status)).count();
+        RunReport {
+            started_at,
+            finished_at: Utc::now(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            recorded: count(&|s| s.recorded()),
+            unchanged: count(&|s| s == DocumentStatus::Unchanged),
+            failed: count(&|s| s == DocumentStatus::Failed),
+            held_back: count(&|s| s == DocumentStatus::HeldBack),
+            interrupted,
+            browser_started,
+            documents,
+        }
+    }
+
+    /// Failures counted by class, for summaries.
+    pub fn failures_by_class(&self) -> Vec<(FailureClass, usize)> {
+        let mut counts: std::collections::BTreeMap<FailureClass, usize> = Default::default();
+        for document in &self.documents {
+            if let Some(class) = document.error_class {
+                *counts.entry(class).or_default() += 1;
+            }
+        }
+        counts.into_iter().collect()
+    }
+
+    /// Documents that ended with `status`.
+    pub fn count(&self, status: DocumentStatus) -> usize {
+        self.documents.iter().filter(|d| d.status == status).count()
+    }
+}
+
+/// What a caller does with a round's outcome: notifications, a summary, a collector.
+///
+/// The daemon hands every round to its sink; `track`'s caller does the same once.
+pub trait Sink: Send {
+    /// A document's outcome, as soon as it is known (progress displays).
+    fn document(&mut self, _report: &DocumentReport) {}
+
+    /// The round's report, once the round is over and the repository is free again.
+    fn round(&mut self, report: &RunReport) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// `<state>/runs.jsonl`: one run report per line, appended after every round.
+#[derive(Debug, Clone)]
+pub struct RunLog {
+    path: PathBuf,
+}
+
+impl RunLog {
+    /// The run log of a state folder.
+    pub fn in_state(state: &Path) -> Self {
+        RunLog {
+            path: state.join("runs.jsonl"),
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a round's report as one JSON line.
+    pub fn append(&self, report: &RunReport) -> Result<()> {
+        if let Some(state) = self.path.parent() {
+            std::fs::create_dir_all(state).map_err(|e| {
+                Error::io(
+                    format!("cannot create the state folder {}", state.display()),
+                    e,
+                )
+            })?;
+        }
+        let mut line = serde_json::to_string(report).map_err(|e| Error::Internal {
+            context: "cannot serialise the run report".into(),
+            detail: e.to_string(),
+        })?;
+        line.push('\n');
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .and_then(|mut file| file.write_all(line.as_bytes()))
+            .map_err(|e| Error::io(format!("cannot append to {}", self.path.display()), e))
+    }
+
+    /// The latest `count` reports, oldest first; lines that do not parse are skipped.
+    pub fn recent(&self, count: usize) -> Result<Vec<RunReport>> {
+        let lines = last_lines(&self.path, count)
+            .map_err(|e| Error::io(format!("cannot read {}", self.path.display()), e))?;
+        Ok(lines
+            .iter()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect())
+    }
+}
+
+/// The last `count` non-empty lines of a file, read from its end.
+fn last_lines(path: &Path, count: usize) -> std::io::Result<Vec<String>> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let length = file.seek(SeekFrom::End(0))?;
+    let mut position = length;
+    let mut tail: Vec<u8> = Vec::new();
+    const CHUNK: u64 = 256 * 1024;
+    while position > 0 && tail.iter().filter(|&&b| b == b'\n').count() <= count {
+        let step = CHUNK.min(position);
+        position -= step;
+        file.seek(SeekFrom::Start(position))?;
+        let mut chunk = vec![0u8; step as usize];
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&tail);
+        tail = chunk;
+    }
+    let text = String::from_utf8_lossy(&tail);
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    let skip = lines.len().saturating_sub(count);
+    Ok(lines[skip..].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_reports_saying_new_version_are_read() {
+        let line = r#"{"service":"S","terms_type":"T","status":"new_version","error_class":null,"error":null,"commit":"abc","duration_ms":1}"#;
+        let report: DocumentReport = serde_json::from_str(line).unwrap();
+        assert_eq!(report.status, DocumentStatus::NewChanges);
+        assert_eq!(serde_json::to_value(report.status).unwrap(), "new_changes");
+    }
+
+    #[test]
+    fn the_run_log_reads_the_latest_reports_only() {
+        let state = tempfile::tempdir().unwrap();
+        let log = RunLog::in_state(state.path());
+        for failed in 0..5 {
+            let documents = (0..failed)
+                .map(|i| {
+                    DocumentReport::failed_as("S", &format!("T{i}"), FailureClass::Dns, "x".into())
+                })
+                .collect();
+            log.append(&RunReport::from_documents(
+                Utc::now(),
+                Instant::now(),
+                documents,
+                false,
+                false,
+            ))
+            .unwrap();
+        }
+        let recent = log.recent(2).unwrap();
+        assert_eq!(recent.iter().map(|r| r.failed).collect::<Vec<_>>(), [3, 4]);
+    }
+}

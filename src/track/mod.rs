@@ -1,0 +1,366 @@
+//! One tracking round: fetch → extract → record, for every declared document.
+//!
+//! [`track`] loads the declarations, takes the versions repository's lock, and
+//! runs each document through the stages: sources are fetched concurrently
+//! (`fetch.concurrency` documents at once, the fetcher's per-host limits
+//! inside), extracted on blocking threads, and recorded by one writer, in the
+//! order documents finish. Each document ends as a [`DocumentReport`]; a failure
+//! is a status and a class, never a recorded version and never the end of the
+//! round. A recorded change gets its memo at once ([`crate::memo`], kept in the
+//! [`MemoStore`]). The [`RunReport`] is appended to `<state>/runs.jsonl` and
+//! returned: tracking knows nothing of notifications, which the caller sends
+//! (see [`crate::report::Sink`]).
+//!
+//! The modules: `selection` picks the declared documents a round tracks; `guards`
+//! holds back suspicious shrinks and tells technical upgrades from real changes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+
+use crate::config::Config;
+use crate::declaration::{SourceDocument, Terms};
+use crate::extract;
+use crate::fetch::browser::{BrowserPool, Rendered};
+use crate::fetch::{Fetched, Fetcher};
+use crate::memo::MemoStore;
+use crate::record::{self, NewVersion, SourceFile, VersionKind, VersionsRepository};
+use crate::report::{DocumentReport, DocumentStatus, RunLog, RunReport};
+use crate::{Error, Result};
+
+mod guards;
+mod selection;
+
+use guards::{HeldBack, is_technical_upgrade};
+pub use selection::selected;
+use selection::{Document, Selection, select_documents};
+
+/// What fetching and extracting produced.
+struct Prepared {
+    text: String,
+    parts: Vec<(SourceDocument, Fetched)>,
+    fetched_at: DateTime<Utc>,
+}
+
+/// Runs one round over the declarations; `on_document` sees each outcome as it happens.
+pub async fn track(
+    config: &Config,
+    selection: &[String],
+    on_document: &mut (dyn FnMut(&DocumentReport) + Send),
+) -> Result<RunReport> {
+    track_until(config, selection, on_document, &AtomicBool::new(false)).await
+}
+
+/// Runs one round, starting no new document once `stop` is set; documents already fetched are
+/// still recorded (the daemon's graceful stop).
+pub async fn track_until(
+    config: &Config,
+    selection: &[String],
+    on_document: &mut (dyn FnMut(&DocumentReport) + Send),
+    stop: &AtomicBool,
+) -> Result<RunReport> {
+    let started_at = Utc::now();
+    let started = Instant::now();
+    let Selection {
+        documents,
+        failed: mut reports,
+    } = select_documents(config, selection)?;
+
+    let mut repository = VersionsRepository::open_or_create(
+        &config.snapshots,
+        &config.author.name,
+        &config.author.email,
+    )?;
+    let lock = repository.lock()?;
+    repository.sync_working_tree()?;
+    for report in &reports {
+        on_document(report);
+    }
+
+    let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
+    // Started only if a document needs it; closed at the end of the round.
+    let browsers = Arc::new(BrowserPool::new(&config.browser, &config.fetch));
+    let mut prepared = futures_util::stream::iter(documents)
+        .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
+        .map(|document| {
+            let fetcher = fetcher.clone();
+            let browsers = browsers.clone();
+            async move {
+                let started = Instant::now();
+                let result = prepare(&fetcher, &browsers, &document).await;
+                (document, result, started)
+            }
+        })
+        .buffer_unordered(config.fetch.concurrency);
+    while let Some((document, result, started)) = prepared.next().await {
+        let report = match result {
+            Ok(prepared) => record_document(config, &mut repository, &document, prepared, started),
+            Err(error) => failed_after(&document, &error, started),
+        };
+        tracing::info!(
+            service = %report.service,
+            terms = %report.terms_type,
+            status = ?report.status,
+            class = report.error_class.map(|c| c.as_str()).unwrap_or(""),
+            "{}",
+            report.error.as_deref().unwrap_or("")
+        );
+        on_document(&report);
+        reports.push(report);
+    }
+    drop(prepared);
+    let browser_started = browsers.was_started();
+    browsers.close().await;
+
+    let report = RunReport::from_documents(
+        started_at,
+        started,
+        reports,
+        stop.load(Ordering::SeqCst),
+        browser_started,
+    );
+    RunLog::in_state(&config.state).append(&report)?;
+    drop(lock);
+    Ok(report)
+}
+
+fn failed_after(document: &Document, error: &Error, started: Instant) -> DocumentReport {
+    let mut report =
+        DocumentReport::failed(&document.service_id, &document.terms.terms_type, error);
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+async fn prepare(
+    fetcher: &Fetcher,
+    browsers: &BrowserPool,
+    document: &Document,
+) -> Result<Prepared> {
+    let mut parts = Vec::new();
+    for source in &document.terms.sources {
+        let fetched = fetch_source(fetcher, browsers, source).await?;
+        parts.push((source.clone(), fetched));
+    }
+    let fetched_at = parts
+        .iter()
+        .map(|(_, f)| f.fetched_at)
+        .max()
+        .unwrap_or_else(Utc::now);
+    let for_extraction = parts.clone();
+    let text = tokio::task::spawn_blocking(move || extract_parts(&for_extraction))
+        .await
+        .map_err(|e| Error::internal("the extraction thread", e))??;
+    Ok(Prepared {
+        text,
+        parts,
+        fetched_at,
+    })
+}
+
+/// One source document's bytes: in the browser when declared with `executeClientScripts: true`;
+/// over plain HTTP otherwise, retried once in the browser when undeclared and HTTP met a
+/// challenge page or a reset connection (and a browser is there).
+async fn fetch_source(
+    fetcher: &Fetcher,
+    browsers: &BrowserPool,
+    source: &SourceDocument,
+) -> Result<Fetched> {
+    match source.execute_client_scripts {
+        Some(true) => render(fetcher, browsers, source).await,
+        Some(false) => fetcher.fetch(&source.fetch).await,
+        None => match fetcher.fetch(&source.fetch).await {
+            Err(error) if worth_a_browser(&error) && browsers.is_available() => {
+                tracing::info!(url = %source.fetch, "plain HTTP failed ({error}); trying the browser");
+                // When the browser fails too, the HTTP failure is the one worth reporting.
+                render(fetcher, browsers, source).await.map_err(|browser_error| {
+                    tracing::info!(url = %source.fetch, "the browser failed too: {browser_error}");
+                    error
+                })
+            }
+            other => other,
+        },
+    }
+}
+
+fn worth_a_browser(error: &Error) -> bool {
+    match error {
+        Error::Blocked { .. } => true,
+        Error::Connect { message, .. } => {
+            let message = message.to_ascii_lowercase();
+            message.contains("reset") || message.contains("closed")
+        }
+        _ => false,
+    }
+}
+
+async fn render(
+    fetcher: &Fetcher,
+    browsers: &BrowserPool,
+    source: &SourceDocument,
+) -> Result<Fetched> {
+    match browsers.render(source).await? {
+        Rendered::Html { html, final_url } => Ok(Fetched {
+            bytes: html.into_bytes(),
+            content_type: Some("text/html; charset=utf-8".into()),
+            final_url,
+            fetched_at: Utc::now(),
+        }),
+        // PDFs are recorded as the bytes served, not as the browser's viewer page.
+        Rendered::Pdf { final_url } => fetcher.fetch(&final_url).await,
+    }
+}
+
+fn extract_parts(parts: &[(SourceDocument, Fetched)]) -> Result<String> {
+    let texts = parts
+        .iter()
+        .map(|(source, fetched)| {
+            extract::extract(
+                &fetched.bytes,
+                fetched.content_type.as_deref(),
+                &source.fetch,
+                source,
+            )
+            .map(|e| e.markdown)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(extract::combine(&texts))
+}
+
+fn source_files(terms: &Terms, parts: &[(SourceDocument, Fetched)]) -> Vec<SourceFile> {
+    parts
+        .iter()
+        .enumerate()
+        .map(|(index, (source, fetched))| {
+            let is_pdf = extract::is_pdf(&fetched.bytes, fetched.content_type.as_deref());
+            SourceFile {
+                file_name: part_file_name(terms, index, is_pdf),
+                bytes: fetched.bytes.clone(),
+                url: source.fetch.clone(),
+                content_type: fetched.content_type.clone(),
+            }
+        })
+        .collect()
+}
+
+/// File name of a part's source, as OTA names them; parts with the same id get a number.
+fn part_file_name(terms: &Terms, index: usize, is_pdf: bool) -> String {
+    if !terms.combined {
+        return record::source_file_name(&terms.terms_type, None, is_pdf);
+    }
+    let id = terms.sources[index].id();
+    let same_before = terms.sources[..index]
+        .iter()
+        .filter(|s| s.id() == id)
+        .count();
+    let id = if same_before > 0 {
+        format!("{id}-{}", same_before + 1)
+    } else {
+        id
+    };
+    record::source_file_name(&terms.terms_type, Some(&id), is_pdf)
+}
+
+fn record_document(
+    config: &Config,
+    repository: &mut VersionsRepository,
+    document: &Document,
+    prepared: Prepared,
+    started: Instant,
+) -> DocumentReport {
+    let terms_type = &document.terms.terms_type;
+    let mut report = DocumentReport::unchanged(&document.service_id, terms_type);
+    let current = repository.current_version(&document.service_id, terms_type);
+    let held = HeldBack::of(&config.state, document);
+    if current.as_deref() == Some(prepared.text.as_str()) {
+        held.clear();
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        return report;
+    }
+    if let Some(current) = &current
+        && let Some(why) = held.check(current, &prepared.text, config.record.suspicious_shrink)
+    {
+        report.status = DocumentStatus::HeldBack;
+        report.error = Some(why);
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        return report;
+    }
+    held.clear();
+    let technical = current.is_some() && is_technical_upgrade(repository, document, &prepared.text);
+    let version = NewVersion {
+        service_id: &document.service_id,
+        terms_type,
+        text: &prepared.text,
+        sources: source_files(&document.terms, &prepared.parts),
+        fetched_at: prepared.fetched_at,
+        declaration_sha256: document.declaration_sha256.clone(),
+        technical,
+    };
+    match repository.record(&version) {
+        Ok(Some(recorded)) => {
+            report.status = recorded.kind.into();
+            if recorded.kind != VersionKind::FirstRecord {
+                match draft_memo(config, repository, document, &recorded) {
+                    Ok((kind, path)) => {
+                        report.status = kind.into();
+                        report.memo = path.map(|p| p.display().to_string());
+                    }
+                    Err(error) => {
+                        tracing::warn!(service = %document.service_id, terms = %terms_type, "no memo: {error}")
+                    }
+                }
+            }
+            report.commit = Some(recorded.commit);
+        }
+        Ok(None) => {}
+        Err(error) => {
+            report = DocumentReport::failed(&document.service_id, terms_type, &error);
+        }
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+/// Drafts the memo of a change just recorded and keeps it in the memo store; returns the
+/// version's kind as history tells it (a revert is known only there) and the memo's file
+/// (none when a reviewed memo of the change is kept as it is).
+fn draft_memo(
+    config: &Config,
+    repository: &VersionsRepository,
+    document: &Document,
+    recorded: &record::Recorded,
+) -> Result<(VersionKind, Option<PathBuf>)> {
+    let terms_type = &document.terms.terms_type;
+    let changes = repository.document_changes(&document.service_id, terms_type)?;
+    let change = changes
+        .iter()
+        .rev()
+        .find(|change| change.commit == recorded.commit)
+        .ok_or_else(|| {
+            Error::internal(
+                "drafting a memo",
+                format!(
+                    "commit {} is not in the document's history",
+                    recorded.commit
+                ),
+            )
+        })?;
+    let taxonomy = crate::analyse::Taxonomy::with_additions(&config.memos.topics);
+    let memo = crate::memo::for_recorded_change(
+        repository,
+        change,
+        &document.service_name,
+        &config.memos,
+        &taxonomy,
+    )?;
+    let path = match memo {
+        Some(memo) => MemoStore::new(&config.memos.dir)
+            .write(&memo, &document.service_id, terms_type)?
+            .written(),
+        None => None,
+    };
+    Ok((change.kind(), path))
+}
