@@ -1,6 +1,7 @@
 //! Pages that need JavaScript, rendered in a real headless Chromium, against pages served from
-//! 127.0.0.1. Without a browser on the machine these tests say so and pass, unless
-//! `POLICYDIFF_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs Debian's chromium).
+//! 127.0.0.1. The tests that drive Chromium are ignored by a plain `cargo test` (listed as
+//! ignored, never passed without running); `cargo test --test browser -- --ignored` runs them
+//! and fails when no browser is installed. `.ci/run` installs Debian's chromium and runs them.
 
 mod common;
 
@@ -10,16 +11,12 @@ use std::time::{Duration, Instant};
 use common::{Behaviour, Server, Workspace, document, report};
 use serde_json::json;
 
-fn browser_available() -> bool {
-    let found = policydiff::fetch::browser::find_executable(None).is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("POLICYDIFF_REQUIRE_BROWSER").is_none(),
-            "POLICYDIFF_REQUIRE_BROWSER is set but no browser was found (apt-get install chromium)"
-        );
-        eprintln!("no browser on this machine: skipped (apt-get install chromium to run it)");
+/// Fails, saying what to install, when there is no browser: an ignored test that is asked for
+/// must run.
+fn require_browser() {
+    if let Err(problem) = policydiff::fetch::browser::find_executable(None) {
+        panic!("{problem}: these tests drive a real Chromium (apt-get install chromium)");
     }
-    found
 }
 
 /// A mark for one policydiff run: its own temporary folder (`TMPDIR`), which is in the
@@ -101,10 +98,9 @@ const CLICK: &str = r#"<html><body><button id="more" onclick="document.getElemen
 const NEVER: &str = r#"<html><body><div id="app">Loading…</div></body></html>"#;
 
 #[test]
+#[ignore = "needs Chromium"]
 fn scripts_render_the_text_clicks_reveal_more_and_missing_content_times_out() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     let server = Server::start();
     server.set("/delayed", Behaviour::html(DELAYED));
     server.set("/click", Behaviour::html(CLICK));
@@ -165,10 +161,9 @@ fn scripts_render_the_text_clicks_reveal_more_and_missing_content_times_out() {
 }
 
 #[test]
+#[ignore = "needs Chromium"]
 fn plain_http_runs_never_start_a_browser() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     let server = Server::start();
     server.set(
         "/plain",
@@ -223,10 +218,9 @@ fn without_a_browser_only_the_documents_that_need_one_fail() {
 }
 
 #[test]
+#[ignore = "needs Chromium"]
 fn a_challenge_page_is_retried_in_the_browser_when_undeclared() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     let server = Server::start();
     // Plain HTTP gets a challenge page; the browser (which runs the script) gets the text.
     server.set(
@@ -268,10 +262,9 @@ fn marked_renderers(mark: &str) -> Vec<u32> {
 }
 
 #[test]
+#[ignore = "needs Chromium"]
 fn a_crashed_renderer_fails_its_document_and_the_others_go_on() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     let server = Server::start();
     server.set("/never", Behaviour::html(NEVER));
     server.set("/delayed", Behaviour::html(DELAYED));
@@ -319,10 +312,9 @@ fn a_crashed_renderer_fails_its_document_and_the_others_go_on() {
 }
 
 #[test]
+#[ignore = "needs Chromium"]
 fn a_killed_run_leaves_no_browser_behind() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     let server = Server::start();
     server.set("/never", Behaviour::html(NEVER));
     let ws = Workspace::new("");
@@ -351,10 +343,9 @@ fn a_killed_run_leaves_no_browser_behind() {
 }
 
 #[test]
+#[ignore = "needs Chromium"]
 fn a_pdf_reached_in_the_browser_is_recorded_as_the_pdf() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     let server = Server::start();
     let pdf = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -386,10 +377,9 @@ fn a_pdf_reached_in_the_browser_is_recorded_as_the_pdf() {
 }
 
 #[test]
+#[ignore = "needs Chromium"]
 fn the_pages_own_requests_obey_the_address_rules() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     // Only the policy server's address and port are allowed; a second server on 127.0.0.1
     // stands for what must stay out of reach (a router's admin page, cloud metadata).
     let site = Server::start();
@@ -478,10 +468,9 @@ fn the_pages_own_requests_obey_the_address_rules() {
 }
 
 #[test]
+#[ignore = "needs Chromium"]
 fn the_browser_goes_through_the_configured_proxy() {
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     // The test server plays the proxy: it is asked for absolute URLs, and serves its own version
     // of the page under that URL, so that the recorded text shows which way the page came.
     let site = Server::start();

@@ -388,7 +388,7 @@ fn every_fault_fails_alone_records_nothing_bad_and_the_next_round_recovers() {
             ("failed", _) => "first_record",
             // From 100 times the usual text back to a few words: held back until seen twice.
             (_, "/huge-selection") => "held_back",
-            _ => "new_version",
+            _ => "new_changes",
         };
         assert_eq!(doc["status"], expected, "{route}: {doc}");
     }
@@ -473,7 +473,7 @@ fn a_full_disk_fails_the_write_clearly_and_keeps_the_repository_valid() {
     let recovered = report(&ws.track(&["--json"]));
     assert_eq!(
         document(&recovered, "Example", "Privacy Policy")["status"],
-        "new_version"
+        "new_changes"
     );
     // A long but repetitive version: its objects compress small enough to be written, the
     // working-tree file is not. The version is recorded (and said so); the next run brings the
@@ -487,7 +487,7 @@ fn a_full_disk_fails_the_write_clearly_and_keeps_the_repository_valid() {
     let r = report(&output);
     assert_eq!(
         document(&r, "Example", "Privacy Policy")["status"],
-        "new_version",
+        "new_changes",
         "{r}"
     );
     let recorded = ws.git(&["show", "HEAD:Example/Privacy Policy.md"]);
@@ -663,7 +663,7 @@ fn a_read_only_repository_fails_clearly_and_keeps_what_was_recorded() {
     let recovered = report(&runner.track(&ws));
     assert_eq!(
         document(&recovered, "Example", "Privacy Policy")["status"],
-        "new_version",
+        "new_changes",
         "{recovered}"
     );
     runner.give_back(&ws);

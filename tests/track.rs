@@ -13,7 +13,7 @@ fn policy(server: &Server, path: &str) -> serde_json::Value {
 }
 
 #[test]
-fn first_record_unchanged_and_new_version() {
+fn first_record_unchanged_and_new_changes() {
     let server = Server::start();
     server.set("/privacy", Behaviour::html(V1));
     let ws = Workspace::new("");
@@ -71,7 +71,7 @@ fn first_record_unchanged_and_new_version() {
     let changed = ws.track(&["--json"]);
     let r = report(&changed);
     let doc = document(&r, "Example", "Privacy Policy");
-    assert_eq!(doc["status"], "new_version");
+    assert_eq!(doc["status"], "new_changes");
     assert_eq!(
         doc["commit"].as_str().unwrap(),
         ws.git(&["rev-parse", "HEAD"]).trim()
@@ -449,7 +449,7 @@ fn a_large_deletion_is_held_back_until_seen_twice() {
     let r = report(&ws.track(&["--json"]));
     assert_eq!(
         document(&r, "Example", "Privacy Policy")["status"],
-        "new_version"
+        "new_changes"
     );
     assert_eq!(ws.commit_count(), 2);
 }

@@ -249,7 +249,14 @@ fn git_error(context: &str, error: git2::Error) -> Error {
     } else {
         std::io::ErrorKind::Other
     };
-    if kind == std::io::ErrorKind::Other {
+    // Failures of the system (files, disk) are I/O; the rest is about the repository itself.
+    // libgit2 gives no class (and "no error") when a write fails without a reason it knows,
+    // which is what a size limit looks like: the system, too.
+    let system = matches!(
+        error.class(),
+        git2::ErrorClass::Os | git2::ErrorClass::Filesystem | git2::ErrorClass::None
+    );
+    if kind == std::io::ErrorKind::Other && !system {
         return Error::Repository {
             context: context.to_string(),
             message: message.to_string(),
