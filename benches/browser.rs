@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "support.rs"]
 mod support;
 
@@ -41,7 +43,7 @@ fn main() {
         .replace('`', "\\`")
         .replace("${", "\\${")
         .replace("</", "<\\/");
-    let port = support::serve_html(move |_| {
+    let port = common::serve_fn(move |_| {
         format!(
             "<html><body><main id=\"policy\"></main><script>setTimeout(() => {{ document.getElementById('policy').innerHTML = `{text}`; }}, 200);</script></body></html>"
         )
@@ -53,10 +55,12 @@ fn main() {
                                    "executeClientScripts": true}}})
         })
         .collect();
-    let dir = support::workspace(
-        &declarations,
+    let dir = common::Workspace::with_config(
         "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n  per_host: 4\nbrowser:\n  concurrency: 2\n",
     );
+    for declaration in &declarations {
+        dir.declare_value(declaration);
+    }
     let mark = dir.path().join("tmp");
     std::fs::create_dir_all(&mark).unwrap();
     let mark = mark.to_str().unwrap().to_string();

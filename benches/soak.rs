@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "support.rs"]
 mod support;
 
@@ -28,7 +30,7 @@ fn main() {
     let changing = std::env::var_os("POLICYDIFF_SOAK_STATIC").is_none();
     let served = Arc::new(AtomicUsize::new(0));
     let counter = served.clone();
-    let port = support::serve_html(move |_| {
+    let port = common::serve_fn(move |_| {
         let n = if changing {
             counter.fetch_add(1, Ordering::SeqCst)
         } else {
@@ -48,10 +50,12 @@ fn main() {
                 "Terms of Service": {"fetch": format!("http://127.0.0.1:{port}/s{service}/terms"), "select": "main"}}})
         })
         .collect();
-    let dir = support::workspace(
-        &declarations,
+    let dir = common::Workspace::with_config(
         "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n  per_host: 4\nschedule:\n  cron: \"* * * * * *\"\n",
     );
+    for declaration in &declarations {
+        dir.declare_value(declaration);
+    }
     // POLICYDIFF_SOAK_WRAPPER=heaptrack runs the daemon under a heap profiler (RSS figures are
     // then the wrapper's).
     let mut command = match std::env::var("POLICYDIFF_SOAK_WRAPPER") {

@@ -1,4 +1,5 @@
-//! Realistic pages for the benchmarks.
+//! Realistic pages and memory readings for the benchmarks; servers and workspaces are the
+//! tests' own (`tests/common`), shared through `benches/common.rs`.
 #![allow(dead_code)]
 
 /// A page shaped like a large platform's privacy policy: navigation and scripts around a
@@ -93,35 +94,6 @@ pub fn seeded_policy_page(target_bytes: usize, seed: u32) -> String {
     page
 }
 
-/// Serves HTML on 127.0.0.1 from a background thread: `page(path)` gives the body of each
-/// request. Returns the port.
-pub fn serve_html(page: impl Fn(&str) -> String + Send + Sync + 'static) -> u16 {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-    let port = listener.local_addr().expect("local address").port();
-    let page = std::sync::Arc::new(page);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let page = page.clone();
-            std::thread::spawn(move || {
-                let Ok(read_half) = stream.try_clone() else {
-                    return;
-                };
-                let mut line = String::new();
-                let _ = BufReader::new(read_half).read_line(&mut line);
-                let body = page(line.split_whitespace().nth(1).unwrap_or("/"));
-                let mut stream = stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    port
-}
-
 /// Resident memory of a process, in kB (0 when it is gone).
 #[allow(dead_code)]
 pub fn rss_kb(pid: u32) -> u64 {
@@ -133,24 +105,4 @@ pub fn rss_kb(pid: u32) -> u64 {
                 .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
         })
         .unwrap_or(0)
-}
-
-/// A temporary folder holding `declarations/<name>.json` for each declaration (named by its
-/// `name`) and `config.yaml`, as `policydiff` run in it expects.
-#[allow(dead_code)]
-pub fn workspace(declarations: &[serde_json::Value], config_yaml: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
-    for declaration in declarations {
-        let name = declaration["name"]
-            .as_str()
-            .expect("a declaration has a name");
-        std::fs::write(
-            dir.path().join(format!("declarations/{name}.json")),
-            declaration.to_string(),
-        )
-        .unwrap();
-    }
-    std::fs::write(dir.path().join("config.yaml"), config_yaml).unwrap();
-    dir
 }

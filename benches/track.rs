@@ -6,6 +6,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "support.rs"]
 mod support;
 
@@ -61,7 +63,7 @@ fn main() {
         .collect();
     let pages = Arc::new(RwLock::new(pages));
     let served = pages.clone();
-    let port = support::serve_html(move |path| {
+    let port = common::serve_fn(move |path| {
         let index: usize = path.trim_start_matches("/doc/").parse().unwrap_or(0);
         served.read().unwrap()[index.min(DOCUMENTS - 1)].clone()
     });
@@ -78,10 +80,12 @@ fn main() {
             serde_json::json!({"name": format!("Service {service}"), "terms": terms})
         })
         .collect();
-    let dir = support::workspace(
-        &declarations,
+    let dir = common::Workspace::with_config(
         "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n  per_host: 16\n  concurrency: 16\n",
     );
+    for declaration in &declarations {
+        dir.declare_value(declaration);
+    }
     round(dir.path(), "first round");
     {
         let mut pages = pages.write().unwrap();

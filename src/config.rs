@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+pub use crate::error::ConfigError;
 pub use crate::fetch::settings::{BrowserConfig, FetchConfig, Viewport};
 use crate::units::duration;
 pub use crate::units::{parse_duration, parse_size};
@@ -239,16 +240,6 @@ impl Default for RecordConfig {
             suspicious_shrink: 0.8,
         }
     }
-}
-
-/// A configuration problem, naming the file and the key.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{file}: {message}")]
-pub struct ConfigError {
-    /// The configuration file.
-    pub file: String,
-    /// The key path and what is wrong with it.
-    pub message: String,
 }
 
 impl Config {

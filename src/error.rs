@@ -101,6 +101,16 @@ impl std::fmt::Display for FailureClass {
     }
 }
 
+/// A problem of `config.yaml`, naming the file and the key (see [`crate::config`]).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    /// The configuration file.
+    pub file: String,
+    /// The key path and what is wrong with it.
+    pub message: String,
+}
+
 /// The underlying error of a network failure, kept for its chain of causes.
 pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
 
@@ -360,7 +370,7 @@ pub enum Error {
 
     /// `config.yaml` is invalid: the file and the key path say where.
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] ConfigError),
 
     /// A schedule of `config.yaml` is invalid.
     #[error(

@@ -16,11 +16,41 @@
 //! * [`analyse`] compares two versions: blocks, kinds of change, topics, significance.
 //! * [`memo`] drafts the change memo, quoting only the recorded text.
 //!
-//! Around them: [`track`] runs one round through every stage; [`schedule`] and
-//! [`daemon`] run rounds on a clock; [`notify`] sends feeds, webhooks and digests;
-//! [`status`] reads run reports; [`audit`] queries, verifies and exports any
-//! repository in OTA's layout; [`config`] reads config.yaml. Failures are data:
-//! every one is an [`Error`] with a [`FailureClass`] that reports show.
+//! Around them: [`track`] runs one round through every stage and returns its
+//! [`report::RunReport`]; [`report`] is the round's outcome as data (document statuses,
+//! run reports, `runs.jsonl`) and the [`report::Sink`] that callers hand it to;
+//! [`schedule`] and [`daemon`] run rounds on a clock; [`notify`] sends feeds, webhooks and
+//! digests; [`status`] reads run reports; [`audit`] queries, verifies, renders and exports
+//! any repository in OTA's layout; [`config`] reads config.yaml ([`units`]: durations,
+//! sizes and dates as people write them; [`yaml`]: the one YAML reader). Failures are
+//! data: every one is an [`Error`] with a [`FailureClass`] that reports show and that
+//! decides the command's exit status ([`Error::exit_code`]).
+//!
+//! # How the modules depend on each other
+//!
+//! The graph is a tree, checked by reading each module's `use crate::` lines: a stage
+//! imports only earlier stages, the modules around the stages import the stages, and
+//! nothing imports the binary (`src/main.rs` and `src/cli/`, argument parsing and printing).
+//!
+//! ```text
+//! error, units, yaml                     leaves: every module may use them
+//! declaration → units                    the stages, in the data's order:
+//! fetch       → declaration                HTTP and the browser (settings: fetch::settings)
+//! extract     → declaration                HTML/PDF → Markdown
+//! record                                   the versions repository and its vocabulary
+//! analyse                                  two texts → changes, topics, significance
+//! memo        → analyse, record, config    the memo and its store (memo::MemoStore)
+//! config      → fetch, schedule, units     config.yaml assembles the settings types
+//! report      → record                     a round's outcome
+//! track       → every stage, report        one round; returns its report
+//! daemon      → track, schedule, report    rounds on a clock, handed to a Sink
+//! notify      → report, memo, config       a Sink: feed, webhooks, e-mail
+//! status      → report, memo, daemon
+//! audit       → record, memo, declaration  log, show, diff, render, verify, export
+//! ```
+//!
+//! Versions have one vocabulary, [`record::VersionKind`] (first record, new changes,
+//! technical upgrade, revert), used by run reports, the audit log and memos alike.
 //!
 //! ```
 //! use policydiff::declaration::parse_declaration;

@@ -8,8 +8,11 @@
 
 #[path = "../fuzz/checks.rs"]
 mod checks;
+mod common;
 
 use std::path::{Path, PathBuf};
+
+use common::Random;
 
 type Check = fn(&[u8]);
 
@@ -62,22 +65,6 @@ fn every_kept_fuzz_input_passes_its_check() {
         for (path, bytes) in &inputs {
             run(target, check, bytes, &path.display().to_string());
         }
-    }
-}
-
-/// A small xorshift generator: reproducible from its seed, and enough to pick mutations.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
     }
 }
 

@@ -595,7 +595,7 @@ fn killing_a_run_at_any_moment_leaves_a_valid_repository() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(12);
-    let mut state = 0x1234_5678_u64;
+    let mut random = common::Random(0x1234_5678);
     for round in 0..rounds {
         serve_round(round);
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
@@ -603,10 +603,9 @@ fn killing_a_run_at_any_moment_leaves_a_valid_repository() {
             .args(["track", "-q"])
             .spawn()
             .unwrap();
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        std::thread::sleep(std::time::Duration::from_millis(20 + (state >> 33) % 250));
+        std::thread::sleep(std::time::Duration::from_millis(
+            20 + random.below(250) as u64,
+        ));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         if ws.repo().join(".git").exists() {

@@ -247,6 +247,52 @@ fn socket2_free_linger_zero(stream: &std::net::TcpStream) -> std::io::Result<()>
     }
 }
 
+/// Serves pages computed per request on 127.0.0.1 from background threads, without any of
+/// [`Server`]'s pauses (for benchmarks and soak runs): `page(path)` gives the HTML body.
+/// Returns the port.
+pub fn serve_fn(page: impl Fn(&str) -> String + Send + Sync + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let port = listener.local_addr().expect("local address").port();
+    let page = Arc::new(page);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let page = page.clone();
+            std::thread::spawn(move || {
+                let Ok(read_half) = stream.try_clone() else {
+                    return;
+                };
+                let mut line = String::new();
+                let _ = BufReader::new(read_half).read_line(&mut line);
+                let body = page(line.split_whitespace().nth(1).unwrap_or("/"));
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
+
+/// A small xorshift generator: reproducible from its seed (never 0), enough to pick mutations
+/// and kill times.
+pub struct Random(pub u64);
+
+impl Random {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
 /// A workspace: declarations, config and repository in a temporary folder.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
@@ -278,8 +324,30 @@ impl Workspace {
         Workspace { dir }
     }
 
+    /// A workspace whose config.yaml is exactly `config_yaml`.
+    pub fn with_config(config_yaml: &str) -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
+        std::fs::write(dir.path().join("config.yaml"), config_yaml).unwrap();
+        Workspace { dir }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Writes a whole declaration, in the file named by its `name`.
+    pub fn declare_value(&self, declaration: &serde_json::Value) {
+        let name = declaration["name"]
+            .as_str()
+            .expect("a declaration has a name");
+        std::fs::write(
+            self.path()
+                .join("declarations")
+                .join(format!("{name}.json")),
+            declaration.to_string(),
+        )
+        .unwrap();
     }
 
     /// Adds top-level sections to config.yaml.

@@ -1,0 +1,247 @@
+//! The [`Fragment`]: a small mutable DOM (an arena of nodes with sibling links) holding copies
+//! of the selected nodes, which the conversion rules read and whitespace collapsing edits.
+
+/// Index of a node in a [`Fragment`].
+pub type NodeId = usize;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Kind {
+    Root,
+    Element(Element),
+    Text(String),
+    /// Comments and anything else that is neither text nor element.
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Element {
+    /// As the DOM's `nodeName`: upper case for HTML elements, as written otherwise (SVG, MathML).
+    pub(crate) node_name: String,
+    pub(crate) attrs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub(crate) kind: Kind,
+    pub(crate) parent: Option<NodeId>,
+    pub(crate) first_child: Option<NodeId>,
+    pub(crate) last_child: Option<NodeId>,
+    pub(crate) prev: Option<NodeId>,
+    pub(crate) next: Option<NodeId>,
+}
+
+/// A document fragment to convert: the root and copies of the selected nodes.
+#[derive(Debug, Clone)]
+pub struct Fragment {
+    pub(crate) nodes: Vec<Node>,
+}
+
+impl Default for Fragment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fragment {
+    /// The root node, to which selected nodes are appended.
+    pub const ROOT: NodeId = 0;
+
+    /// An empty fragment.
+    pub fn new() -> Self {
+        Fragment {
+            nodes: vec![Node {
+                kind: Kind::Root,
+                parent: None,
+                first_child: None,
+                last_child: None,
+                prev: None,
+                next: None,
+            }],
+        }
+    }
+
+    pub(crate) fn append(&mut self, parent: NodeId, kind: Kind) -> NodeId {
+        let id = self.nodes.len();
+        let prev = self.nodes[parent].last_child;
+        self.nodes.push(Node {
+            kind,
+            parent: Some(parent),
+            first_child: None,
+            last_child: None,
+            prev,
+            next: None,
+        });
+        match prev {
+            Some(prev) => self.nodes[prev].next = Some(id),
+            None => self.nodes[parent].first_child = Some(id),
+        }
+        self.nodes[parent].last_child = Some(id);
+        id
+    }
+
+    /// Appends an element. `html` says whether it is in the HTML namespace (its
+    /// `nodeName` is then upper case).
+    pub fn append_element(
+        &mut self,
+        parent: NodeId,
+        local_name: &str,
+        html: bool,
+        attrs: Vec<(String, String)>,
+    ) -> NodeId {
+        let node_name = if html {
+            local_name.to_ascii_uppercase()
+        } else {
+            local_name.to_string()
+        };
+        self.append(parent, Kind::Element(Element { node_name, attrs }))
+    }
+
+    /// Appends a text node.
+    pub fn append_text(&mut self, parent: NodeId, text: &str) -> NodeId {
+        self.append(parent, Kind::Text(text.to_string()))
+    }
+
+    /// Appends a comment (or any node that is neither element nor text).
+    pub fn append_other(&mut self, parent: NodeId) -> NodeId {
+        self.append(parent, Kind::Other)
+    }
+
+    /// Whether the root has element children (OTA's "has a match" test).
+    pub fn has_element_children(&self) -> bool {
+        self.children(Self::ROOT)
+            .any(|c| matches!(self.nodes[c].kind, Kind::Element(_)))
+    }
+
+    /// Whether the root has any child.
+    pub fn is_empty(&self) -> bool {
+        self.nodes[Self::ROOT].first_child.is_none()
+    }
+
+    pub(crate) fn children(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        std::iter::successors(self.nodes[id].first_child, move |&c| self.nodes[c].next)
+    }
+
+    pub(crate) fn detach(&mut self, id: NodeId) {
+        let Node {
+            parent, prev, next, ..
+        } = self.nodes[id];
+        let Some(parent) = parent else { return };
+        match prev {
+            Some(prev) => self.nodes[prev].next = next,
+            None => self.nodes[parent].first_child = next,
+        }
+        match next {
+            Some(next) => self.nodes[next].prev = prev,
+            None => self.nodes[parent].last_child = prev,
+        }
+        let node = &mut self.nodes[id];
+        node.parent = None;
+        node.prev = None;
+        node.next = None;
+    }
+
+    pub(crate) fn name(&self, id: NodeId) -> &str {
+        match &self.nodes[id].kind {
+            Kind::Element(e) => &e.node_name,
+            Kind::Text(_) => "#text",
+            Kind::Root => "#document-fragment",
+            Kind::Other => "#comment",
+        }
+    }
+
+    pub(crate) fn attr(&self, id: NodeId, name: &str) -> Option<&str> {
+        match &self.nodes[id].kind {
+            Kind::Element(e) => e
+                .attrs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_element(&self, id: NodeId) -> bool {
+        matches!(self.nodes[id].kind, Kind::Element(_))
+    }
+
+    pub(crate) fn text_content(&self, id: NodeId, out: &mut String) {
+        match &self.nodes[id].kind {
+            Kind::Text(t) => out.push_str(t),
+            Kind::Element(_) | Kind::Root => {
+                for child in self.children(id) {
+                    self.text_content(child, out);
+                }
+            }
+            Kind::Other => {}
+        }
+    }
+}
+
+pub(crate) const BLOCK: &[&str] = &[
+    "ADDRESS",
+    "ARTICLE",
+    "ASIDE",
+    "AUDIO",
+    "BLOCKQUOTE",
+    "BODY",
+    "CANVAS",
+    "CENTER",
+    "DD",
+    "DIR",
+    "DIV",
+    "DL",
+    "DT",
+    "FIELDSET",
+    "FIGCAPTION",
+    "FIGURE",
+    "FOOTER",
+    "FORM",
+    "FRAMESET",
+    "H1",
+    "H2",
+    "H3",
+    "H4",
+    "H5",
+    "H6",
+    "HEADER",
+    "HGROUP",
+    "HR",
+    "HTML",
+    "ISINDEX",
+    "LI",
+    "MAIN",
+    "MENU",
+    "NAV",
+    "NOFRAMES",
+    "NOSCRIPT",
+    "OL",
+    "OUTPUT",
+    "P",
+    "PRE",
+    "SECTION",
+    "TABLE",
+    "TBODY",
+    "TD",
+    "TFOOT",
+    "TH",
+    "THEAD",
+    "TR",
+    "UL",
+];
+
+pub(crate) const VOID: &[&str] = &[
+    "AREA", "BASE", "BR", "COL", "COMMAND", "EMBED", "HR", "IMG", "INPUT", "KEYGEN", "LINK",
+    "META", "PARAM", "SOURCE", "TRACK", "WBR",
+];
+
+pub(crate) const MEANINGFUL_WHEN_BLANK: &[&str] = &[
+    "A", "TABLE", "THEAD", "TBODY", "TFOOT", "TH", "TD", "IFRAME", "SCRIPT", "AUDIO", "VIDEO",
+];
+
+pub(crate) fn is_block_name(name: &str) -> bool {
+    BLOCK.contains(&name)
+}
+
+pub(crate) fn is_void_name(name: &str) -> bool {
+    VOID.contains(&name)
+}
