@@ -795,3 +795,55 @@ fn memo_of_two_files_as_json() {
         assert!(memo.get(key).is_some(), "{key}");
     }
 }
+
+#[test]
+fn a_page_that_flips_back_is_recorded_as_a_revert_in_one_vocabulary() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.declare("Example", policy(&server, "/privacy"));
+    assert!(ws.track(&[]).status.success());
+    server.set("/privacy", Behaviour::html(V2));
+    assert!(ws.track(&[]).status.success());
+    server.set("/privacy", Behaviour::html(V1));
+    let flipped = ws.track(&["--json"]);
+    assert!(flipped.status.success(), "{}", stderr(&flipped));
+    let r = report(&flipped);
+    let doc = document(&r, "Example", "Privacy Policy");
+    // Recorded (nothing is lost), with OTA's subject, but named for what it is.
+    assert_eq!(doc["status"], "revert", "{doc}");
+    assert_eq!(r["recorded"], 1);
+    assert!(
+        ws.git(&["log", "-1", "--format=%s"])
+            .starts_with("Record new changes of Example Privacy Policy"),
+    );
+    let memo: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(doc["memo"].as_str().unwrap()).with_extension("json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(memo["change_kind"], "revert");
+    assert_eq!(
+        memo["reverts_to"].as_str().unwrap(),
+        ws.git(&["rev-list", "--max-parents=0", "HEAD"]).trim()
+    );
+    // The audit log says the same word.
+    let log = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .args(["log", "--json"])
+        .output()
+        .unwrap();
+    let entries: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let kinds: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["revert", "new_changes", "first_record"]);
+    // The summary on standard error counts it.
+    let summary = stderr(&ws.track(&[]));
+    assert!(summary.contains("unchanged      1"), "{summary}");
+}
