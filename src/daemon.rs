@@ -230,6 +230,38 @@ pub async fn run(
     Ok(())
 }
 
+/// Runs the daemon until SIGINT or SIGTERM: the first signal starts no new fetch, records what
+/// is fetched and returns within `daemon.stop_timeout`; a second one exits the process at once
+/// (status 130; a commit is never half-written, the repository's writes are atomic).
+pub async fn run_until_signalled(config: &Config, sink: &mut impl Sink) -> Result<()> {
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let stop_requested = std::sync::Arc::new(tokio::sync::Notify::new());
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| Error::io("cannot listen for SIGTERM", e))?;
+    {
+        let (stop, stop_requested) = (stop.clone(), stop_requested.clone());
+        tokio::spawn(async move {
+            let mut signals = 0;
+            loop {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                signals += 1;
+                if signals > 1 {
+                    eprintln!("policydiff daemon: second signal, exiting now");
+                    std::process::exit(130);
+                }
+                tracing::info!("stop requested: finishing what is fetched, then exiting");
+                stop.store(true, Ordering::SeqCst);
+                stop_requested.notify_one();
+            }
+        });
+    }
+    run(config, &stop, &stop_requested, sink).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,6 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use policydiff::audit::{self, History, render};
 use policydiff::config::Config;
@@ -73,7 +71,12 @@ impl Sink for Terminal<'_> {
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
         }
-        notify::after_round(self.config, report).await;
+        let notice = notify::after_round(self.config, report).await;
+        tracing::debug!(
+            memos = notice.memos.len(),
+            failures = notice.failures.len(),
+            "notifications handed over"
+        );
     }
 }
 
@@ -146,37 +149,8 @@ fn daemon(config_path: Option<&Path>, args: DaemonArgs) -> Result<ExitCode> {
     let config = Config::load(config_path)?;
     output::init_logging(args.quiet, args.verbose, false);
     let runtime = runtime()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop_requested = Arc::new(tokio::sync::Notify::new());
-    runtime.block_on(async {
-        {
-            let (stop, stop_requested) = (stop.clone(), stop_requested.clone());
-            tokio::spawn(async move {
-                let Ok(mut terminate) =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                else {
-                    return;
-                };
-                let mut signals = 0;
-                loop {
-                    tokio::select! {
-                        _ = terminate.recv() => {}
-                        _ = tokio::signal::ctrl_c() => {}
-                    }
-                    signals += 1;
-                    if signals > 1 {
-                        eprintln!("policydiff daemon: second signal, exiting now");
-                        std::process::exit(130);
-                    }
-                    tracing::info!("stop requested: finishing what is fetched, then exiting");
-                    stop.store(true, Ordering::SeqCst);
-                    stop_requested.notify_one();
-                }
-            });
-        }
-        let mut sink = DaemonSink { config: &config };
-        policydiff::daemon::run(&config, &stop, &stop_requested, &mut sink).await
-    })?;
+    let mut sink = DaemonSink { config: &config };
+    runtime.block_on(policydiff::daemon::run_until_signalled(&config, &mut sink))?;
     Ok(ExitCode::SUCCESS)
 }
 
