@@ -236,9 +236,8 @@ pub async fn run(
 pub async fn run_until_signalled(config: &Config, sink: &mut impl Sink) -> Result<()> {
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let stop_requested = std::sync::Arc::new(tokio::sync::Notify::new());
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| Error::io("cannot listen for SIGTERM", e))?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Error::io("cannot listen for SIGTERM", e))?;
     {
         let (stop, stop_requested) = (stop.clone(), stop_requested.clone());
         tokio::spawn(async move {

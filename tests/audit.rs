@@ -466,3 +466,227 @@ fn export_writes_a_dataset_of_every_version() {
         std::fs::read(&again).unwrap()
     );
 }
+
+/// An OTA-style versions repository written with git itself, in `<temporary folder>/versions`:
+/// `(subject, text, date)` per commit of `Example/Privacy Policy.md`.
+fn ota_repository(commits: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("versions");
+    std::fs::create_dir_all(repo.join("Example")).unwrap();
+    let git = |args: &[&str], date: &str| {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date)
+            .env("GIT_AUTHOR_NAME", "OTA-Bot")
+            .env("GIT_AUTHOR_EMAIL", "bot@opentermsarchive.org")
+            .env("GIT_COMMITTER_NAME", "OTA-Bot")
+            .env("GIT_COMMITTER_EMAIL", "bot@opentermsarchive.org")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+    };
+    git(&["init", "-q", "-b", "main"], "2024-01-01T00:00:00Z");
+    for (subject, text, date) in commits {
+        std::fs::write(repo.join("Example/Privacy Policy.md"), text).unwrap();
+        git(&["add", "-A"], date);
+        // A subject ending in a newline carries its own body (an older engine's signature).
+        let message = match subject.split_once('\n') {
+            Some((subject, body)) => format!("{subject} Example Privacy Policy\n\n{body}"),
+            None => format!("{subject} Example Privacy Policy\n\nX-engine-version: 9.1.0"),
+        };
+        git(&["commit", "-q", "-m", &message], date);
+    }
+    dir
+}
+
+#[test]
+fn export_names_every_version_once_when_dates_repeat_or_go_back() {
+    // OTA's engine records several versions within one second, a technical upgrade keeps the
+    // date of the version it re-extracts, and dates can go back.
+    let repo = ota_repository(&[
+        ("First record of", "v1", "2024-05-01T08:00:00Z"),
+        ("Record new changes of", "v2", "2024-05-01T08:00:00Z"),
+        (
+            "Apply technical or declaration upgrade on",
+            "v2 upgraded",
+            "2024-05-01T08:00:00Z",
+        ),
+        ("Record new changes of", "v3", "2024-05-01T07:59:00Z"),
+        ("Record new changes of", "v4", "2024-05-01T08:00:00Z"),
+    ]);
+    let out = repo.path().join("dataset.zip");
+    let export = |out: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .args(["export", "--repo"])
+            .arg(repo.path().join("versions"))
+            .arg("--out")
+            .arg(out)
+            .args(["--name", "repeat"])
+            .output()
+            .unwrap()
+    };
+    let output = export(&out);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|name| name.unwrap().into_owned())
+        .collect();
+    let folder = "repeat/Example/Privacy Policy";
+    assert_eq!(
+        names[1..],
+        [
+            format!("{folder}/2024-05-01T08-00-00Z.md"),
+            format!("{folder}/2024-05-01T08-00-00Z-2.md"),
+            format!("{folder}/2024-05-01T08-00-00Z-3.md"),
+            format!("{folder}/2024-05-01T07-59-00Z.md"),
+            format!("{folder}/2024-05-01T08-00-00Z-4.md"),
+        ],
+        "in history order, each name once"
+    );
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut archive
+            .by_name(&format!("{folder}/2024-05-01T08-00-00Z-4.md"))
+            .unwrap(),
+        &mut text,
+    )
+    .unwrap();
+    assert_eq!(text, "v4");
+    let again = repo.path().join("again.zip");
+    assert!(export(&again).status.success());
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+}
+
+#[test]
+fn versions_of_ota_engines_before_2023_are_attributed_and_named() {
+    let snapshot = "This version was recorded after filtering snapshot https://github.com/OpenTermsArchive/pga-snapshots/commit/1dff6490c87a020f24523283fb85d3f464d3cbdc";
+    let start = format!("Start tracking\n{snapshot}");
+    let update = format!("Update\n{snapshot}");
+    let refilter = format!("Refilter\n{snapshot}");
+    let repo = ota_repository(&[
+        (&start, "We collect data.", "2022-04-20T10:00:00Z"),
+        (&update, "We collect more data.", "2022-05-20T10:00:00Z"),
+        (&refilter, "We collect more data!", "2022-06-20T10:00:00Z"),
+    ]);
+    let versions = repo.path().join("versions");
+    let run_on = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .args(args)
+            .arg("--repo")
+            .arg(&versions)
+            .output()
+            .unwrap()
+    };
+    let verify = run_on(&["verify"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let log = run_on(&["log", "--json"]);
+    let entries: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let kinds: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["technical_upgrade", "new_changes", "first_record"]);
+}
+
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn a_large_ota_repository_of_older_engines_is_audited_and_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpora/memo-devset/pga-versions.bundle");
+    assert!(
+        Command::new("git")
+            .args(["clone", "-q"])
+            .arg(bundle)
+            .arg(dir.path().join("pga"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let repo = dir.path().join("pga");
+    let repo = repo.to_str().unwrap();
+    let policydiff = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .args(args)
+            .args(["--repo", repo])
+            .output()
+            .unwrap()
+    };
+    // Every version commit is attributed to an engine (OTA's older ones sign in the body); what
+    // remains are facts of this history a reviewer must see: dates that go back within a
+    // document, and one document a person deleted.
+    let out = policydiff(&["verify", "--json"]);
+    let verification: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: std::collections::BTreeSet<&str> = verification["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["date_goes_back", "deleted_document"].into(),
+        "{verification}"
+    );
+    assert!(verification["version_commits"].as_u64().unwrap() > 4000);
+
+    let log = policydiff(&["log", "--json"]);
+    assert!(log.status.success());
+    let entries: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let entries = entries.as_array().unwrap();
+    let technical = entries
+        .iter()
+        .filter(|e| e["kind"] == "technical_upgrade")
+        .count();
+    assert!(
+        technical > 250,
+        "Refilter and Apply technical… commits: {technical}"
+    );
+
+    let zip_path = dir.path().join("pga.zip");
+    let out = policydiff(&["export", "--out", zip_path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let md_files = archive
+        .file_names()
+        .filter(|n| n.as_ref().unwrap().matches('/').count() == 3)
+        .count();
+    assert_eq!(md_files, entries.len());
+
+    // Every document can be shown and diffed from its first to its last version.
+    let services = policydiff(&["services", "--json"]);
+    let services: serde_json::Value = serde_json::from_slice(&services.stdout).unwrap();
+    for document in services.as_array().unwrap().iter().step_by(10) {
+        let (service, terms) = (
+            document["service"].as_str().unwrap(),
+            document["terms_type"].as_str().unwrap(),
+        );
+        let first = document["first"].as_str().unwrap();
+        let out = policydiff(&["diff", service, terms, "--from", first]);
+        assert!(
+            out.status.success(),
+            "diff {service} {terms}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = policydiff(&["show", service, terms]);
+        assert!(out.status.success(), "show {service} {terms}");
+    }
+}

@@ -58,6 +58,41 @@ pub struct ExportSummary {
     pub last: Option<DateTime<Utc>>,
 }
 
+/// The archive path of every version, in the order given (each document's history order):
+/// `<root>/<Service>/<Terms type>/<date>.md`, and for a date the document already used — several
+/// versions recorded in one second, technical upgrades that keep their version's date, dates
+/// that go back — `<date>-2.md`, `-3`… in that order. Unique, and the same for the same history.
+fn unique_file_names(root: &str, versions: &[&crate::audit::VersionEntry]) -> Vec<String> {
+    let mut used: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    versions
+        .iter()
+        .map(|version| {
+            let base = format!(
+                "{root}/{}/{}/{}",
+                version.service,
+                version.terms_type,
+                version_file_name(version.date)
+            );
+            let mut count = used.get(&base).copied().unwrap_or(0);
+            loop {
+                count += 1;
+                let name = if count == 1 {
+                    base.clone()
+                } else {
+                    format!("{}-{count}.md", base.trim_end_matches(".md"))
+                };
+                // A `-2` name may itself be taken only by another `-2` of the same base, which the
+                // count rules out; the check keeps the names unique whatever the dates are.
+                if !used.contains_key(&name) {
+                    used.insert(base.clone(), count);
+                    used.insert(name.clone(), 1);
+                    break name;
+                }
+            }
+        })
+        .collect()
+}
+
 /// The file name of a version: its date, without colons.
 pub fn version_file_name(date: DateTime<Utc>) -> String {
     format!("{}.md", date.format("%Y-%m-%dT%H-%M-%SZ"))
@@ -128,7 +163,17 @@ pub fn export(
     // A zip error is an I/O failure (with its kind, so the message says what to do) or a bug.
     let zip_failed = |e: zip::result::ZipError| match e {
         zip::result::ZipError::Io(io) => failed(io),
-        other => Error::internal(format!("writing the archive {}", out.display()), other),
+        // The zip library's own words can hold debug forms: say what it refused instead.
+        other => Error::internal(
+            format!("writing the archive {}", out.display()),
+            match other {
+                zip::result::ZipError::InvalidArchive(_) => {
+                    "an entry was refused (a duplicate name)"
+                }
+                zip::result::ZipError::UnsupportedArchive(_) => "an entry is not supported",
+                _ => "the zip library failed",
+            },
+        ),
     };
     let options_at = |date: DateTime<Utc>| {
         zip::write::SimpleFileOptions::default()
@@ -147,27 +192,8 @@ pub fn export(
                 .map_err(zip_failed)?;
             zip.write_all(licence).map_err(failed)?;
         }
-        let mut previous_name = String::new();
-        let mut same_date = 1;
-        for version in &versions {
-            // Two versions recorded in the same second: the later one gets `-2`, then `-3`…
-            let base = format!(
-                "{root}/{}/{}/{}",
-                version.service,
-                version.terms_type,
-                version_file_name(version.date)
-            );
-            same_date = if base == previous_name {
-                same_date + 1
-            } else {
-                1
-            };
-            let file_name = if same_date == 1 {
-                base.clone()
-            } else {
-                format!("{}-{same_date}.md", base.trim_end_matches(".md"))
-            };
-            previous_name = base;
+        let names = unique_file_names(&root, &versions);
+        for (version, file_name) in versions.iter().zip(names) {
             let text = history.text(version)?;
             zip.start_file(file_name, options_at(version.date))
                 .map_err(zip_failed)?;

@@ -11,7 +11,8 @@
 //!   version file (`<service>/<terms type>.md`), plus that document's sources, and deletes none;
 //! - trailers: a commit recorded by policydiff carries `Source-URL`, `Fetched-At` (RFC 3339, not
 //!   after the commit), `Declaration-SHA256` (64 hex digits) and `Engine`; one recorded by OTA's
-//!   engine carries `X-engine-version`; a version commit with neither cannot be attributed;
+//!   engine carries `X-engine-version` (its older versions say "This version was recorded after
+//!   filtering snapshot …" in the body); a version commit with neither cannot be attributed;
 //! - no empty version, and the sources of a policydiff version present beside it;
 //! - a document's versions never go back in time. (Across documents OTA's engine may commit
 //!   out of date order, as it records documents fetched in parallel: that is not a problem.)
@@ -531,7 +532,14 @@ fn check_trailers(
         .get("Engine")
         .is_some_and(|v| v.iter().any(|e| e.starts_with("policydiff")));
     if !is_policydiff {
-        if !trailers.contains_key("X-engine-version") {
+        // OTA's engine signs with `X-engine-version`; its versions before that trailer existed
+        // (2022 to 2025) say "This version was recorded after filtering snapshot …" (or
+        // "extracting from", "… and assembling the following snapshots") in the body.
+        let signed_by_ota = trailers.contains_key("X-engine-version")
+            || message
+                .lines()
+                .any(|line| line.starts_with("This version was recorded after "));
+        if !signed_by_ota {
             verification.problem(
                 ProblemKind::UnknownEngine,
                 Some(oid),

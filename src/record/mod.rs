@@ -67,6 +67,9 @@ pub const SUBJECT_FIRST_RECORD: &str = "First record of";
 pub const SUBJECT_NEW_CHANGES: &str = "Record new changes of";
 /// Subject prefix of a technical or declaration upgrade (OTA's).
 pub const SUBJECT_TECHNICAL_UPGRADE: &str = "Apply technical or declaration upgrade on";
+/// Subject prefix of a technical upgrade written by OTA's engine before 2023 (its first records
+/// said `Start tracking`, its new changes `Update`).
+pub const SUBJECT_LEGACY_REFILTER: &str = "Refilter";
 
 impl VersionKind {
     /// The name used in reports and logs.
@@ -169,9 +172,14 @@ pub struct VersionChange {
 }
 
 impl VersionChange {
-    /// Whether the commit is a technical or declaration upgrade (OTA's subject).
+    /// Whether the commit is a technical or declaration upgrade (OTA's subject, or its earlier
+    /// engines' `Refilter …`).
     pub fn is_technical(&self) -> bool {
         self.subject.starts_with(SUBJECT_TECHNICAL_UPGRADE)
+            || self
+                .subject
+                .strip_prefix(SUBJECT_LEGACY_REFILTER)
+                .is_some_and(|rest| rest.starts_with(' '))
     }
 
     /// The earlier version this one brings back, if it is a revert.
