@@ -497,3 +497,35 @@ fn the_browser_goes_through_the_configured_proxy() {
     assert!(text.contains("Fetched through the proxy."), "{text}");
     assert_eq!(site.hits("/privacy"), 0);
 }
+
+#[test]
+#[ignore = "needs Chromium"]
+fn a_block_page_rendered_in_the_browser_is_never_recorded() {
+    require_browser();
+    let server = Server::start();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/blocked");
+    // Declared for the browser, and reached by the browser after plain HTTP was blocked: both
+    // render a page that holds the selected element and must still fail as blocked.
+    for page in ["incapsula", "akamai", "perimeterx"] {
+        let html = std::fs::read_to_string(fixtures.join(format!("{page}.html"))).unwrap();
+        server.set(&format!("/{page}"), Behaviour::html(&html));
+    }
+    let ws = Workspace::new("");
+    ws.declare(
+        "Guarded",
+        json!({
+            "Privacy Policy": {"fetch": server.url("/incapsula"), "select": "main", "executeClientScripts": true},
+            "Terms of Service": {"fetch": server.url("/akamai"), "select": "main", "executeClientScripts": true},
+            "Imprint": {"fetch": server.url("/perimeterx"), "select": "main"},
+        }),
+    );
+    let mark = mark();
+    let r = report(&track(&ws, &mark));
+    for terms in ["Privacy Policy", "Terms of Service", "Imprint"] {
+        let doc = document(&r, "Guarded", terms);
+        assert_eq!(doc["status"], "failed", "{terms}: {doc}");
+        assert_eq!(doc["error_class"], "blocked", "{terms}: {doc}");
+    }
+    assert_eq!(ws.commit_count(), 0);
+    no_marked_process_left(&mark);
+}

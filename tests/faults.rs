@@ -670,3 +670,90 @@ fn a_read_only_repository_fails_clearly_and_keeps_what_was_recorded() {
     assert_eq!(ws.commit_count(), 2);
     ws.assert_verifies();
 }
+
+/// Block and challenge pages of every vendor recognised, as they are served, in
+/// `tests/fixtures/blocked/`; each holds the declared `main` element, as a site template around
+/// a block message does.
+const BLOCK_PAGES: [&str; 14] = [
+    "cloudflare-block",
+    "cloudflare-challenge",
+    "incapsula",
+    "datadome",
+    "perimeterx",
+    "kasada",
+    "aws-waf",
+    "akamai",
+    "akamai-bot-manager",
+    "f5",
+    "sucuri",
+    "sucuri-challenge",
+    "hcaptcha",
+    "recaptcha",
+];
+
+#[test]
+fn block_pages_are_never_recorded_even_when_they_hold_the_selected_element() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/blocked");
+    let server = Server::start();
+    let ws = Workspace::new("  retries: 0\n  concurrency: 16\n  per_host: 16");
+    let mut terms = serde_json::Map::new();
+    // Terms types are only names here: each page is one document, served with 200 (as many
+    // block pages are) and with 403, and once without the selected element.
+    let types = common::terms_types();
+    let mut expected = Vec::new();
+    for (index, page) in BLOCK_PAGES.iter().enumerate() {
+        let html = std::fs::read_to_string(fixtures.join(format!("{page}.html"))).unwrap();
+        assert!(html.contains("<main"), "{page} holds the selected element");
+        let variants = [
+            ("ok", Behaviour::html(&html)),
+            ("forbidden", Behaviour::status(403, &html)),
+            (
+                "bare",
+                Behaviour::html(&html.replace("<main>", "<div>").replace("</main>", "</div>")),
+            ),
+        ];
+        for (offset, (variant, behaviour)) in variants.into_iter().enumerate() {
+            let route = format!("/{page}/{variant}");
+            server.set(&route, behaviour);
+            let terms_type = types[index * 3 + offset].clone();
+            // Plain HTTP only: the browser's own check is a browser test.
+            terms.insert(
+                terms_type.clone(),
+                json!({"fetch": server.url(&route), "select": "main", "executeClientScripts": false}),
+            );
+            expected.push((terms_type, format!("{page} ({variant})")));
+        }
+    }
+    let policy = std::fs::read_to_string(fixtures.join("policy-naming-vendors.html")).unwrap();
+    server.set("/cookies", Behaviour::html(&policy));
+    let policy_type = types[BLOCK_PAGES.len() * 3].clone();
+    terms.insert(
+        policy_type.clone(),
+        json!({"fetch": server.url("/cookies"), "select": "main"}),
+    );
+    ws.declare("Guarded", serde_json::Value::Object(terms));
+
+    let output = ws.track(&["--json"]);
+    let r = report(&output);
+    for (terms_type, what) in &expected {
+        let doc = document(&r, "Guarded", terms_type);
+        assert_eq!(doc["status"], "failed", "{what}: {doc}");
+        assert_eq!(doc["error_class"], "blocked", "{what}: {doc}");
+        assert!(
+            doc["error"]
+                .as_str()
+                .unwrap()
+                .contains("instead of the document"),
+            "{what}: {doc}"
+        );
+    }
+    // A policy that names the vendors, lists their cookies and embeds a captcha is recorded.
+    let cookies = document(&r, "Guarded", &policy_type);
+    assert_eq!(cookies["status"], "first_record", "{cookies}");
+    assert_eq!(ws.commit_count(), 1, "only the real policy is recorded");
+    let recorded = ws.git(&["show", "--stat", "--format=", "HEAD"]);
+    assert!(
+        recorded.contains(&format!("Guarded/{policy_type}.md")),
+        "{recorded}"
+    );
+}

@@ -244,6 +244,16 @@ impl BrowserPool {
         let limit = self.page_timeout + self.config.wait_timeout;
         let outcome = tokio::time::timeout(limit, self.render_in(&browser, source)).await;
         match outcome {
+            Ok(Ok(Rendered::Html { html, final_url })) => {
+                // A challenge the browser could not pass may still hold the selected element.
+                match super::challenge::challenge(200, html.as_bytes(), url, &final_url) {
+                    Some(what) => Err(Error::Blocked {
+                        url: url.to_string(),
+                        what: format!("{what} (in the browser)"),
+                    }),
+                    None => Ok(Rendered::Html { html, final_url }),
+                }
+            }
             Ok(Ok(rendered)) => Ok(rendered),
             Ok(Err(Failure::Waited(selector))) => Err(Error::RenderTimeout {
                 url: url.to_string(),

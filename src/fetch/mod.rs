@@ -27,6 +27,7 @@
 //! ```
 
 pub mod browser;
+pub mod challenge;
 pub mod egress;
 pub mod safety;
 pub mod settings;
@@ -46,6 +47,7 @@ use url::Url;
 pub use safety::is_public_address;
 
 use crate::{Error, Result};
+use challenge::challenge;
 pub use settings::{BrowserConfig, FetchConfig, Viewport};
 
 /// A fetched document.
@@ -360,80 +362,9 @@ fn classify(url: &str, error: reqwest::Error) -> Error {
     }
 }
 
-/// Recognises anti-bot challenges and login walls; returns what was recognised.
-pub fn challenge(
-    status: u16,
-    body: &[u8],
-    requested: &str,
-    final_url: &str,
-) -> Option<&'static str> {
-    let head = &body[..body.len().min(128 * 1024)];
-    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let has = |marker: &str| text.contains(marker);
-    if has("/cdn-cgi/challenge-platform/")
-        || has("window._cf_chl_opt")
-        || has("cf-browser-verification")
-        || (has("<title>just a moment...</title>") && has("cloudflare"))
-        || (status >= 400 && has("attention required! | cloudflare"))
-    {
-        return Some("a Cloudflare challenge page");
-    }
-    if has("_incapsula_resource") || has("incapsula incident id") {
-        return Some("an Imperva Incapsula challenge page");
-    }
-    if has("captcha-delivery.com") || (status >= 400 && has("datadome")) {
-        return Some("a DataDome captcha page");
-    }
-    if has("px-captcha") || has("_pxcaptcha") || has("perimeterx") && status >= 400 {
-        return Some("a PerimeterX (HUMAN) captcha page");
-    }
-    if has("awswafintegration") || (has("aws-waf-token") && status >= 400) {
-        return Some("an AWS WAF challenge page");
-    }
-    if status >= 400 && has("errors.edgesuite.net") {
-        return Some("an Akamai access-denied page");
-    }
-    if status >= 400
-        && body.len() < 64 * 1024
-        && (has("g-recaptcha") || has("h-captcha") || has("hcaptcha.com"))
-    {
-        return Some("a captcha page");
-    }
-    let login = |url: &str| {
-        let lower = url.to_ascii_lowercase();
-        ["/login", "/signin", "/sign-in", "/accounts/login", "/auth/"]
-            .iter()
-            .any(|p| lower.contains(p))
-    };
-    if login(final_url) && !login(requested) {
-        return Some("a login wall");
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recognises_challenges_but_not_policies_that_name_vendors() {
-        let cloudflare = b"<html><head><title>Just a moment...</title></head><body><script src=\"/cdn-cgi/challenge-platform/h/b/orchestrate\"></script></body></html>";
-        assert_eq!(
-            challenge(403, cloudflare, "https://a/p", "https://a/p"),
-            Some("a Cloudflare challenge page")
-        );
-        let policy = b"<p>We use DataDome and Cloudflare to protect our services against bots.</p>";
-        assert_eq!(challenge(200, policy, "https://a/p", "https://a/p"), None);
-        assert_eq!(
-            challenge(
-                200,
-                b"<p>x</p>",
-                "https://a/privacy",
-                "https://a/login?next=/privacy"
-            ),
-            Some("a login wall")
-        );
-    }
 
     #[test]
     fn retry_after_in_seconds_or_date() {

@@ -458,3 +458,12 @@ pub fn document<'a>(
         .find(|d| d["service"] == service && d["terms_type"] == terms)
         .unwrap_or_else(|| panic!("no report for {service} {terms} in {report}"))
 }
+
+/// Every terms type of OTA's ontology as policydiff ships it, in the file's order: names for
+/// tests that need many documents of one service.
+pub fn terms_types() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/declaration/terms_types.json");
+    let types: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    types.keys().cloned().collect()
+}
