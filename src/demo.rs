@@ -3,7 +3,7 @@
 //! [`run`] serves two successive versions of a bundled privacy policy from
 //! 127.0.0.1, tracks twice into a fresh versions repository with the same code as
 //! `policydiff track`, and returns what a newcomer should see: the log of recorded
-//! versions and the change between them.
+//! versions, the change between them, and the memo drafted for it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,10 @@ pub struct Demo {
     pub log: Vec<String>,
     /// The change between the two versions, as a unified diff of the text.
     pub diff: String,
+    /// The memo drafted for the change (front matter and body), as written in the memos folder.
+    pub memo: Option<String>,
+    /// Where the memo was written.
+    pub memo_path: Option<PathBuf>,
 }
 
 async fn serve(listener: tokio::net::TcpListener, page: Arc<Mutex<&'static str>>) {
@@ -107,10 +111,23 @@ pub async fn run(dir: &Path) -> Result<Demo> {
         .to_string(),
         _ => String::new(),
     };
+    let memo_path = rounds
+        .last()
+        .and_then(|round| round.documents.iter().find_map(|d| d.memo.clone()))
+        .map(PathBuf::from);
+    let memo = match &memo_path {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| io(&format!("cannot read the memo {}", path.display()), e))?,
+        ),
+        None => None,
+    };
     Ok(Demo {
         repository: config.snapshots.clone(),
         rounds,
         log,
         diff,
+        memo,
+        memo_path,
     })
 }

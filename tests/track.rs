@@ -548,6 +548,38 @@ fn demo_runs_offline_and_shows_the_change() {
     assert!(
         kept.contains("You cannot opt out of the use of your AI interactions for personalisation.")
     );
+    // Statuses in words, and the memo — the product's main output — with its front matter.
+    assert!(
+        text.contains("round 1: Demo Social / Privacy Policy: first record"),
+        "{text}"
+    );
+    assert!(
+        text.contains("round 2: Demo Social / Privacy Policy: new changes"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("FirstRecord") && !text.contains("NewChanges"),
+        "{text}"
+    );
+    let memo_start = text
+        .find("---\ntitle: Demo Social")
+        .expect("the memo is shown");
+    let memo = &text[memo_start..];
+    assert!(memo.contains("status: draft"), "{memo}");
+    assert!(memo.contains("- ai\n"), "{memo}");
+    assert!(
+        memo.contains(
+            "“You cannot opt out of the use of your AI interactions for personalisation.”"
+        ),
+        "{memo}"
+    );
+    let written = std::fs::read_dir(dir.path().join("memos"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .unwrap();
+    assert!(text.contains(std::fs::read_to_string(written).unwrap().trim_end()));
 }
 
 #[test]

@@ -228,7 +228,10 @@ pub(crate) fn print_demo(demo: &Demo, temporary: bool) {
         let statuses: Vec<String> = round
             .documents
             .iter()
-            .map(|d| format!("{} / {}: {:?}", d.service, d.terms_type, d.status))
+            .map(|d| {
+                let status = d.status.as_str().replace('_', " ");
+                format!("{} / {}: {status}", d.service, d.terms_type)
+            })
             .collect();
         println!("round {}: {}", i + 1, statuses.join(", "));
     }
@@ -237,6 +240,14 @@ pub(crate) fn print_demo(demo: &Demo, temporary: bool) {
         println!("  {line}");
     }
     println!("\nWhat changed:\n{}", demo.diff);
+    match (&demo.memo, &demo.memo_path) {
+        (Some(memo), Some(path)) => {
+            println!("The memo drafted for a reviewer ({}):\n", path.display());
+            println!("{}", memo.trim_end());
+        }
+        _ => println!("(no memo was drafted: see the log above)"),
+    }
+    println!();
     if temporary {
         println!("(temporary files removed; use --dir PATH to keep the repository)");
     }

@@ -151,14 +151,6 @@ impl Page {
         }
     }
 
-    fn is_attached(&self, id: NodeId) -> bool {
-        let root = self.html.tree.root().id();
-        let Some(node) = self.html.tree.get(id) else {
-            return false;
-        };
-        node.id() == root || node.ancestors().any(|a| a.id() == root)
-    }
-
     fn text_node_ids(&self) -> Vec<NodeId> {
         self.html
             .tree
@@ -330,30 +322,29 @@ impl Page {
         }
     }
 
-    /// Removes insignificant content: CSS matches first, then ranges (OTA's order).
+    /// Removes insignificant content as OTA's engine does: every selector and range is resolved
+    /// against the page as it stands, before anything is removed (a range may start after an
+    /// element that another selector removes); then the ranges' contents are deleted, then the
+    /// matched elements.
     pub fn remove(&mut self, selectors: &[Selector]) -> Result<()> {
         let mut nodes = Vec::new();
         let mut ranges = Vec::new();
         for selector in selectors {
             match selector {
                 Selector::Css(css) => nodes.extend(self.select_css(css)?),
-                Selector::Range(range) => ranges.push((range, self.range_anchors(range)?)),
+                Selector::Range(range) => {
+                    let anchors = self.range_anchors(range)?;
+                    ranges.push(self.range_bounds(range, anchors));
+                }
             }
+        }
+        // Bounds are positions in the unmodified page: a range deleted first leaves the others'
+        // positions as they were, as live DOM ranges adjust to the deletion.
+        for bounds in ranges {
+            self.delete_range(bounds);
         }
         for id in nodes {
             self.detach(id);
-        }
-        for (range, anchors) in ranges {
-            let anchors = if self.is_attached(anchors.0) && self.is_attached(anchors.1) {
-                anchors
-            } else {
-                match self.range_anchors(range) {
-                    Ok(anchors) => anchors,
-                    Err(_) => continue,
-                }
-            };
-            let bounds = self.range_bounds(range, anchors);
-            self.delete_range(bounds);
         }
         Ok(())
     }

@@ -235,8 +235,18 @@ class Generator:
                       self.rng.choice(["endBefore", "endAfter"]): f"#s{b}"}
         else:
             select = "section p, section li"
-        if self.rng.random() < 0.3:
+        r = self.rng.random()
+        if r < 0.3:
             remove = ".ad"
+        elif r < 0.45 and sections > 2:
+            # Ranges resolved against the unmodified page: one starts after an element another
+            # selector removes, and two ranges may overlap.
+            a, b, c = sorted(self.rng.sample(range(1, sections + 1), 3))
+            remove = [f"#s{a}", {self.rng.choice(["startBefore", "startAfter"]): f"#s{a}",
+                                 self.rng.choice(["endBefore", "endAfter"]): f"#s{b}"}]
+            if self.rng.random() < 0.5:
+                remove.append({"startBefore": f"#s{b}", "endAfter": f"#s{c}"})
+            self.rng.shuffle(remove)
         return {"id": f"generated-{index:04d}", "html": html, "location": "https://example.com/legal/privacy",
                 "select": select, "remove": remove}
 
