@@ -79,7 +79,7 @@ pub fn analyse(data: &[u8]) {
             policydiff::memo::Side::After => after,
         };
         assert!(
-            source.contains(&quote.text),
+            quote.is_verbatim_in(source),
             "quote not verbatim: {:?}",
             quote.text
         );

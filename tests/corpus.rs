@@ -111,7 +111,7 @@ fn every_quotation_of_every_corpus_memo_is_verbatim_in_the_version_it_quotes() {
     let repository = VersionsRepository::open(&dir.path().join("versions")).unwrap();
     let taxonomy = Taxonomy::default();
     let changes = repository.version_changes(None).unwrap();
-    let (mut memos, mut quotes) = (0, 0);
+    let (mut memos, mut quotes, mut plain) = (0, 0, 0);
     let mut kinds = std::collections::BTreeMap::new();
     for change in &changes {
         let Some(drafted) = memo::for_recorded_change(
@@ -136,7 +136,7 @@ fn every_quotation_of_every_corpus_memo_is_verbatim_in_the_version_it_quotes() {
                 Side::Before => &before,
             };
             assert!(
-                version.contains(&quote.text),
+                quote.is_verbatim_in(version),
                 "{} {}: {:?} is not in the {:?} version",
                 change.commit,
                 change.terms_type,
@@ -144,6 +144,11 @@ fn every_quotation_of_every_corpus_memo_is_verbatim_in_the_version_it_quotes() {
                 quote.side
             );
             quotes += 1;
+            plain += usize::from(
+                !quote.text.contains("](")
+                    && !quote.text.contains('<')
+                    && !quote.text.contains("**"),
+            );
         }
         // Every quotation mark of the body opens a recorded quotation (which may itself hold quotes).
         let mut rest = drafted.body.clone();
@@ -180,6 +185,11 @@ fn every_quotation_of_every_corpus_memo_is_verbatim_in_the_version_it_quotes() {
     }
     assert!(memos > 900, "{memos} memos");
     assert!(quotes > 300, "{quotes} quotations checked");
+    // Quotations are plain words: no link address, no emphasis, no HTML.
+    assert!(
+        plain * 100 >= quotes * 99,
+        "{plain} of {quotes} quotations in plain words"
+    );
     for kind in ["Substantive", "Cosmetic", "Revert", "Technical"] {
         assert!(
             kinds.get(kind).copied().unwrap_or(0) > 10,

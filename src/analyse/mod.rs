@@ -31,6 +31,7 @@
 
 pub mod blocks;
 mod dates;
+mod plain;
 mod topics;
 
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,7 @@ use similar::{Algorithm, DiffOp};
 
 pub use blocks::{Block, BlockKind};
 pub use dates::{Announcement, announced_change, effective_date};
+pub use plain::plain_text;
 pub use topics::{Taxonomy, Topic};
 
 /// What kind of change a block underwent.

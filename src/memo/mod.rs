@@ -30,7 +30,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyse::{Analysis, BlockChange, Change, ChangeKind, Taxonomy, sentences};
+use crate::analyse::{Analysis, BlockChange, Change, ChangeKind, Taxonomy, plain_text, sentences};
 use crate::config::MemoConfig;
 use crate::record::{VersionChange, VersionsRepository};
 use crate::{Error, Result};
@@ -71,13 +71,20 @@ pub enum Side {
     After,
 }
 
-/// A quotation used in a memo.
+/// A quotation used in a memo: plain words of a version (see [`crate::analyse::plain_text`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     /// The quoted text, verbatim.
     pub text: String,
     /// The version it is taken from.
     pub side: Side,
+}
+
+impl Quote {
+    /// Whether the quotation stands verbatim in `version` (its Markdown), as plain words.
+    pub fn is_verbatim_in(&self, version: &str) -> bool {
+        plain_text(version).contains(&self.text)
+    }
 }
 
 /// YAML front matter.
@@ -128,13 +135,37 @@ pub struct Memo {
     pub analysis: Analysis,
 }
 
+/// The start of `text` within `max` characters, cut at a clause boundary (`;`, `:`, `,`, a
+/// dash) when one falls in the second half, else at the last space.
 fn truncate_chars(text: &str, max: usize) -> &str {
     match text.char_indices().nth(max) {
         None => text,
         Some((cut, _)) => {
-            // Cut at the last space before the limit, so the quote ends on a whole word.
             let head = &text[..cut];
-            head.rfind(' ').map_or(head, |space| &head[..space])
+            let clause = ["; ", ": ", ", ", " – ", " — "]
+                .iter()
+                .filter_map(|mark| head.rfind(mark))
+                .max()
+                .filter(|&at| at >= cut / 2);
+            match clause {
+                Some(at) => &head[..at],
+                None => head.rfind(' ').map_or(head, |space| &head[..space]),
+            }
+        }
+    }
+}
+
+/// The longest start of `text`, cut between words, that `within` holds.
+fn longest_held_start<'t>(text: &'t str, within: &str) -> &'t str {
+    let mut end = text.len();
+    loop {
+        let head = text[..end].trim_end();
+        if head.is_empty() || within.contains(head) {
+            return head;
+        }
+        match head.rfind(' ') {
+            Some(space) => end = space,
+            None => return "",
         }
     }
 }
@@ -142,18 +173,33 @@ fn truncate_chars(text: &str, max: usize) -> &str {
 struct Writer<'a> {
     quotes: Vec<Quote>,
     taxonomy: &'a Taxonomy,
+    /// The versions as plain words: what quotations are taken from and checked against.
+    before_plain: String,
+    after_plain: String,
 }
 
 impl Writer<'_> {
-    /// Quotes a slice of a version: “…”, with an ellipsis outside the marks when cut.
+    /// Quotes a slice of a version in plain words (link text without its address, no markup):
+    /// “…”, with an ellipsis outside the marks when cut. The quotation is always a slice of the
+    /// version's plain rendering: a slice whose rendering is not (it cut a link in two) is
+    /// shortened to the start that is.
     fn quote(&mut self, text: &str, side: Side) -> String {
-        let text = text.trim();
-        let cut = truncate_chars(text, MAX_QUOTE_CHARS).trim_end();
+        let plain = plain_text(text.trim()).replace('\n', " ");
+        let plain = plain.trim();
+        let version = match side {
+            Side::After => &self.after_plain,
+            Side::Before => &self.before_plain,
+        };
+        let held = longest_held_start(plain, version);
+        let cut = truncate_chars(held, MAX_QUOTE_CHARS).trim_end();
+        if cut.is_empty() {
+            return "a passage".into();
+        }
         self.quotes.push(Quote {
             text: cut.to_string(),
             side,
         });
-        if cut.len() < text.len() {
+        if cut.len() < plain.len() {
             format!("“{cut}”…")
         } else {
             format!("“{cut}”")
@@ -286,6 +332,8 @@ pub fn draft(
     let mut writer = Writer {
         quotes: Vec::new(),
         taxonomy,
+        before_plain: input.before.map(plain_text).unwrap_or_default(),
+        after_plain: plain_text(input.after),
     };
     let service = input.service;
     let terms = input.terms_type;
@@ -718,7 +766,7 @@ mod tests {
                 before
             };
             assert!(
-                version.contains(&quote.text),
+                quote.is_verbatim_in(version),
                 "{quote:?} not in the version"
             );
         }
