@@ -57,6 +57,10 @@ pub struct VersionEntry {
     pub significance: Option<f64>,
     /// The memo's topics, when a memo exists.
     pub topics: Vec<String>,
+    /// Its place in the repository's history (0 for the oldest commit read), which orders
+    /// versions recorded within the same second.
+    #[serde(skip)]
+    pub sequence: usize,
 }
 
 /// A document's span in the repository.
@@ -130,7 +134,7 @@ impl<'r> History<'r> {
             Some((service, None)) => repository.service_changes(service)?,
             Some((service, Some(terms))) => repository.document_changes(service, terms)?,
         };
-        for change in changes {
+        for (sequence, change) in changes.into_iter().enumerate() {
             let key = (change.service_id.clone(), change.terms_type.clone());
             let kind = change.kind();
             let (lines_added, lines_removed) = match change.earlier.first() {
@@ -159,6 +163,7 @@ impl<'r> History<'r> {
                 lines_removed,
                 significance,
                 topics,
+                sequence,
             });
         }
         Ok(History {
@@ -177,7 +182,12 @@ impl<'r> History<'r> {
             })
             .flat_map(|(_, versions)| versions.iter())
             .collect();
-        entries.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.commit.cmp(&a.commit)));
+        // Newest first; versions of the same second in the order history recorded them.
+        entries.sort_by(|a, b| {
+            b.date
+                .cmp(&a.date)
+                .then_with(|| b.sequence.cmp(&a.sequence))
+        });
         entries
     }
 
