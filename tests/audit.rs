@@ -49,12 +49,7 @@ fn history_of_a_document_can_be_browsed_and_compared() {
         &["log", "Example", "Privacy Policy", "--json"],
     )))
     .unwrap();
-    let kinds: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = common::log_kinds(log.to_string().as_bytes());
     assert_eq!(kinds, ["revert", "new_changes", "first_record"]);
     assert_eq!(log[1]["commit"], commits[1].as_str());
     assert_eq!(log[1]["lines_added"], 1);
@@ -153,17 +148,7 @@ fn history_of_a_document_can_be_browsed_and_compared() {
 #[ignore = "needs ../shared/corpora"]
 fn an_ota_versions_repository_can_be_audited() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpora/genai-eu-versions.bundle");
-    assert!(
-        Command::new("git")
-            .args(["clone", "-q"])
-            .arg(bundle)
-            .arg(dir.path().join("v"))
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::clone_corpus_bundle("genai-eu-versions.bundle", &dir.path().join("v"));
     let repo = dir.path().join("v");
     let repo = repo.to_str().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_policydiff"))
@@ -592,31 +577,17 @@ fn versions_of_ota_engines_before_2023_are_attributed_and_named() {
         String::from_utf8_lossy(&verify.stdout)
     );
     let log = run_on(&["log", "--json"]);
-    let entries: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
-    let kinds: Vec<&str> = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["technical_upgrade", "new_changes", "first_record"]);
+    assert_eq!(
+        common::log_kinds(&log.stdout),
+        ["technical_upgrade", "new_changes", "first_record"]
+    );
 }
 
 #[test]
 #[ignore = "needs ../shared/corpora"]
 fn a_large_ota_repository_of_older_engines_is_audited_and_exported() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpora/memo-devset/pga-versions.bundle");
-    assert!(
-        Command::new("git")
-            .args(["clone", "-q"])
-            .arg(bundle)
-            .arg(dir.path().join("pga"))
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::clone_corpus_bundle("memo-devset/pga-versions.bundle", &dir.path().join("pga"));
     let repo = dir.path().join("pga");
     let repo = repo.to_str().unwrap();
     let policydiff = |args: &[&str]| {

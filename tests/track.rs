@@ -867,14 +867,10 @@ fn a_page_that_flips_back_is_recorded_as_a_revert_in_one_vocabulary() {
         .args(["log", "--json"])
         .output()
         .unwrap();
-    let entries: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
-    let kinds: Vec<&str> = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["revert", "new_changes", "first_record"]);
+    assert_eq!(
+        common::log_kinds(&log.stdout),
+        ["revert", "new_changes", "first_record"]
+    );
     // The summary on standard error counts it.
     let summary = stderr(&ws.track(&[]));
     assert!(summary.contains("unchanged      1"), "{summary}");

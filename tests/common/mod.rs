@@ -467,3 +467,28 @@ pub fn terms_types() -> Vec<String> {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     types.keys().cloned().collect()
 }
+
+/// The `kind` of each entry of `policydiff log --json` output, newest first.
+pub fn log_kinds(log_json: &[u8]) -> Vec<String> {
+    let entries: serde_json::Value = serde_json::from_slice(log_json).unwrap();
+    entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Clones a git bundle of `../shared/corpora` (path relative to it) into `into`.
+pub fn clone_corpus_bundle(bundle: &str, into: &Path) {
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpora")
+        .join(bundle);
+    let status = Command::new("git")
+        .args(["-c", "init.defaultBranch=main", "clone", "-q"])
+        .arg(&bundle)
+        .arg(into)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git clone of {}", bundle.display());
+}
