@@ -10,13 +10,11 @@
 //! The whole [`Analysis`] also says whether the new text reverts to an earlier
 //! version, which dates the text states, and whether a change was announced.
 //!
-//! Significance: a cosmetic change scores 0.02 (a move 0.01). A substantive one
-//! scores `0.15 + 0.45 × (1 − e^(−words/40)) + 0.4 × w`, where `words` counts the
-//! words added and removed and `w` is the largest weight of its topics (AI and
-//! children 0.3; collection, sharing, law enforcement, user rights 0.25; …). The
-//! memo's significance is the largest change's score raised by the others:
-//! `max + (1 − max) × (1 − Π(1 − 0.5 × s))` over the rest. Reverts and technical
-//! upgrades score at most 0.05; cosmetic-only changes at most 0.02.
+//! Significance: a cosmetic change scores 0.02 (a move 0.01); the change as a whole is scored
+//! by the model of [`significance`] from its substantive changes, and explained by its
+//! factors. Reverts and technical upgrades score at most 0.05; cosmetic-only changes at most
+//! 0.02. The [`Analysis`] keeps at most [`MAX_TOPICS`] topics, ordered by the share of each
+//! change's score that its changed words and its section's headings give them.
 //!
 //! ```
 //! use policydiff::analyse::{analyse, ChangeKind, Taxonomy};
@@ -29,9 +27,13 @@
 //! assert!(analysis.significance > 0.3);
 //! ```
 
+/// The most topics a change is tagged with.
+pub const MAX_TOPICS: usize = 4;
+
 pub mod blocks;
 mod dates;
 mod plain;
+pub mod significance;
 mod topics;
 
 use serde::{Deserialize, Serialize};
@@ -110,6 +112,13 @@ pub struct Analysis {
     pub effective_date: Option<String>,
     /// An upcoming change the text announces.
     pub announced_change: Option<Announcement>,
+    /// Why the significance is what it is: each feature's contribution, largest first (empty
+    /// when no change is substantive).
+    #[serde(default)]
+    pub significance_factors: Vec<significance::Factor>,
+    /// The features the significance was computed from (none when no change is substantive).
+    #[serde(default)]
+    pub significance_features: Option<significance::Features>,
 }
 
 /// Analyses the change from `before` (none for a first record) to `after`.
@@ -143,16 +152,26 @@ pub fn analyse(
     } else {
         ChangeKind::Cosmetic
     };
-    let topics = rank_topics(&substantive, taxonomy);
-    let mut significance = combine_significance(
-        changes
+    // At most four topics: a memo about everything is about nothing.
+    let mut topics = rank_topics(&substantive, taxonomy);
+    topics.truncate(MAX_TOPICS);
+    let mut significance_factors = Vec::new();
+    let mut significance_features = None;
+    let mut significance = if substantive.is_empty() {
+        changes.iter().map(|c| c.significance).fold(0.0, f64::max)
+    } else {
+        let changed_words = substantive.iter().map(|c| changed_word_count(c)).sum();
+        let mut features = significance::Features::of(&substantive, before, after, changed_words);
+        features.topic_weight = substantive
             .iter()
-            .filter(|c| !c.cosmetic)
-            .map(|c| c.significance),
-    );
-    if changes.iter().all(|c| c.cosmetic) {
-        significance = changes.iter().map(|c| c.significance).fold(0.0, f64::max);
-    }
+            .flat_map(|c| &c.topics)
+            .filter_map(|t| taxonomy.get(t))
+            .map(|t| t.weight)
+            .fold(0.0, f64::max);
+        significance_factors = features.explain();
+        significance_features = Some(features);
+        features.score()
+    };
     if matches!(change_kind, ChangeKind::Revert | ChangeKind::Technical) {
         significance = significance.min(0.05);
     }
@@ -166,21 +185,13 @@ pub fn analyse(
         previous_effective_date: before.and_then(effective_date),
         effective_date: effective_date(after),
         announced_change: announced,
+        significance_factors,
+        significance_features,
     }
 }
 
 fn round(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
-}
-
-fn combine_significance(scores: impl Iterator<Item = f64>) -> f64 {
-    let mut scores: Vec<f64> = scores.collect();
-    scores.sort_by(|a, b| b.total_cmp(a));
-    let Some((&max, rest)) = scores.split_first() else {
-        return 0.0;
-    };
-    let rest_product: f64 = rest.iter().map(|s| 1.0 - 0.5 * s).product();
-    (max + (1.0 - max) * (1.0 - rest_product)).clamp(0.0, 1.0)
 }
 
 /// What pairing compares of a block, computed once per block rather than once per pair.
@@ -506,7 +517,32 @@ fn judge(change: &mut Change, taxonomy: &Taxonomy) {
         };
         return;
     }
-    let changed_words = match change.kind {
+    let changed_words = changed_word_count(change);
+    let touched = match change.kind {
+        BlockChange::Modified => modified_text(change),
+        _ => format!(
+            "{} {}",
+            change.before.as_deref().unwrap_or(""),
+            change.after.as_deref().unwrap_or("")
+        ),
+    };
+    // Where the change sits says what it is about as much as its words do.
+    let heading = change.section.join(" ");
+    let mut found = taxonomy.topics_in(&touched);
+    for topic in taxonomy.topics_in(&heading) {
+        if !found.iter().any(|t| t.name == topic.name) {
+            found.push(topic);
+        }
+    }
+    let weight = found.iter().map(|t| t.weight).fold(0.0, f64::max);
+    change.topics = found.iter().map(|t| t.name.clone()).collect();
+    let amount = 1.0 - (-(changed_words as f64) / 40.0).exp();
+    change.significance = round((0.15 + 0.45 * amount + 0.4 * weight).clamp(0.0, 1.0));
+}
+
+/// Words added and removed by a change: the marked words of a modified block, else the block's.
+fn changed_word_count(change: &Change) -> usize {
+    match change.kind {
         BlockChange::Modified => {
             let diff = change.word_diff.as_deref().unwrap_or("");
             let mut count = 0;
@@ -523,20 +559,7 @@ fn judge(change: &mut Change, taxonomy: &Taxonomy) {
             count
         }
         _ => word_count(change.before.as_deref()) + word_count(change.after.as_deref()),
-    };
-    let touched = match change.kind {
-        BlockChange::Modified => modified_text(change),
-        _ => format!(
-            "{} {}",
-            change.before.as_deref().unwrap_or(""),
-            change.after.as_deref().unwrap_or("")
-        ),
-    };
-    let found = taxonomy.topics_in(&touched);
-    let weight = found.iter().map(|t| t.weight).fold(0.0, f64::max);
-    change.topics = found.iter().map(|t| t.name.clone()).collect();
-    let amount = 1.0 - (-(changed_words as f64) / 40.0).exp();
-    change.significance = round((0.15 + 0.45 * amount + 0.4 * weight).clamp(0.0, 1.0));
+    }
 }
 
 /// The changed words of a modified block with a few words around each change (both sides):
@@ -635,10 +658,31 @@ pub fn sentences(text: &str) -> Vec<&str> {
 fn rank_topics(changes: &[&Change], taxonomy: &Taxonomy) -> Vec<String> {
     let mut scores: Vec<(String, f64)> = Vec::new();
     for change in changes {
-        for topic in &change.topics {
-            match scores.iter_mut().find(|(name, _)| name == topic) {
-                Some((_, score)) => *score += change.significance,
-                None => scores.push((topic.clone(), change.significance)),
+        // A change's significance is shared among its topics by how much it says of each:
+        // mentions in the changed words, and (twice) in its section's headings.
+        let touched = match change.kind {
+            BlockChange::Modified => modified_text(change),
+            _ => format!(
+                "{} {}",
+                change.before.as_deref().unwrap_or(""),
+                change.after.as_deref().unwrap_or("")
+            ),
+        };
+        let heading = change.section.join(" ");
+        let evidence: Vec<(String, f64)> = change
+            .topics
+            .iter()
+            .map(|topic| {
+                let hits = taxonomy.hits(topic, &touched) + 2 * taxonomy.hits(topic, &heading);
+                (topic.clone(), hits.max(1) as f64)
+            })
+            .collect();
+        let total: f64 = evidence.iter().map(|(_, hits)| hits).sum();
+        for (topic, hits) in evidence {
+            let share = change.significance * hits / total;
+            match scores.iter_mut().find(|(name, _)| *name == topic) {
+                Some((_, score)) => *score += share,
+                None => scores.push((topic, share)),
             }
         }
     }

@@ -363,6 +363,12 @@ impl Taxonomy {
         found
     }
 
+    /// How many times a text names the topic (its keywords and phrases).
+    pub fn hits(&self, name: &str, text: &str) -> usize {
+        self.get(name)
+            .map_or(0, |topic| topic.pattern.find_iter(text).count())
+    }
+
     /// The topic of that name.
     pub fn get(&self, name: &str) -> Option<&Topic> {
         self.topics.iter().find(|t| t.name == name)

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Memo, Quote, slug};
+use crate::analyse::significance::Factor;
 use crate::analyse::{Announcement, Change, ChangeKind};
 use crate::{Error, Result};
 
@@ -42,6 +43,9 @@ pub struct MemoRecord {
     pub reverts_to: Option<String>,
     /// Significance in [0, 1].
     pub significance: f64,
+    /// Why: the features that weighed most in the significance, with their contributions.
+    #[serde(default)]
+    pub significance_factors: Vec<Factor>,
     /// Topics, most significant first.
     pub topics: Vec<String>,
     /// The effective / last-updated date the new version states.
@@ -75,6 +79,13 @@ impl MemoRecord {
             change_kind: f.change_kind,
             reverts_to: f.reverts_to.clone(),
             significance: f.significance,
+            significance_factors: memo
+                .analysis
+                .significance_factors
+                .iter()
+                .take(5)
+                .cloned()
+                .collect(),
             topics: f.topics.clone(),
             effective_date: memo.analysis.effective_date.clone(),
             previous_effective_date: memo.analysis.previous_effective_date.clone(),
