@@ -150,20 +150,21 @@ fn every_quotation_of_every_corpus_memo_is_verbatim_in_the_version_it_quotes() {
                     && !quote.text.contains("**"),
             );
         }
-        // Every quotation mark of the body opens a recorded quotation (which may itself hold quotes).
-        let mut rest = drafted.body.clone();
+        // Every quotation mark of the title and the body opens a recorded quotation (which may
+        // itself hold quotes), and every recorded quotation is used.
+        let mut rest = format!("{}\n\n{}", drafted.title, drafted.body);
         for quote in &drafted.quotes {
             let marked = format!("“{}”", quote.text);
             assert!(
                 rest.contains(&marked),
-                "{}: {marked} is not in the body",
+                "{}: {marked} is not in the title or the body",
                 change.commit
             );
             rest = rest.replacen(&marked, "", 1);
         }
         assert!(
             quoted_spans(&rest).is_empty(),
-            "{}: the body quotes text that is not a recorded quotation: {rest}",
+            "{}: the memo quotes text that is not a recorded quotation: {rest}",
             change.commit
         );
         assert!(

@@ -169,7 +169,7 @@ fn numbers(text: &str) -> Vec<String> {
 }
 
 /// Capitalised words not opening a sentence: names.
-fn names(text: &str) -> std::collections::BTreeSet<String> {
+pub(crate) fn names(text: &str) -> std::collections::BTreeSet<String> {
     let mut found = std::collections::BTreeSet::new();
     let mut sentence_start = true;
     for word in text.split_whitespace() {

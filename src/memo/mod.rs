@@ -298,6 +298,293 @@ impl Writer<'_> {
     }
 }
 
+const HEADLINE_STOP_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "its",
+    "with",
+    "from",
+    "into",
+    "that",
+    "this",
+    "their",
+    "your",
+    "you",
+    "our",
+    "are",
+    "was",
+    "has",
+    "have",
+    "can",
+    "will",
+    "not",
+    "but",
+    "all",
+    "any",
+    "may",
+    "such",
+    "use",
+    "uses",
+    "used",
+    "also",
+    "other",
+    "more",
+    "about",
+    "when",
+    "which",
+    "who",
+    "how",
+    "these",
+    "those",
+    "them",
+    "they",
+    "we",
+    "us",
+    "to",
+    "of",
+    "in",
+    "on",
+    "at",
+    "by",
+    "or",
+    "as",
+    "an",
+    "a",
+    "is",
+    "be",
+    "it",
+    "if",
+    "do",
+    "does",
+    "like",
+    "including",
+    "information",
+    "nor",
+    "some",
+    "made",
+    "make",
+    "makes",
+    "each",
+    "every",
+    "own",
+    "via",
+    "per",
+    "any",
+    "one",
+    "new",
+    "own",
+    "out",
+    "only",
+    "must",
+    "shall",
+    "should",
+    "would",
+    "could",
+    "might",
+    "been",
+    "being",
+    "were",
+    "what",
+    "where",
+    "while",
+    "than",
+    "then",
+    "there",
+    "here",
+    "so",
+    "no",
+    "yes",
+    "very",
+    "just",
+    "both",
+    "either",
+    "neither",
+    "certain",
+    "same",
+    "time",
+    "way",
+];
+
+/// Two-word phrases of a text, as written, with their lower-case key.
+fn phrases(text: &str) -> Vec<(String, String)> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .filter(|pair| {
+            pair.iter().all(|w| {
+                w.chars().count() >= 2
+                    && w.chars().any(char::is_alphabetic)
+                    && !HEADLINE_STOP_WORDS.contains(&w.to_lowercase().as_str())
+            })
+        })
+        .map(|pair| {
+            let phrase = pair.join(" ");
+            (phrase.to_lowercase(), phrase)
+        })
+        .collect()
+}
+
+impl Writer<'_> {
+    /// A title from the change's own words, when one can be said truly: a replacement of a few
+    /// words ("X replaces “pharmacies” with “casinos” in its …"), a phrase or name the new text
+    /// brings in and repeats ("X now mentions “AI features” in its …"), or a name it drops.
+    /// Every quoted phrase is recorded as a quotation and checked like the others.
+    fn headline(&mut self, analysis: &Analysis, service: &str, terms: &str) -> Option<String> {
+        let substantive: Vec<&Change> = analysis.changes.iter().filter(|c| !c.cosmetic).collect();
+        let main = substantive.iter().copied().reduce(|best, c| {
+            if c.significance > best.significance {
+                c
+            } else {
+                best
+            }
+        })?;
+        if main.kind == BlockChange::Modified
+            && let Some((old, new)) = single_replacement(main.word_diff.as_deref().unwrap_or(""))
+        {
+            let (old, new) = (plain_text(old), plain_text(new));
+            let (old, new) = (old.trim(), new.trim());
+            if self.before_plain.contains(old) && self.after_plain.contains(new) {
+                let title = format!(
+                    "{service} replaces {} with {} in its {terms}",
+                    self.quote(old, Side::Before),
+                    self.quote(new, Side::After)
+                );
+                return Some(title);
+            }
+        }
+        // Phrases and names the changed text brings in, counted over the new version.
+        let before = self.before_plain.to_lowercase();
+        let added: String = substantive
+            .iter()
+            .filter_map(|c| c.after.as_deref())
+            .map(plain_text)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut candidates: Vec<(usize, usize, String)> = Vec::new();
+        let after_lower = self.after_plain.to_lowercase();
+        for (key, phrase) in phrases(&added) {
+            if before.contains(&key)
+                || candidates.iter().any(|c| c.2.to_lowercase() == key)
+                || key.contains('\'')
+                || key
+                    .split(' ')
+                    .any(|w| w.starts_with("here") || w.starts_with("there"))
+            {
+                continue;
+            }
+            // A phrase repeated three times is what the new text is about; fewer is incidental.
+            let count = after_lower.matches(&key).count();
+            if count >= 3 && key.split(' ').all(|w| w.chars().count() >= 3) {
+                candidates.push((count, 2, phrase));
+            }
+        }
+        let old_names = crate::analyse::significance::names(&self.before_plain);
+        for name in crate::analyse::significance::names(&added) {
+            let lower = name.to_lowercase();
+            if !old_names.contains(&name)
+                && !before.contains(&lower)
+                && is_telling_name(&name, &after_lower)
+            {
+                let count = self.after_plain.matches(name.as_str()).count();
+                if count >= 2 {
+                    candidates.push((count, 1, name));
+                }
+            }
+        }
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        if let Some((_, _, phrase)) = candidates.into_iter().next()
+            && self.after_plain.contains(phrase.as_str())
+        {
+            return Some(format!(
+                "{service} now mentions {} in its {terms}",
+                self.quote(&phrase, Side::After)
+            ));
+        }
+        let new_names = crate::analyse::significance::names(&self.after_plain);
+        let dropped = substantive
+            .iter()
+            .filter(|c| c.kind != BlockChange::Added)
+            .filter_map(|c| c.before.as_deref())
+            .flat_map(|text| crate::analyse::significance::names(&plain_text(text)))
+            .find(|name| {
+                !new_names.contains(name)
+                    && !after_lower.contains(&name.to_lowercase())
+                    && is_telling_name(name, &before)
+                    && self.before_plain.matches(name.as_str()).count() >= 2
+            })?;
+        Some(format!(
+            "{service} no longer mentions {} in its {terms}",
+            self.quote(&dropped, Side::Before)
+        ))
+    }
+}
+
+/// Whether a capitalised word is a name worth a title: not a month or a day, not a common word
+/// that a heading or a sentence start capitalised (the text also uses it in lower case).
+fn is_telling_name(name: &str, text_lower: &str) -> bool {
+    const CALENDAR: &[&str] = &[
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let lower = name.to_lowercase();
+    if CALENDAR.contains(&lower.as_str()) || name.chars().count() < 4 {
+        return false;
+    }
+    // Used in lower case as a word of its own: a common word, not a name.
+    !text_lower.match_indices(&lower).any(|(at, _)| {
+        let before = text_lower[..at].chars().next_back();
+        let after = text_lower[at + lower.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric)
+            && !after.is_some_and(char::is_alphanumeric)
+            && !name.starts_with(|c: char| c.is_lowercase())
+            && text_lower.contains(&format!(" {lower} "))
+            && !text_lower.contains(&format!(" {lower} ").to_uppercase())
+    })
+}
+
+/// The words of a word diff's only replacement (`[-old-]{+new+}`), when it is the only change and
+/// both sides are short.
+fn single_replacement(diff: &str) -> Option<(&str, &str)> {
+    if diff.matches("[-").count() != 1 || diff.matches("{+").count() != 1 {
+        return None;
+    }
+    let start = diff.find("[-")?;
+    let old_end = diff[start..].find("-]")? + start;
+    let old = &diff[start + 2..old_end];
+    let new_part = diff[old_end + 2..].strip_prefix("{+")?;
+    let new = &new_part[..new_part.find("+}")?];
+    // A few plain words on each side (not a link's address or markup).
+    let short = |s: &str| {
+        let words = s.split_whitespace().count();
+        (1..=4).contains(&words)
+            && s.chars().any(char::is_alphabetic)
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’'))
+    };
+    (short(old) && short(new)).then_some((old, new))
+}
+
 /// A block's text without its list, heading or table prefix (still a slice of it).
 fn strip_block_prefix(text: &str) -> &str {
     let trimmed = text.trim_start();
@@ -347,7 +634,18 @@ pub fn draft(
         })
         .collect();
 
+    let quoted = writer.quotes.len();
+    let headline = match analysis.change_kind {
+        ChangeKind::Substantive => writer.headline(analysis, service, terms),
+        _ => None,
+    };
+    // A headline that would not fit is not cut (its quotation would be): the template serves.
+    let headline = headline.filter(|h| h.chars().count() <= MAX_TITLE_CHARS);
+    if headline.is_none() {
+        writer.quotes.truncate(quoted);
+    }
     let mut title = match analysis.change_kind {
+        ChangeKind::Substantive if headline.is_some() => headline.unwrap_or_default(),
         ChangeKind::Substantive if !labels.is_empty() => {
             let mut shown = labels.len().min(3);
             loop {
