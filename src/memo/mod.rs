@@ -702,31 +702,8 @@ pub fn draft(
     };
     paragraphs.push(opening);
 
-    match (&analysis.effective_date, &analysis.previous_effective_date) {
-        (Some(new), Some(old)) if new != old => paragraphs.push(format!(
-            "The new version is dated {new}; the previous one was dated {old}."
-        )),
-        (Some(new), None) => paragraphs.push(format!("The new version is dated {new}.")),
-        _ => {}
-    }
-    if let Some(announcement) = &analysis.announced_change {
-        let side = if input.after.contains(&announcement.text) {
-            Side::After
-        } else {
-            Side::Before
-        };
-        let quote = writer.quote(&announcement.text, side);
-        let which = if side == Side::After {
-            "new"
-        } else {
-            "previous"
-        };
-        paragraphs.push(format!(
-            "The {which} version announces a change taking effect on {}: {quote}.",
-            announcement.date
-        ));
-    }
-
+    // The lead says what changed: the substance first, then the dates the text states.
+    let mut remaining = 0;
     if matches!(analysis.change_kind, ChangeKind::Substantive) {
         let substantive: Vec<&Change> = analysis.changes.iter().filter(|c| !c.cosmetic).collect();
         let mut described = vec![false; substantive.len()];
@@ -777,14 +754,40 @@ pub fn draft(
             };
             paragraphs.push(format!("{lead} {}.", others.join("; it also ")));
         }
-        let remaining = described.iter().filter(|d| !**d).count();
-        if remaining > 0 {
-            paragraphs.push(format!(
-                "{remaining} other substantive change{} {} not described here.",
-                plural(remaining),
-                if remaining == 1 { "is" } else { "are" }
-            ));
-        }
+        remaining = described.iter().filter(|d| !**d).count();
+    }
+    let substance = paragraphs.len() > 1;
+    match (&analysis.effective_date, &analysis.previous_effective_date) {
+        (Some(new), Some(old)) if new != old => paragraphs.push(format!(
+            "The new version is dated {new}; the previous one was dated {old}."
+        )),
+        (Some(new), None) => paragraphs.push(format!("The new version is dated {new}.")),
+        _ => {}
+    }
+    if let Some(announcement) = &analysis.announced_change {
+        let side = if input.after.contains(&announcement.text) {
+            Side::After
+        } else {
+            Side::Before
+        };
+        let quote = writer.quote(&announcement.text, side);
+        let which = if side == Side::After {
+            "new"
+        } else {
+            "previous"
+        };
+        paragraphs.push(format!(
+            "The {which} version announces a change taking effect on {}: {quote}.",
+            announcement.date
+        ));
+    }
+
+    if remaining > 0 {
+        paragraphs.push(format!(
+            "{remaining} other substantive change{} {} not described here.",
+            plural(remaining),
+            if remaining == 1 { "is" } else { "are" }
+        ));
     }
     let cosmetic = analysis.changes.iter().filter(|c| c.cosmetic).count();
     if cosmetic > 0 && analysis.change_kind != ChangeKind::Revert {
@@ -800,7 +803,12 @@ pub fn draft(
         ));
     }
     let body = paragraphs.join("\n\n");
-    let description_source = paragraphs.get(1).unwrap_or(&paragraphs[0]);
+    // The description is the lead: the most significant change when there is one.
+    let description_source = if substance {
+        &paragraphs[1]
+    } else {
+        paragraphs.get(1).unwrap_or(&paragraphs[0])
+    };
     let front_matter = FrontMatter {
         title: title.clone(),
         html_description: format!(
