@@ -24,7 +24,8 @@
 //! let input = MemoInput { service: "Instagram", terms_type: "Privacy Policy", date: "2025-12-16",
 //!     commit: Some("0123456789abcdef"), previous_commit: None, before: Some(before), after };
 //! let memo = draft(&input, &analyse(Some(before), after, None, false, &taxonomy), &MemoConfig::default(), &taxonomy);
-//! assert!(memo.title.starts_with("Instagram changes its Privacy Policy on AI"));
+//! assert!(memo.title.starts_with("Instagram changes its Privacy Policy on "), "{}", memo.title);
+//! assert!(memo.title.contains("AI"), "{}", memo.title);
 //! assert!(memo.body.contains("“We use your interactions with AI features to personalise ads.”"));
 //! ```
 
