@@ -457,8 +457,10 @@ impl Writer<'_> {
                 return Some(title);
             }
         }
-        // Phrases and names the changed text brings in, counted over the new version.
-        let before = self.before_plain.to_lowercase();
+        // Phrases and names the changed text brings in, counted over the new version (one pass
+        // over each version: a rewrite brings thousands of candidates).
+        let before = Vocabulary::of(&self.before_plain);
+        let after = Vocabulary::of(&self.after_plain);
         let added: String = substantive
             .iter()
             .filter_map(|c| c.after.as_deref())
@@ -466,10 +468,10 @@ impl Writer<'_> {
             .collect::<Vec<_>>()
             .join("\n");
         let mut candidates: Vec<(usize, usize, String)> = Vec::new();
-        let after_lower = self.after_plain.to_lowercase();
+        let mut seen = std::collections::HashSet::new();
         for (key, phrase) in phrases(&added) {
-            if before.contains(&key)
-                || candidates.iter().any(|c| c.2.to_lowercase() == key)
+            if before.bigrams.contains_key(&key)
+                || !seen.insert(key.clone())
                 || key.contains('\'')
                 || key
                     .split(' ')
@@ -478,7 +480,7 @@ impl Writer<'_> {
                 continue;
             }
             // A phrase repeated three times is what the new text is about; fewer is incidental.
-            let count = after_lower.matches(&key).count();
+            let count = after.bigrams.get(&key).copied().unwrap_or(0);
             if count >= 3 && key.split(' ').all(|w| w.chars().count() >= 3) {
                 candidates.push((count, 2, phrase));
             }
@@ -487,10 +489,10 @@ impl Writer<'_> {
         for name in crate::analyse::significance::names(&added) {
             let lower = name.to_lowercase();
             if !old_names.contains(&name)
-                && !before.contains(&lower)
-                && is_telling_name(&name, &after_lower)
+                && !before.words_lower.contains(&lower)
+                && is_telling_name(&name, &after)
             {
-                let count = self.after_plain.matches(name.as_str()).count();
+                let count = after.as_written.get(&name).copied().unwrap_or(0);
                 if count >= 2 {
                     candidates.push((count, 1, name));
                 }
@@ -513,9 +515,9 @@ impl Writer<'_> {
             .flat_map(|text| crate::analyse::significance::names(&plain_text(text)))
             .find(|name| {
                 !new_names.contains(name)
-                    && !after_lower.contains(&name.to_lowercase())
+                    && !after.words_lower.contains(&name.to_lowercase())
                     && is_telling_name(name, &before)
-                    && self.before_plain.matches(name.as_str()).count() >= 2
+                    && before.as_written.get(name).copied().unwrap_or(0) >= 2
             })?;
         Some(format!(
             "{service} no longer mentions {} in its {terms}",
@@ -524,9 +526,52 @@ impl Writer<'_> {
     }
 }
 
+/// The words of a plain text, counted once.
+struct Vocabulary {
+    /// Each word as written, with its count.
+    as_written: std::collections::HashMap<String, usize>,
+    /// Every word, in lower case.
+    words_lower: std::collections::HashSet<String>,
+    /// Words the text writes in lower case (so common words, not names).
+    lower_case_words: std::collections::HashSet<String>,
+    /// Two-word phrases, in lower case, with their count.
+    bigrams: std::collections::HashMap<String, usize>,
+}
+
+impl Vocabulary {
+    fn of(text: &str) -> Self {
+        let mut vocabulary = Vocabulary {
+            as_written: Default::default(),
+            words_lower: Default::default(),
+            lower_case_words: Default::default(),
+            bigrams: Default::default(),
+        };
+        let mut previous: Option<String> = None;
+        for word in text
+            .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
+            .filter(|w| !w.is_empty())
+        {
+            *vocabulary.as_written.entry(word.to_string()).or_default() += 1;
+            let lower = word.to_lowercase();
+            if word.starts_with(|c: char| c.is_lowercase()) {
+                vocabulary.lower_case_words.insert(lower.clone());
+            }
+            if let Some(previous) = &previous {
+                *vocabulary
+                    .bigrams
+                    .entry(format!("{previous} {lower}"))
+                    .or_default() += 1;
+            }
+            vocabulary.words_lower.insert(lower.clone());
+            previous = Some(lower);
+        }
+        vocabulary
+    }
+}
+
 /// Whether a capitalised word is a name worth a title: not a month or a day, not a common word
-/// that a heading or a sentence start capitalised (the text also uses it in lower case).
-fn is_telling_name(name: &str, text_lower: &str) -> bool {
+/// that a heading or a sentence start capitalised (the text also writes it in lower case).
+fn is_telling_name(name: &str, text: &Vocabulary) -> bool {
     const CALENDAR: &[&str] = &[
         "january",
         "february",
@@ -549,19 +594,9 @@ fn is_telling_name(name: &str, text_lower: &str) -> bool {
         "sunday",
     ];
     let lower = name.to_lowercase();
-    if CALENDAR.contains(&lower.as_str()) || name.chars().count() < 4 {
-        return false;
-    }
-    // Used in lower case as a word of its own: a common word, not a name.
-    !text_lower.match_indices(&lower).any(|(at, _)| {
-        let before = text_lower[..at].chars().next_back();
-        let after = text_lower[at + lower.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric)
-            && !after.is_some_and(char::is_alphanumeric)
-            && !name.starts_with(|c: char| c.is_lowercase())
-            && text_lower.contains(&format!(" {lower} "))
-            && !text_lower.contains(&format!(" {lower} ").to_uppercase())
-    })
+    !CALENDAR.contains(&lower.as_str())
+        && name.chars().count() >= 4
+        && !text.lower_case_words.contains(&lower)
 }
 
 /// The words of a word diff's only replacement (`[-old-]{+new+}`), when it is the only change and
