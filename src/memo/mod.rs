@@ -1075,6 +1075,38 @@ mod tests {
     }
 
     #[test]
+    fn titles_say_what_changed_in_the_texts_own_words_when_they_can() {
+        // The title of the change, after checking that every quotation is verbatim.
+        let title = |before: &str, after: &str| {
+            let memo = memo_for(before, after);
+            for quote in &memo.quotes {
+                let version = if quote.side == Side::After {
+                    after
+                } else {
+                    before
+                };
+                assert!(quote.is_verbatim_in(version), "{quote:?}");
+            }
+            memo.title
+        };
+        assert_eq!(
+            title(
+                "Ads\n===\n\nWe do not allow ads for pharmacies or weapons.\n\nOther rules apply.",
+                "Ads\n===\n\nWe do not allow ads for casinos or weapons.\n\nOther rules apply.",
+            ),
+            "Instagram replaces “pharmacies” with “casinos” in its Privacy Policy"
+        );
+        assert_eq!(
+            title(
+                "Policy\n======\n\nWe keep your data safe.",
+                "Policy\n======\n\nWe keep your data safe. Lumen Labs helps us. We share data with \
+                 Lumen Labs for research; Lumen Labs keeps it 30 days.",
+            ),
+            "Instagram now mentions “Lumen Labs” in its Privacy Policy"
+        );
+    }
+
+    #[test]
     fn quotes_are_verbatim_and_the_title_follows_the_rules() {
         let before = "Privacy Policy\n==============\n\nEffective June 1, 2025\n\n*   Your activity\n\nWe show ads.";
         let after = "Privacy Policy\n==============\n\nEffective December 16, 2025\n\n*   Your activity\n*   Your interactions with AI features, like the questions you ask\n\nWe show ads. We use your AI interactions to personalise the ads you see.";
