@@ -225,10 +225,12 @@ impl Writer<'_> {
             Side::After => ("{+", "+}", change.after.as_deref()?),
             Side::Before => ("[-", "-]", change.before.as_deref()?),
         };
+        // A piece may span sentences (a paragraph extended by two): each of its sentences counts.
         let pieces: Vec<&str> = diff
             .split(open)
             .skip(1)
             .filter_map(|p| p.split(close).next())
+            .flat_map(sentences)
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .collect();
