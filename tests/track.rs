@@ -875,3 +875,77 @@ fn a_page_that_flips_back_is_recorded_as_a_revert_in_one_vocabulary() {
     let summary = stderr(&ws.track(&[]));
     assert!(summary.contains("unchanged      1"), "{summary}");
 }
+
+#[test]
+fn memo_all_drafts_every_change_once_and_keeps_reviewed_memos() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.declare("Example", policy(&server, "/privacy"));
+    assert!(ws.track(&[]).status.success());
+    server.set("/privacy", Behaviour::html(V2));
+    assert!(ws.track(&[]).status.success());
+    server.set(
+        "/privacy",
+        Behaviour::html(&V2.replace("one year", "two years")),
+    );
+    assert!(ws.track(&[]).status.success());
+
+    let out = ws.path().join("drafts");
+    let memo_all = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .current_dir(ws.path())
+            .args(["memo", "--all", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let first = memo_all();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("2 memos written"),
+        "{}",
+        stderr(&first)
+    );
+    let read_all = || {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let drafted = read_all();
+    assert_eq!(drafted.len(), 4, "two memos and their sidecars");
+    for (name, bytes) in drafted.iter().filter(|(n, _)| n.ends_with(".json")) {
+        let record: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(record["service"], "Example", "{name}");
+        assert!(
+            record["significance_factors"].as_array().is_some(),
+            "{name}"
+        );
+    }
+    // Again: the same bytes.
+    assert!(memo_all().status.success());
+    assert_eq!(read_all(), drafted);
+    // A memo someone published is left as it is.
+    let (name, _) = drafted.iter().find(|(n, _)| n.ends_with(".md")).unwrap();
+    let path = out.join(name);
+    let published = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("status: draft", "status: published");
+    std::fs::write(&path, &published).unwrap();
+    let again = memo_all();
+    assert!(
+        stderr(&again).contains("1 reviewed memo kept as it is"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), published);
+}

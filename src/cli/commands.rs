@@ -383,6 +383,7 @@ fn memo(config_path: Option<&Path>, args: MemoArgs) -> Result<ExitCode> {
             summary.analysed as f64 / seconds.max(1e-9),
             match summary.kept_reviewed {
                 0 => String::new(),
+                1 => "; 1 reviewed memo kept as it is".to_string(),
                 n => format!("; {n} reviewed memos kept as they are"),
             }
         );

@@ -976,24 +976,70 @@ pub struct BatchSummary {
 
 /// Drafts the memo of every change of a repository in OTA's layout (those recorded at or after
 /// `since`, when given) into `store`. Services are named by their ids.
+///
+/// Memos are drafted on every core (each thread with its own handle on the repository), in
+/// batches, and written in history order by this thread: the same repository gives the same
+/// files, whatever the number of cores.
 pub fn draft_all(
     repository: &VersionsRepository,
     since: Option<chrono::DateTime<chrono::Utc>>,
     config: &MemoConfig,
     store: &MemoStore,
 ) -> Result<BatchSummary> {
+    const BATCH: usize = 512;
     let taxonomy = Taxonomy::with_additions(&config.topics);
+    let changes = repository.version_changes(since)?;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let path = repository.path().to_path_buf();
     let mut summary = BatchSummary::default();
-    for change in &repository.version_changes(since)? {
-        let Some(memo) =
-            for_recorded_change(repository, change, &change.service_id, config, &taxonomy)?
-        else {
-            continue;
-        };
-        summary.analysed += 1;
-        match store.write(&memo, &change.service_id, &change.terms_type)? {
-            Stored::Written(_) => summary.written += 1,
-            Stored::KeptReviewed(_) => summary.kept_reviewed += 1,
+    for batch in changes.chunks(BATCH) {
+        let share = batch.len().div_ceil(workers);
+        let drafted: Vec<Result<Vec<Option<Memo>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(share.max(1))
+                .map(|part| {
+                    let (taxonomy, path) = (&taxonomy, &path);
+                    scope.spawn(move || -> Result<Vec<Option<Memo>>> {
+                        let own = VersionsRepository::open(path)?;
+                        part.iter()
+                            .map(|change| {
+                                for_recorded_change(
+                                    &own,
+                                    change,
+                                    &change.service_id,
+                                    config,
+                                    taxonomy,
+                                )
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle.join().unwrap_or_else(|_| {
+                        Err(Error::internal("drafting memos", "a thread panicked"))
+                    })
+                })
+                .collect()
+        });
+        let mut memos = Vec::with_capacity(batch.len());
+        for part in drafted {
+            memos.extend(part?);
+        }
+        for (change, memo) in batch.iter().zip(memos) {
+            let Some(memo) = memo else {
+                continue;
+            };
+            summary.analysed += 1;
+            match store.write(&memo, &change.service_id, &change.terms_type)? {
+                Stored::Written(_) => summary.written += 1,
+                Stored::KeptReviewed(_) => summary.kept_reviewed += 1,
+            }
         }
     }
     Ok(summary)
