@@ -518,14 +518,7 @@ fn judge(change: &mut Change, taxonomy: &Taxonomy) {
         return;
     }
     let changed_words = changed_word_count(change);
-    let touched = match change.kind {
-        BlockChange::Modified => modified_text(change),
-        _ => format!(
-            "{} {}",
-            change.before.as_deref().unwrap_or(""),
-            change.after.as_deref().unwrap_or("")
-        ),
-    };
+    let touched = touched_text(change);
     // Where the change sits says what it is about as much as its words do.
     let heading = change.section.join(" ");
     let mut found = taxonomy.topics_in(&touched);
@@ -538,6 +531,18 @@ fn judge(change: &mut Change, taxonomy: &Taxonomy) {
     change.topics = found.iter().map(|t| t.name.clone()).collect();
     let amount = 1.0 - (-(changed_words as f64) / 40.0).exp();
     change.significance = round((0.15 + 0.45 * amount + 0.4 * weight).clamp(0.0, 1.0));
+}
+
+/// What a change says: the changed words of a modified block with their context, else the block.
+fn touched_text(change: &Change) -> String {
+    match change.kind {
+        BlockChange::Modified => modified_text(change),
+        _ => format!(
+            "{} {}",
+            change.before.as_deref().unwrap_or(""),
+            change.after.as_deref().unwrap_or("")
+        ),
+    }
 }
 
 /// Words added and removed by a change: the marked words of a modified block, else the block's.
@@ -660,14 +665,7 @@ fn rank_topics(changes: &[&Change], taxonomy: &Taxonomy) -> Vec<String> {
     for change in changes {
         // A change's significance is shared among its topics by how much it says of each:
         // mentions in the changed words, and (twice) in its section's headings.
-        let touched = match change.kind {
-            BlockChange::Modified => modified_text(change),
-            _ => format!(
-                "{} {}",
-                change.before.as_deref().unwrap_or(""),
-                change.after.as_deref().unwrap_or("")
-            ),
-        };
+        let touched = touched_text(change);
         let heading = change.section.join(" ");
         let evidence: Vec<(String, f64)> = change
             .topics
