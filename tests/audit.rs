@@ -231,12 +231,17 @@ fn an_ota_versions_repository_can_be_audited() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
-    let md_files = archive
+    let md_files = version_files_in(&zip_path);
+    assert_eq!(md_files, versions.as_array().unwrap().len());
+}
+
+/// The version files of a dataset archive (`<name>/<service>/<terms type>/<date>.md`).
+fn version_files_in(zip_path: &std::path::Path) -> usize {
+    let archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    archive
         .file_names()
         .filter(|n| n.as_ref().unwrap().matches('/').count() == 3)
-        .count();
-    assert_eq!(md_files, versions.as_array().unwrap().len());
+        .count()
 }
 
 /// A repository with two documents and two versions of one, recorded by `track`.
@@ -635,11 +640,7 @@ fn a_large_ota_repository_of_older_engines_is_audited_and_exported() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
-    let md_files = archive
-        .file_names()
-        .filter(|n| n.as_ref().unwrap().matches('/').count() == 3)
-        .count();
+    let md_files = version_files_in(&zip_path);
     assert_eq!(md_files, entries.len());
 
     // Every document can be shown and diffed from its first to its last version.

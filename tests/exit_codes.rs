@@ -42,29 +42,26 @@ fn an_export_that_cannot_be_written_is_an_io_failure_not_a_usage_error() {
     let repo = dir.path().join("snapshots");
     let blocker = dir.path().join("not-a-folder");
     std::fs::write(&blocker, "a file where a folder should be").unwrap();
-    let out = blocker.join("dataset.zip");
-    let output = policydiff(
-        dir.path(),
-        &[
-            "export",
-            "--repo",
-            repo.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
+    let export = |out: &std::path::Path| {
+        policydiff(
+            dir.path(),
+            &[
+                "export",
+                "--repo",
+                repo.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
+    };
+    assert_clear(
+        &export(&blocker.join("dataset.zip")),
+        1,
+        "export",
+        "cannot write the archive",
     );
-    assert_clear(&output, 1, "export", "cannot write the archive");
     // The same export to a writable place works.
-    let output = policydiff(
-        dir.path(),
-        &[
-            "export",
-            "--repo",
-            repo.to_str().unwrap(),
-            "--out",
-            dir.path().join("dataset.zip").to_str().unwrap(),
-        ],
-    );
+    let output = export(&dir.path().join("dataset.zip"));
     assert!(output.status.success(), "{}", common::stderr(&output));
 }
 

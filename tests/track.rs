@@ -828,15 +828,23 @@ fn memo_of_two_files_as_json() {
     }
 }
 
-#[test]
-fn a_page_that_flips_back_is_recorded_as_a_revert_in_one_vocabulary() {
+/// A workspace whose Example/Privacy Policy was tracked once per page, in order; the server
+/// serves the last page.
+fn tracked_through(pages: &[&str]) -> (Server, Workspace) {
     let server = Server::start();
-    server.set("/privacy", Behaviour::html(V1));
     let ws = Workspace::new("");
     ws.declare("Example", policy(&server, "/privacy"));
-    assert!(ws.track(&[]).status.success());
-    server.set("/privacy", Behaviour::html(V2));
-    assert!(ws.track(&[]).status.success());
+    for page in pages {
+        server.set("/privacy", Behaviour::html(page));
+        let output = ws.track(&[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    (server, ws)
+}
+
+#[test]
+fn a_page_that_flips_back_is_recorded_as_a_revert_in_one_vocabulary() {
+    let (server, ws) = tracked_through(&[V1, V2]);
     server.set("/privacy", Behaviour::html(V1));
     let flipped = ws.track(&["--json"]);
     assert!(flipped.status.success(), "{}", stderr(&flipped));
@@ -878,18 +886,8 @@ fn a_page_that_flips_back_is_recorded_as_a_revert_in_one_vocabulary() {
 
 #[test]
 fn memo_all_drafts_every_change_once_and_keeps_reviewed_memos() {
-    let server = Server::start();
-    server.set("/privacy", Behaviour::html(V1));
-    let ws = Workspace::new("");
-    ws.declare("Example", policy(&server, "/privacy"));
-    assert!(ws.track(&[]).status.success());
-    server.set("/privacy", Behaviour::html(V2));
-    assert!(ws.track(&[]).status.success());
-    server.set(
-        "/privacy",
-        Behaviour::html(&V2.replace("one year", "two years")),
-    );
-    assert!(ws.track(&[]).status.success());
+    let third = V2.replace("one year", "two years");
+    let (_server, ws) = tracked_through(&[V1, V2, &third]);
 
     let out = ws.path().join("drafts");
     let memo_all = || {

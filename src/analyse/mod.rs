@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffOp};
 
 pub use blocks::{Block, BlockKind};
-pub use dates::{Announcement, announced_change, effective_date};
+pub use dates::{Announcement, announced_change, effective_date, month_number};
 pub use plain::plain_text;
 pub use topics::{Taxonomy, Topic};
 

@@ -42,39 +42,23 @@ fn plain_line(line: &str) -> String {
     out
 }
 
-/// Where the `]` closing the `[` at `open` is (escapes skipped, brackets nested).
-fn closing_bracket(chars: &[char], open: usize) -> Option<usize> {
-    let mut depth = 0;
-    let mut i = open;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' => i += 1,
-            '[' => depth += 1,
-            ']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Where the `)` closing a link destination opened at `open` is (parentheses nested, a quoted
-/// title skipped).
-fn closing_parenthesis(chars: &[char], open: usize) -> Option<usize> {
+/// Where the `close` matching the `open` at `at` is: escapes skipped, pairs nested, and for a
+/// link destination (`quoted_title`) a `"…"` title skipped.
+fn closing(
+    chars: &[char],
+    at: usize,
+    (open, close): (char, char),
+    quoted_title: bool,
+) -> Option<usize> {
     let mut depth = 0;
     let mut in_title = false;
-    let mut i = open;
+    let mut i = at;
     while i < chars.len() {
         match chars[i] {
             '\\' => i += 1,
-            '"' => in_title = !in_title,
-            '(' if !in_title => depth += 1,
-            ')' if !in_title => {
+            '"' if quoted_title => in_title = !in_title,
+            c if c == open && !in_title => depth += 1,
+            c if c == close && !in_title => {
                 depth -= 1;
                 if depth == 0 {
                     return Some(i);
@@ -102,11 +86,11 @@ fn render_inline(text: &str, out: &mut String) {
             '[' | '!' => {
                 let open = if c == '!' { i + 1 } else { i };
                 let link = (open < chars.len() && chars[open] == '[')
-                    .then(|| closing_bracket(&chars, open))
+                    .then(|| closing(&chars, open, ('[', ']'), false))
                     .flatten()
                     .filter(|&close| chars.get(close + 1) == Some(&'('))
                     .and_then(|close| {
-                        closing_parenthesis(&chars, close + 1).map(|end| (close, end))
+                        closing(&chars, close + 1, ('(', ')'), true).map(|end| (close, end))
                     });
                 match link {
                     Some((close, end)) => {

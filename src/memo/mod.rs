@@ -574,19 +574,7 @@ impl Vocabulary {
 /// Whether a capitalised word is a name worth a title: not a month or a day, not a common word
 /// that a heading or a sentence start capitalised (the text also writes it in lower case).
 fn is_telling_name(name: &str, text: &Vocabulary) -> bool {
-    const CALENDAR: &[&str] = &[
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
+    const DAYS: &[&str] = &[
         "monday",
         "tuesday",
         "wednesday",
@@ -596,7 +584,8 @@ fn is_telling_name(name: &str, text: &Vocabulary) -> bool {
         "sunday",
     ];
     let lower = name.to_lowercase();
-    !CALENDAR.contains(&lower.as_str())
+    !DAYS.contains(&lower.as_str())
+        && crate::analyse::month_number(&lower).is_none()
         && name.chars().count() >= 4
         && !text.lower_case_words.contains(&lower)
 }
