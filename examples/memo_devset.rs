@@ -192,6 +192,9 @@ fn cases(devset: &Path, taxonomy: &Taxonomy) -> CaseFigures {
             ours.join(","),
             drafted.title
         );
+        if std::env::var_os("DEVSET_SHOW").is_some() {
+            println!("  human: {human_title}\n  lead: {}\n", lead(&drafted));
+        }
     }
     figures
 }
@@ -290,6 +293,10 @@ fn main() {
         });
     let taxonomy = Taxonomy::with_additions(&Default::default());
     let figures = cases(&devset, &taxonomy);
+    if std::env::var_os("DEVSET_CASES_ONLY").is_some() {
+        print_case_figures(&figures);
+        return;
+    }
 
     // Ranking over every recorded change of pga-versions.
     let clone = tempfile::tempdir().expect("a temporary folder");
@@ -334,7 +341,6 @@ fn main() {
     }
     let seconds = started.elapsed().as_secs_f64();
     let (auc, top10) = ranking(&scored);
-    let share = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
 
     // Refitting: pga's changes, plus the memo'd changes of the other collection as further
     // positives; five folds give every pga change a score from a model that did not see it.
@@ -384,6 +390,11 @@ fn main() {
             .join(", "),
         policydiff::analyse::significance::FEATURE_NAMES.join(", ")
     );
+    print_case_figures(&figures);
+}
+
+fn print_case_figures(figures: &CaseFigures) {
+    let share = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
     println!(
         "topics       {} cases ({} with a main topic): ours first {:.0}%, in our first two {:.0}%",
         figures.cases,

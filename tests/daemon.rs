@@ -206,11 +206,9 @@ fn status_reports_streaks_held_changes_and_memos_to_review() {
     assert_eq!(failing["streak"], 3);
     let memos = status["memos_to_review"].as_array().unwrap();
     assert_eq!(memos.len(), 1);
-    assert!(
-        memos[0]["title"]
-            .as_str()
-            .unwrap()
-            .starts_with("Example changes its Privacy Policy")
+    assert_eq!(
+        memos[0]["title"],
+        "Example now says it collects your email and shares it with advertising partners"
     );
 
     let text = Command::new(env!("CARGO_BIN_EXE_policydiff"))

@@ -728,7 +728,9 @@ fn a_recorded_change_gets_a_memo_and_the_memo_command_redrafts_it() {
         .to_string();
     let memo = std::fs::read_to_string(&memo_path).unwrap_or_else(|e| panic!("{memo_path}: {e}"));
     assert!(
-        memo.starts_with("---\ntitle: Example changes its Privacy Policy on AI"),
+        memo.starts_with(
+            "---\ntitle: Example now says it collects your email address and your interactions with AI features\n"
+        ),
         "{memo}"
     );
     assert!(

@@ -382,6 +382,40 @@ impl Taxonomy {
             .unwrap_or(usize::MAX)
     }
 
+    /// The topic a document of this terms type is about when its words name none: a change to
+    /// Community Guidelines is content moderation even when the changed line is a list item.
+    pub fn of_terms_type(&self, terms_type: &str) -> Option<&Topic> {
+        let name = match terms_type {
+            "Community Guidelines"
+            | "Acceptable Use Policy"
+            | "Restricted Use Policy"
+            | "Live Policy"
+            | "Review Guidelines"
+            | "Editorial Policy"
+            | "Advertising Content Policy"
+            | "Copyright Claims Policy"
+            | "Complaints Policy" => "content_moderation",
+            "Privacy Policy" | "Business Privacy Policy" | "User Consent Policy" => {
+                "data_collection"
+            }
+            "Trackers Policy" => "advertising",
+            "Law Enforcement Guidelines" => "law_enforcement",
+            "Deceased Users" => "user_rights",
+            "In-App Purchases Policy"
+            | "General Conditions of Sale"
+            | "Marketplace Buyers Conditions"
+            | "Marketplace Sellers Conditions"
+            | "Commercial Terms"
+            | "Content Monetisation Policy"
+            | "Seller Warranty" => "commerce",
+            "Data Controller Agreement" | "Data Processor Agreement" => "sharing",
+            "Vulnerability Disclosure Policy" => "security",
+            "Imprint" => "legal_entity",
+            _ => return None,
+        };
+        self.get(name)
+    }
+
     /// The first place in `text` where the topic shows, if it does.
     pub fn find(&self, name: &str, text: &str) -> Option<usize> {
         self.get(name)?.pattern.find(text).map(|m| m.start())
