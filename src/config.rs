@@ -69,6 +69,8 @@ pub struct NotifyConfig {
     pub topics: Vec<String>,
     /// An e-mail digest after each round with news.
     pub email: Option<EmailConfig>,
+    /// Webhooks and e-mail announce memos when a reviewer publishes them, not when drafted.
+    pub only_published: bool,
 }
 
 /// SMTP settings of the e-mail digest.
@@ -111,6 +113,7 @@ impl Default for NotifyConfig {
             min_significance: 0.0,
             topics: Vec::new(),
             email: None,
+            only_published: false,
         }
     }
 }

@@ -62,6 +62,8 @@ pub enum FailureClass {
     InvalidArgument,
     /// The versions repository cannot be read or written (git), other than for a system reason.
     Repository,
+    /// A memo quotes words that the versions it describes do not hold.
+    UnverifiedQuotation,
     /// A bug in policydiff (a panicked thread, a broken invariant): please report it.
     Internal,
 }
@@ -90,6 +92,7 @@ impl FailureClass {
             FailureClass::InvalidConfig => "invalid_config",
             FailureClass::InvalidArgument => "invalid_argument",
             FailureClass::Repository => "repository",
+            FailureClass::UnverifiedQuotation => "unverified_quotation",
             FailureClass::Internal => "internal",
         }
     }
@@ -401,6 +404,18 @@ pub enum Error {
         message: String,
     },
 
+    /// A memo to approve quotes text that neither version of its change holds.
+    #[error(
+        "memo {memo} quotes text that is not in the versions it describes: {}; correct each quotation to the policy's exact words (`policydiff review edit {memo}`), or approve with --force if the words are yours and not presented as the policy's",
+        .quotations.iter().map(|q| format!("“{q}”")).collect::<Vec<_>>().join(", ")
+    )]
+    UnverifiedQuotation {
+        /// The memo's id.
+        memo: String,
+        /// The quotations not found.
+        quotations: Vec<String>,
+    },
+
     /// A bug: a thread panicked or an invariant broke.
     #[error(
         "internal error in policydiff ({context}: {detail}); this is a bug: please report it, with the document or command that caused it"
@@ -450,6 +465,7 @@ impl Error {
             Error::Config(_) | Error::Schedule { .. } => FailureClass::InvalidConfig,
             Error::InvalidArgument { .. } => FailureClass::InvalidArgument,
             Error::Repository { .. } => FailureClass::Repository,
+            Error::UnverifiedQuotation { .. } => FailureClass::UnverifiedQuotation,
             Error::Internal { .. } => FailureClass::Internal,
         }
     }

@@ -83,6 +83,7 @@ pub mod memo;
 pub mod notify;
 pub mod record;
 pub mod report;
+pub mod review;
 pub mod schedule;
 pub mod status;
 pub mod track;

@@ -51,6 +51,8 @@ pub struct MemoNotice {
     pub link: Option<String>,
     /// The memo file.
     pub path: String,
+    /// `draft`, `published` or `rejected`.
+    pub status: String,
 }
 
 /// A persistent failure, or its recovery.
@@ -136,6 +138,7 @@ fn memo_notice(memo: StoredMemo, config: &Config) -> MemoNotice {
         topics: record.topics,
         html_description: record.html_description,
         path: memo.path.display().to_string(),
+        status: memo.status,
     }
 }
 
@@ -153,24 +156,61 @@ fn xml_escape(text: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-/// Rewrites `<memos>/feed.xml` with the latest memos, newest first.
+/// Rewrites the feeds of the memos folder: `feed.xml` with the latest memos whatever their
+/// status (each entry says its status as a category), and `published.xml`, the public feed, with
+/// the latest published memos only.
 pub fn write_feed(config: &Config) -> Result<()> {
     let dir = &config.memos.dir;
     let store = MemoStore::new(dir);
     // Memo files are named by date first: the newest are read, not the whole folder's history.
-    let mut memos: Vec<MemoNotice> = Vec::new();
+    let mut every: Vec<MemoNotice> = Vec::new();
+    let mut published: Vec<MemoNotice> = Vec::new();
     for path in store.paths_newest_first() {
-        if memos.len() >= FEED_ENTRIES {
+        if every.len() >= FEED_ENTRIES && published.len() >= FEED_ENTRIES {
             break;
         }
-        if let Some(memo) = store
+        let Some(memo) = store
             .read(&path)
             .map(|memo| memo_notice(memo, config))
             .filter(|m| passes_thresholds(m, config))
-        {
-            memos.push(memo);
+        else {
+            continue;
+        };
+        if memo.status == "published" && published.len() < FEED_ENTRIES {
+            published.push(memo.clone());
+        }
+        if every.len() < FEED_ENTRIES {
+            every.push(memo);
         }
     }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    write_atom(
+        config,
+        &dir.join("feed.xml"),
+        "policydiff: changes to terms and policies (drafts and reviewed memos)",
+        "all",
+        every,
+    )?;
+    write_atom(
+        config,
+        &dir.join("published.xml"),
+        "policydiff: published memos on changes to terms and policies",
+        "published",
+        published,
+    )
+}
+
+/// The scheme of the category that gives a memo's review status in the feeds.
+pub const STATUS_SCHEME: &str = "urn:policydiff:status";
+
+fn write_atom(
+    config: &Config,
+    path: &Path,
+    title: &str,
+    feed_id: &str,
+    mut memos: Vec<MemoNotice>,
+) -> Result<()> {
     memos.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.path.cmp(&a.path)));
     let updated = memos
         .first()
@@ -179,10 +219,10 @@ pub fn write_feed(config: &Config) -> Result<()> {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n",
     );
-    xml.push_str("  <title>policydiff: changes to terms and policies</title>\n");
+    xml.push_str(&format!("  <title>{}</title>\n", xml_escape(title)));
     xml.push_str(&format!(
-        "  <id>urn:policydiff:feed:{}</id>\n",
-        xml_escape(&dir.display().to_string())
+        "  <id>urn:policydiff:feed:{}:{feed_id}</id>\n",
+        xml_escape(&config.memos.dir.display().to_string())
     ));
     xml.push_str(&format!("  <updated>{updated}</updated>\n"));
     xml.push_str(&format!(
@@ -212,6 +252,10 @@ pub fn write_feed(config: &Config) -> Result<()> {
             "    <link rel=\"alternate\" href=\"{}\"/>\n",
             xml_escape(&link)
         ));
+        xml.push_str(&format!(
+            "    <category scheme=\"{STATUS_SCHEME}\" term=\"{}\"/>\n",
+            xml_escape(&memo.status)
+        ));
         for topic in &memo.topics {
             xml.push_str(&format!("    <category term=\"{}\"/>\n", xml_escape(topic)));
         }
@@ -232,12 +276,9 @@ pub fn write_feed(config: &Config) -> Result<()> {
         xml.push_str("  </entry>\n");
     }
     xml.push_str("</feed>\n");
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    let path = dir.join("feed.xml");
-    let temporary = dir.join("feed.xml.tmp");
+    let temporary = path.with_extension("xml.tmp");
     std::fs::write(&temporary, xml)
-        .and_then(|()| std::fs::rename(&temporary, &path))
+        .and_then(|()| std::fs::rename(&temporary, path))
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
@@ -398,6 +439,8 @@ pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
         .filter_map(|path| store.read(Path::new(path)))
         .map(|memo| memo_notice(memo, config))
         .filter(|m| passes_thresholds(m, config))
+        // With `only_published`, memos are announced when a reviewer publishes them.
+        .filter(|m| !config.notify.only_published || m.status == "published")
         .collect();
     let notice = RoundNotice {
         round: serde_json::json!({
@@ -436,6 +479,47 @@ pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
         tracing::warn!(host = %email.host, "e-mail digest not sent: {error}");
     }
     notice
+}
+
+/// Announces a memo a reviewer has just published: the feeds are rewritten, and with
+/// `notify.only_published` the webhooks and the e-mail digest receive it (as a round's memos do).
+/// Problems are logged and returned as a list of what failed, never as an error: the memo is
+/// published whatever the notifications do.
+pub async fn after_publishing(config: &Config, memo: StoredMemo) -> Vec<String> {
+    let mut problems = Vec::new();
+    if config.notify.feed
+        && let Err(error) = write_feed(config)
+    {
+        problems.push(format!("feeds not written: {error}"));
+    }
+    let notice = memo_notice(memo, config);
+    if !config.notify.only_published || !passes_thresholds(&notice, config) {
+        return problems;
+    }
+    let notice = RoundNotice {
+        round: serde_json::Value::Null,
+        memos: vec![notice],
+        failures: Vec::new(),
+    };
+    let body = serde_json::to_value(&notice).unwrap_or_default();
+    for hook in &config.notify.webhooks {
+        let token = hook
+            .token_env
+            .as_ref()
+            .and_then(|name| std::env::var(name).ok());
+        if let Err(error) = post_webhook(&hook.url, token, &body).await {
+            problems.push(format!("webhook {} failed after 3 attempts: {error}", hook.url));
+        }
+    }
+    if let Some(email) = &config.notify.email
+        && let Err(error) = send_email(email, &notice).await
+    {
+        problems.push(format!("e-mail to {} not sent: {error}", email.host));
+    }
+    for problem in &problems {
+        tracing::warn!("{problem}");
+    }
+    problems
 }
 
 /// The notifications as a [`Sink`]: every round the daemon runs is announced.

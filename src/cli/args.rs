@@ -40,6 +40,9 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// Draft the memo of recorded changes, or analyse two files.
     Memo(MemoArgs),
+    /// Review drafted memos: the queue, approve, reject, edit, export, and a local web page.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Track a bundled policy served from 127.0.0.1 twice, and show what was recorded (no internet needed).
     Demo(DemoArgs),
     /// Check declarations offline; one line per problem, non-zero exit on errors.
@@ -274,6 +277,95 @@ pub(crate) struct ExtractArgs {
     pub(crate) at: Option<String>,
 }
 
+#[derive(Subcommand)]
+pub(crate) enum ReviewCommand {
+    /// The memos to review, most significant first.
+    List(ReviewListArgs),
+    /// Publish a memo: `status: published`, with who and when. Refuses a memo that quotes words
+    /// its versions do not hold, naming each.
+    Approve(ReviewApproveArgs),
+    /// Reject a memo with a reason; the memo is kept.
+    Reject(ReviewRejectArgs),
+    /// Change a memo's title or description, or (without flags) open it in $EDITOR.
+    Edit(ReviewEditArgs),
+    /// Write the published memos in the layout of Open Terms Archive's website.
+    Export(ReviewExportArgs),
+    /// Serve the review page on 127.0.0.1 and print its address.
+    Serve(ReviewServeArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct ReviewListArgs {
+    /// Which memos, by status.
+    #[arg(long, value_enum, default_value = "draft")]
+    pub(crate) status: policydiff::review::StatusFilter,
+    /// Only this service.
+    #[arg(long)]
+    pub(crate) service: Option<String>,
+    /// Only memos with this topic.
+    #[arg(long)]
+    pub(crate) topic: Option<String>,
+    /// As a JSON array, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct ReviewApproveArgs {
+    /// The memo's id (shown by `review list`; its file name without extension).
+    pub(crate) id: String,
+    /// The reviewer's name (default: $USER).
+    #[arg(long)]
+    pub(crate) by: Option<String>,
+    /// Approve even when a quotation is not in the versions (the words are the reviewer's).
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct ReviewRejectArgs {
+    /// The memo's id.
+    pub(crate) id: String,
+    /// Why: kept in the memo's front matter.
+    #[arg(long)]
+    pub(crate) reason: String,
+    /// The reviewer's name (default: $USER).
+    #[arg(long)]
+    pub(crate) by: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct ReviewEditArgs {
+    /// The memo's id.
+    pub(crate) id: String,
+    /// A new title.
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// A new description (one paragraph of plain text).
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct ReviewExportArgs {
+    /// The root of a checkout of OTA's website: memos go to `content/memos/<slug>/index.md`.
+    #[arg(long)]
+    pub(crate) ota: PathBuf,
+}
+
+#[derive(Args)]
+pub(crate) struct ReviewServeArgs {
+    /// Port (0: any free port).
+    #[arg(long, default_value_t = 7878)]
+    pub(crate) port: u16,
+    /// Listen on this address instead of 127.0.0.1; needs POLICYDIFF_REVIEW_PASSWORD.
+    #[arg(long)]
+    pub(crate) bind: Option<std::net::IpAddr>,
+    /// The reviewer's name recorded with approvals (default: $USER).
+    #[arg(long)]
+    pub(crate) by: Option<String>,
+}
+
 impl Command {
     /// The command's name, as error messages start with it.
     pub(crate) fn name(&self) -> &'static str {
@@ -288,6 +380,7 @@ impl Command {
             Command::Export(_) => "export",
             Command::Status(_) => "status",
             Command::Memo(_) => "memo",
+            Command::Review(_) => "review",
             Command::Demo(_) => "demo",
             Command::Validate(_) => "validate",
             Command::Extract(_) => "extract",

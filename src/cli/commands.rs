@@ -32,6 +32,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export(config, args),
         Command::Status(args) => status(config, args),
         Command::Memo(args) => memo(config, args),
+        Command::Review(command) => review(config, command),
         Command::Demo(args) => demo(args),
         Command::Validate(args) => validate(args),
         Command::Extract(args) => extract(args),
@@ -569,4 +570,158 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     let newline = if stdout.is_terminal() { "\n" } else { "" };
     write!(out, "{markdown}{newline}").map_err(|e| Error::io("cannot write the output", e))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The reviewer's name: given, else the login name.
+fn reviewer(by: Option<String>) -> String {
+    by.filter(|b| !b.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "reviewer".to_string())
+}
+
+/// The environment variable that holds the review page's password when it listens beyond this
+/// machine.
+const REVIEW_PASSWORD_ENV: &str = "POLICYDIFF_REVIEW_PASSWORD";
+
+fn review(config_path: Option<&Path>, command: ReviewCommand) -> Result<ExitCode> {
+    use policydiff::review::{self, QueueFilter};
+    let config = Config::load(config_path)?;
+    let store = MemoStore::new(&config.memos.dir);
+    match command {
+        ReviewCommand::List(args) => {
+            let entries = review::queue(
+                &store,
+                &QueueFilter {
+                    status: args.status,
+                    service: args.service,
+                    topic: args.topic,
+                },
+            )?;
+            if args.json {
+                print_json(&entries)?;
+            } else {
+                output::print_queue(&entries);
+            }
+        }
+        ReviewCommand::Approve(args) => {
+            let repository = VersionsRepository::open(&config.snapshots)?;
+            let memo = review::approve(
+                &store,
+                &repository,
+                &args.id,
+                &reviewer(args.by),
+                args.force,
+            )?;
+            println!("published: {} ({})", memo.title, memo.path.display());
+            for problem in runtime()?.block_on(notify::after_publishing(&config, memo)) {
+                eprintln!("warning: {problem}");
+            }
+        }
+        ReviewCommand::Reject(args) => {
+            let memo = review::reject(&store, &args.id, &args.reason, &reviewer(args.by))?;
+            println!("rejected: {} ({})", memo.title, memo.path.display());
+            refresh_feeds(&config);
+        }
+        ReviewCommand::Edit(args) => {
+            let memo = if args.title.is_none() && args.description.is_none() {
+                let memo = review::find(&store, &args.id)?;
+                open_in_editor(&memo.path)?;
+                review::mark_edited(&store, &memo.id)?
+            } else {
+                review::edit(
+                    &store,
+                    &args.id,
+                    &review::Edit {
+                        title: args.title,
+                        description: args.description,
+                        body: None,
+                    },
+                )?
+            };
+            println!("edited (still a draft): {} ({})", memo.title, memo.path.display());
+            refresh_feeds(&config);
+        }
+        ReviewCommand::Export(args) => {
+            let written = review::export_ota(&store, &args.ota)?;
+            for path in &written {
+                println!("{}", path.display());
+            }
+            eprintln!("{} published memo(s) exported", written.len());
+        }
+        ReviewCommand::Serve(args) => {
+            let address = args
+                .bind
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+            let mut options = review::web::ServeOptions::new(config.clone(), reviewer(args.by));
+            if !address.is_loopback() {
+                let password = std::env::var(REVIEW_PASSWORD_ENV)
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .ok_or_else(|| {
+                        Error::argument(format!(
+                            "listening on {address} lets other machines reach the review page: set a password in the environment variable {REVIEW_PASSWORD_ENV} (asked of every visitor), or leave out --bind to stay on 127.0.0.1"
+                        ))
+                    })?;
+                options.password = Some(password);
+            }
+            let runtime = runtime()?;
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind((address, args.port))
+                    .await
+                    .map_err(|e| {
+                        Error::io(
+                            format!(
+                                "cannot listen on {address}:{}; choose another --port (0 picks a free one)",
+                                args.port
+                            ),
+                            e,
+                        )
+                    })?;
+                let local = listener
+                    .local_addr()
+                    .map_err(|e| Error::io("cannot read the listening address", e))?;
+                let host = match local.ip() {
+                    std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                    ip => ip.to_string(),
+                };
+                println!("http://{host}:{}/", local.port());
+                std::io::stdout().flush().ok();
+                let shutdown = async {
+                    tokio::signal::ctrl_c().await.ok();
+                };
+                review::web::serve(listener, options, shutdown).await
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn refresh_feeds(config: &Config) {
+    policydiff::review::web::refresh_feeds(config);
+}
+
+fn open_in_editor(path: &Path) -> Result<()> {
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| {
+            Error::argument(
+                "no editor: set $EDITOR (or $VISUAL), or give --title / --description",
+            )
+        })?;
+    // $EDITOR may hold arguments ("code --wait"): run it through the shell, the file as $1.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(path)
+        .status()
+        .map_err(|e| Error::io(format!("cannot start the editor '{editor}'"), e))?;
+    if !status.success() {
+        return Err(Error::argument(format!(
+            "the editor '{editor}' exited with {status}; the memo was left as the editor left it"
+        )));
+    }
+    Ok(())
 }

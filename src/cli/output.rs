@@ -252,3 +252,25 @@ pub(crate) fn print_demo(demo: &Demo, temporary: bool) {
         println!("(temporary files removed; use --dir PATH to keep the repository)");
     }
 }
+
+/// The review queue, one memo per line: significance, status, id, then the title.
+pub(crate) fn print_queue(entries: &[policydiff::review::QueueEntry]) {
+    if entries.is_empty() {
+        println!("no memo");
+        return;
+    }
+    for entry in entries {
+        println!(
+            "{:.2}  {:<9}  {}  {}",
+            entry.significance, entry.status, entry.id, entry.title
+        );
+        let mut details = vec![entry.service.clone(), entry.terms_type.clone()];
+        if !entry.topics.is_empty() {
+            details.push(entry.topics.join(", "));
+        }
+        if let Some(reason) = &entry.rejection_reason {
+            details.push(format!("rejected: {reason}"));
+        }
+        println!("      {}", details.join(" · "));
+    }
+}

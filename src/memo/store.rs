@@ -117,6 +117,8 @@ pub struct StoredMemo {
     pub status: String,
     /// The title as the front matter says it now (a reviewer may have edited it).
     pub title: String,
+    /// Whether a reviewer edited it (`edited_at` in the front matter).
+    pub edited: bool,
     /// The sidecar.
     pub record: MemoRecord,
 }
@@ -126,6 +128,11 @@ impl StoredMemo {
     pub fn is_draft(&self) -> bool {
         self.status == "draft"
     }
+
+    /// Whether drafting again may rewrite it: a draft nobody has edited.
+    pub fn is_redraftable(&self) -> bool {
+        self.is_draft() && !self.edited
+    }
 }
 
 /// What [`MemoStore::write`] did.
@@ -133,7 +140,7 @@ impl StoredMemo {
 pub enum Stored {
     /// The memo was written (new, or rewriting the draft of the same change).
     Written(PathBuf),
-    /// A reviewed memo of the same change is there and was left as it is.
+    /// A reviewed (or edited) memo of the same change is there and was left as it is.
     KeptReviewed(PathBuf),
 }
 
@@ -214,6 +221,7 @@ impl MemoStore {
             title: front_matter_value(&markdown, "title")
                 .map(str::to_string)
                 .unwrap_or_else(|| record.title.clone()),
+            edited: front_matter_value(&markdown, "edited_at").is_some(),
             record,
         })
     }
@@ -272,7 +280,7 @@ impl MemoStore {
             if let Some(existing) = self.read(&markdown)
                 && existing.record.same_change(&record)
             {
-                if !existing.is_draft() {
+                if !existing.is_redraftable() {
                     return Ok(Stored::KeptReviewed(markdown));
                 }
                 break markdown;

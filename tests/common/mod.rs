@@ -381,6 +381,21 @@ impl Workspace {
             .unwrap()
     }
 
+    /// Runs policydiff in the workspace with these arguments.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs policydiff in the workspace with these arguments and environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .current_dir(self.path())
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    }
+
     pub fn git(&self, args: &[&str]) -> String {
         let output = Command::new("git")
             // Some tests hand the repository to another user.
