@@ -508,7 +508,10 @@ pub async fn after_publishing(config: &Config, memo: StoredMemo) -> Vec<String> 
             .as_ref()
             .and_then(|name| std::env::var(name).ok());
         if let Err(error) = post_webhook(&hook.url, token, &body).await {
-            problems.push(format!("webhook {} failed after 3 attempts: {error}", hook.url));
+            problems.push(format!(
+                "webhook {} failed after 3 attempts: {error}",
+                hook.url
+            ));
         }
     }
     if let Some(email) = &config.notify.email

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use common::{Behaviour, Server, Workspace, report};
+use common::{Behaviour, Server, Workspace, report, stderr};
 use serde_json::json;
 
 /// What a receiver got: the authorisation header and the JSON body of each call.
@@ -320,4 +320,43 @@ fn the_digest_reaches_a_real_smtp_server_process() {
         "{}",
         mails[0]
     );
+}
+
+#[test]
+fn with_only_published_webhooks_hear_of_a_memo_when_a_reviewer_publishes_it() {
+    let server = Server::start();
+    server.set(
+        "/privacy",
+        Behaviour::html("<main><p>We collect your email.</p></main>"),
+    );
+    let (hook, received) = receiver();
+    let ws = Workspace::new("");
+    ws.append_config(&format!(
+        "notify:\n  only_published: true\n  webhooks:\n    - url: {hook}\n"
+    ));
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"}}),
+    );
+    assert!(ws.track(&["-q"]).status.success());
+    server.set(
+        "/privacy",
+        Behaviour::html("<main><p>We collect your email and sell it to brokers.</p></main>"),
+    );
+    assert!(ws.track(&["-q"]).status.success());
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "a draft is not announced when only published memos are"
+    );
+    let listed = ws.run(&["review", "list", "--json"]);
+    let drafts: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(drafts.len(), 1);
+    let id = drafts[0]["id"].as_str().unwrap();
+    let approved = ws.run(&["review", "approve", id, "--by", "Ana"]);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    let calls = received.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let memo = &calls[0].1["memos"][0];
+    assert_eq!(memo["status"], "published");
+    assert_eq!(memo["title"], drafts[0]["title"]);
 }

@@ -604,6 +604,7 @@ fn review(config_path: Option<&Path>, command: ReviewCommand) -> Result<ExitCode
             }
         }
         ReviewCommand::Approve(args) => {
+            review::find(&store, &args.id)?;
             let repository = VersionsRepository::open(&config.snapshots)?;
             let memo = review::approve(
                 &store,
@@ -638,7 +639,11 @@ fn review(config_path: Option<&Path>, command: ReviewCommand) -> Result<ExitCode
                     },
                 )?
             };
-            println!("edited (still a draft): {} ({})", memo.title, memo.path.display());
+            println!(
+                "edited (still a draft): {} ({})",
+                memo.title,
+                memo.path.display()
+            );
             refresh_feeds(&config);
         }
         ReviewCommand::Export(args) => {
@@ -706,9 +711,7 @@ fn open_in_editor(path: &Path) -> Result<()> {
         .ok()
         .filter(|e| !e.trim().is_empty())
         .ok_or_else(|| {
-            Error::argument(
-                "no editor: set $EDITOR (or $VISUAL), or give --title / --description",
-            )
+            Error::argument("no editor: set $EDITOR (or $VISUAL), or give --title / --description")
         })?;
     // $EDITOR may hold arguments ("code --wait"): run it through the shell, the file as $1.
     let status = std::process::Command::new("sh")

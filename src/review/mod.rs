@@ -200,7 +200,10 @@ impl FrontMatter {
         let end = rest
             .find("\n---\n")
             .map(|at| (at + 1, at + 5))
-            .or_else(|| rest.ends_with("\n---").then(|| (rest.len() - 3, rest.len())))
+            .or_else(|| {
+                rest.ends_with("\n---")
+                    .then(|| (rest.len() - 3, rest.len()))
+            })
             .ok_or("the memo's front matter is not closed by `---`")?;
         let values: serde_yaml::Mapping =
             crate::yaml::from_str(&rest[..end.0]).map_err(|e| e.to_string())?;
@@ -300,7 +303,10 @@ pub fn unverified_quotations(
     let front = read_front_matter(memo)?;
     let record = &memo.record;
     let mut versions = Vec::new();
-    for commit in [&record.commit, &record.previous_commit].into_iter().flatten() {
+    for commit in [&record.commit, &record.previous_commit]
+        .into_iter()
+        .flatten()
+    {
         let text = repository.version_text_at(commit, &record.service, &record.terms_type)?;
         versions.push(collapse_whitespace(&plain_text(&text)));
     }

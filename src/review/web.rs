@@ -130,7 +130,10 @@ async fn require_password(
     } else {
         (
             StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Basic realm=\"policydiff review\"")],
+            [(
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"policydiff review\"",
+            )],
             "a password is needed",
         )
             .into_response()
@@ -357,9 +360,7 @@ fn versions(options: &ServeOptions, memo: &StoredMemo) -> Result<(String, String
     let record = &memo.record;
     let text = |commit: &Option<String>| -> Result<String> {
         match commit {
-            Some(commit) => {
-                repository.version_text_at(commit, &record.service, &record.terms_type)
-            }
+            Some(commit) => repository.version_text_at(commit, &record.service, &record.terms_type),
             None => Ok(String::new()),
         }
     };
@@ -382,51 +383,53 @@ fn diff_rows(before: &str, after: &str, quotes: &[String]) -> Vec<DiffRow> {
             });
         }
         for op in group {
-            let mut deleted = Vec::new();
-            let mut inserted = Vec::new();
-            for change in diff.iter_inline_changes(op) {
-                let cell = Cell {
-                    number: change
-                        .new_index()
-                        .or(change.old_index())
-                        .map_or(0, |i| i + 1),
-                    segments: change
-                        .iter_strings_lossy()
-                        .map(|(changed, text)| Segment {
-                            text: text.trim_end_matches('\n').to_string(),
-                            changed,
-                        })
-                        .collect(),
-                };
+            let mut deleted: Vec<(usize, &str)> = Vec::new();
+            let mut inserted: Vec<(usize, &str)> = Vec::new();
+            for change in diff.iter_changes(op) {
+                let text = change.value();
                 match change.tag() {
-                    ChangeTag::Equal => rows.push(DiffRow {
-                        kind: "same",
-                        old: Some(Cell {
-                            number: change.old_index().map_or(0, |i| i + 1),
-                            segments: cell
-                                .segments
-                                .iter()
-                                .map(|s| Segment {
-                                    text: s.text.clone(),
-                                    changed: false,
-                                })
-                                .collect(),
-                        }),
-                        new: Some(cell),
-                        anchors: Vec::new(),
-                    }),
-                    ChangeTag::Delete => deleted.push(cell),
-                    ChangeTag::Insert => inserted.push(cell),
+                    ChangeTag::Equal => {
+                        let plain = |number: Option<usize>| Cell {
+                            number: number.map_or(0, |i| i + 1),
+                            segments: vec![Segment {
+                                text: text.trim_end_matches('\n').to_string(),
+                                changed: false,
+                            }],
+                        };
+                        rows.push(DiffRow {
+                            kind: "same",
+                            old: Some(plain(change.old_index())),
+                            new: Some(plain(change.new_index())),
+                            anchors: Vec::new(),
+                        });
+                    }
+                    ChangeTag::Delete => {
+                        deleted.push((change.old_index().map_or(0, |i| i + 1), text));
+                    }
+                    ChangeTag::Insert => {
+                        inserted.push((change.new_index().map_or(0, |i| i + 1), text));
+                    }
                 }
             }
+            // Removed and added lines side by side, their words compared pair by pair.
             let pairs = deleted.len().max(inserted.len());
-            let mut deleted = deleted.into_iter();
-            let mut inserted = inserted.into_iter();
-            for _ in 0..pairs {
+            for index in 0..pairs {
+                let old = deleted.get(index).copied();
+                let new = inserted.get(index).copied();
+                let (old_segments, new_segments) = word_segments(
+                    old.map_or("", |(_, text)| text),
+                    new.map_or("", |(_, text)| text),
+                );
                 rows.push(DiffRow {
                     kind: "changed",
-                    old: deleted.next(),
-                    new: inserted.next(),
+                    old: old.map(|(number, _)| Cell {
+                        number,
+                        segments: old_segments,
+                    }),
+                    new: new.map(|(number, _)| Cell {
+                        number,
+                        segments: new_segments,
+                    }),
                     anchors: Vec::new(),
                 });
             }
@@ -460,6 +463,35 @@ fn diff_rows(before: &str, after: &str, quotes: &[String]) -> Vec<DiffRow> {
     rows
 }
 
+/// The words of two lines, each side's changed words marked.
+fn word_segments(old: &str, new: &str) -> (Vec<Segment>, Vec<Segment>) {
+    let (old, new) = (old.trim_end_matches('\n'), new.trim_end_matches('\n'));
+    let diff = TextDiff::from_words(old, new);
+    let mut old_segments: Vec<Segment> = Vec::new();
+    let mut new_segments: Vec<Segment> = Vec::new();
+    let push = |segments: &mut Vec<Segment>, text: &str, changed: bool| match segments.last_mut() {
+        Some(last) if last.changed == changed => last.text.push_str(text),
+        _ => segments.push(Segment {
+            text: text.to_string(),
+            changed,
+        }),
+    };
+    for change in diff.iter_all_changes() {
+        let text = change.value();
+        // Spaces between changed words belong to the change; alone they are not worth a mark.
+        let changed = change.tag() != ChangeTag::Equal && !text.trim().is_empty();
+        match change.tag() {
+            ChangeTag::Equal => {
+                push(&mut old_segments, text, false);
+                push(&mut new_segments, text, false);
+            }
+            ChangeTag::Delete => push(&mut old_segments, text, changed),
+            ChangeTag::Insert => push(&mut new_segments, text, changed),
+        }
+    }
+    (old_segments, new_segments)
+}
+
 /// The memo's Markdown as HTML; HTML inside the Markdown is shown as text, never run.
 fn markdown_html(markdown: &str) -> String {
     use pulldown_cmark::{Event, Parser};
@@ -489,8 +521,9 @@ fn link_quotations(html: &str, quotes: &[String], anchored: &[String]) -> String
         if let Some(at) = html.find(&needle)
             && !html[..at].ends_with("\">")
         {
-            let link =
-                format!("<a class=\"quote\" href=\"#{anchor}\" title=\"See it in the change\">{needle}</a>");
+            let link = format!(
+                "<a class=\"quote\" href=\"#{anchor}\" title=\"See it in the change\">{needle}</a>"
+            );
             html.replace_range(at..at + needle.len(), &link);
         }
     }
@@ -682,7 +715,11 @@ mod tests {
         let rows = diff_rows(before, after, &["your AI chats".to_string()]);
         let changed = rows.iter().find(|r| r.kind == "changed").unwrap();
         let new = changed.new.as_ref().unwrap();
-        assert!(new.segments.iter().any(|s| s.changed && s.text.contains("AI")));
+        assert!(
+            new.segments
+                .iter()
+                .any(|s| s.changed && s.text.contains("AI"))
+        );
         assert_eq!(changed.anchors, ["q0"]);
     }
 
