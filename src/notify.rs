@@ -463,22 +463,34 @@ pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
     if notice.memos.is_empty() && notice.failures.is_empty() {
         return notice;
     }
-    let body = serde_json::to_value(&notice).unwrap_or_default();
+    for problem in deliver(config, &notice).await {
+        tracing::warn!("{problem}");
+    }
+    notice
+}
+
+/// Sends a notice to every webhook and the e-mail digest; says what failed.
+async fn deliver(config: &Config, notice: &RoundNotice) -> Vec<String> {
+    let mut problems = Vec::new();
+    let body = serde_json::to_value(notice).unwrap_or_default();
     for hook in &config.notify.webhooks {
         let token = hook
             .token_env
             .as_ref()
             .and_then(|name| std::env::var(name).ok());
         if let Err(error) = post_webhook(&hook.url, token, &body).await {
-            tracing::warn!(url = %hook.url, "webhook failed after 3 attempts: {error}");
+            problems.push(format!(
+                "webhook {} failed after 3 attempts: {error}",
+                hook.url
+            ));
         }
     }
     if let Some(email) = &config.notify.email
-        && let Err(error) = send_email(email, &notice).await
+        && let Err(error) = send_email(email, notice).await
     {
-        tracing::warn!(host = %email.host, "e-mail digest not sent: {error}");
+        problems.push(format!("e-mail digest to {} not sent: {error}", email.host));
     }
-    notice
+    problems
 }
 
 /// Announces a memo a reviewer has just published: the feeds are rewritten, and with
@@ -501,24 +513,7 @@ pub async fn after_publishing(config: &Config, memo: StoredMemo) -> Vec<String> 
         memos: vec![notice],
         failures: Vec::new(),
     };
-    let body = serde_json::to_value(&notice).unwrap_or_default();
-    for hook in &config.notify.webhooks {
-        let token = hook
-            .token_env
-            .as_ref()
-            .and_then(|name| std::env::var(name).ok());
-        if let Err(error) = post_webhook(&hook.url, token, &body).await {
-            problems.push(format!(
-                "webhook {} failed after 3 attempts: {error}",
-                hook.url
-            ));
-        }
-    }
-    if let Some(email) = &config.notify.email
-        && let Err(error) = send_email(email, &notice).await
-    {
-        problems.push(format!("e-mail to {} not sent: {error}", email.host));
-    }
+    problems.extend(deliver(config, &notice).await);
     for problem in &problems {
         tracing::warn!("{problem}");
     }
