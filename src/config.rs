@@ -51,6 +51,9 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// The headless browser for pages that render their text with JavaScript.
     pub browser: BrowserConfig,
+    /// Policy fact rules added to (or replacing, by id) the built-in ones; a `facts.yaml`
+    /// beside the configuration adds its rules after these.
+    pub facts: Vec<crate::facts::rules::FactRule>,
 }
 
 /// Notifications.
@@ -178,6 +181,7 @@ impl Default for Config {
             daemon: DaemonConfig::default(),
             notify: NotifyConfig::default(),
             browser: BrowserConfig::default(),
+            facts: Vec::new(),
         }
     }
 }
@@ -269,6 +273,21 @@ impl Config {
             })?
         };
         config.check().map_err(error)?;
+        let facts_file = base.join("facts.yaml");
+        if let Ok(text) = std::fs::read_to_string(&facts_file) {
+            let rules = crate::facts::rules::parse_rules(&text).map_err(|message| ConfigError {
+                file: facts_file.display().to_string(),
+                message,
+            })?;
+            config.facts.extend(rules);
+            crate::facts::rules::Rules::with_additions(&config.facts).map_err(|e| ConfigError {
+                file: facts_file.display().to_string(),
+                message: e.to_string(),
+            })?;
+        } else {
+            crate::facts::rules::Rules::with_additions(&config.facts)
+                .map_err(|e| error(format!("facts: {e}")))?;
+        }
         for path in [
             &mut config.declarations,
             &mut config.snapshots,
@@ -297,7 +316,10 @@ impl Config {
         let base = base.as_path();
         match std::fs::read_to_string(&path) {
             Ok(text) => Config::from_yaml(&text, base).map_err(|mut e| {
-                e.file = path.display().to_string();
+                // Problems of config.yaml name the file as given; those of facts.yaml keep theirs.
+                if Path::new(&e.file) == base.join("config.yaml") {
+                    e.file = path.display().to_string();
+                }
                 e
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {

@@ -71,6 +71,7 @@
 pub mod declaration;
 pub mod error;
 pub mod extract;
+pub mod facts;
 
 pub use error::{Error, FailureClass, Result};
 pub mod analyse;

@@ -185,12 +185,19 @@ pub fn write_feed(config: &Config) -> Result<()> {
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let facts: Vec<crate::facts::FactChange> = crate::facts::FactLog::in_dir(dir)
+        .read()?
+        .into_iter()
+        .rev()
+        .take(FEED_ENTRIES)
+        .collect();
     write_atom(
         config,
         &dir.join("feed.xml"),
         "policydiff: changes to terms and policies (drafts and reviewed memos)",
         "all",
         every,
+        &facts,
     )?;
     write_atom(
         config,
@@ -198,7 +205,59 @@ pub fn write_feed(config: &Config) -> Result<()> {
         "policydiff: published memos on changes to terms and policies",
         "published",
         published,
+        &[],
     )
+}
+
+/// An Atom entry for a changed answer: `<category term="fact"/>` and the fact's id, the old and
+/// new answers, and the evidence.
+fn fact_entry(config: &Config, change: &crate::facts::FactChange) -> String {
+    let id = format!(
+        "urn:policydiff:fact:{}:{}:{}",
+        change.service, change.id, change.commit
+    );
+    let title = format!(
+        "{}: {} — now {} (was {})",
+        change.service, change.question, change.to, change.from
+    );
+    let mut summary = format!(
+        "<p>{} {}: {} → {} ({}, {}).</p>",
+        html_text(&change.service),
+        html_text(&change.question),
+        html_text(&change.from),
+        html_text(&change.to),
+        html_text(&change.terms_type),
+        html_text(&change.date)
+    );
+    for evidence in &change.evidence {
+        summary.push_str(&format!(
+            "<blockquote>“{}” ({}, {})</blockquote>",
+            html_text(&evidence.quote),
+            html_text(&evidence.terms_type),
+            html_text(&evidence.date)
+        ));
+    }
+    let link = match &config.memos.commit_url {
+        Some(template) => format!(
+            "    <link rel=\"alternate\" href=\"{}\"/>\n",
+            xml_escape(&template.replace("{commit}", &change.commit))
+        ),
+        None => String::new(),
+    };
+    format!(
+        "  <entry>\n    <id>{}</id>\n    <title>{}</title>\n    <updated>{}T00:00:00Z</updated>\n{link}    <category term=\"fact\"/>\n    <category scheme=\"urn:policydiff:fact\" term=\"{}\"/>\n    <summary type=\"html\">{}</summary>\n  </entry>\n",
+        xml_escape(&id),
+        xml_escape(&title),
+        xml_escape(&change.date),
+        xml_escape(&change.id),
+        xml_escape(&summary)
+    )
+}
+
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The scheme of the category that gives a memo's review status in the feeds.
@@ -210,6 +269,7 @@ fn write_atom(
     title: &str,
     feed_id: &str,
     mut memos: Vec<MemoNotice>,
+    facts: &[crate::facts::FactChange],
 ) -> Result<()> {
     memos.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.path.cmp(&a.path)));
     let updated = memos
@@ -274,6 +334,9 @@ fn write_atom(
             xml_escape(&summary)
         ));
         xml.push_str("  </entry>\n");
+    }
+    for change in facts {
+        xml.push_str(&fact_entry(config, change));
     }
     xml.push_str("</feed>\n");
     let temporary = path.with_extension("xml.tmp");
@@ -343,6 +406,22 @@ pub fn digest_text(notice: &RoundNotice) -> (String, String) {
                 },
                 memo.link.as_deref().unwrap_or(&memo.path)
             ));
+        }
+        body.push('\n');
+    }
+    if !notice.facts.is_empty() {
+        body.push_str("Policy facts that changed:\n\n");
+        for change in &notice.facts {
+            body.push_str(&format!(
+                "- {}: {} now {} (was {})\n",
+                change.service, change.question, change.to, change.from
+            ));
+            for evidence in &change.evidence {
+                body.push_str(&format!(
+                    "  “{}” ({}, {})\n",
+                    evidence.quote, evidence.terms_type, evidence.date
+                ));
+            }
         }
         body.push('\n');
     }
@@ -422,6 +501,8 @@ pub struct RoundNotice {
     pub memos: Vec<MemoNotice>,
     /// Persistent failures and recoveries.
     pub failures: Vec<FailureNotice>,
+    /// Policy facts whose answer the round's changes changed.
+    pub facts: Vec<crate::facts::FactChange>,
 }
 
 /// Runs the notifications of a round. Problems are logged, never returned as a failed round.
@@ -442,7 +523,23 @@ pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
         // With `only_published`, memos are announced when a reviewer publishes them.
         .filter(|m| !config.notify.only_published || m.status == "published")
         .collect();
+    // The answer changes the round's commits made (logged while recording).
+    let commits: Vec<&str> = report
+        .documents
+        .iter()
+        .filter_map(|d| d.commit.as_deref())
+        .collect();
+    let facts: Vec<crate::facts::FactChange> = crate::facts::FactLog::in_dir(&config.memos.dir)
+        .read()
+        .unwrap_or_else(|error| {
+            tracing::warn!("policy fact changes not read: {error}");
+            Vec::new()
+        })
+        .into_iter()
+        .filter(|change| commits.contains(&change.commit.as_str()))
+        .collect();
     let notice = RoundNotice {
+        facts,
         round: serde_json::json!({
             "started_at": report.started_at,
             "finished_at": report.finished_at,
@@ -455,12 +552,12 @@ pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
         failures,
     };
     if config.notify.feed
-        && report.documents.iter().any(|d| d.memo.is_some())
+        && (report.documents.iter().any(|d| d.memo.is_some()) || !notice.facts.is_empty())
         && let Err(error) = write_feed(config)
     {
         tracing::warn!("feed not written: {error}");
     }
-    if notice.memos.is_empty() && notice.failures.is_empty() {
+    if notice.memos.is_empty() && notice.failures.is_empty() && notice.facts.is_empty() {
         return notice;
     }
     for problem in deliver(config, &notice).await {
@@ -512,6 +609,7 @@ pub async fn after_publishing(config: &Config, memo: StoredMemo) -> Vec<String> 
         round: serde_json::Value::Null,
         memos: vec![notice],
         failures: Vec::new(),
+        facts: Vec::new(),
     };
     problems.extend(deliver(config, &notice).await);
     for problem in &problems {

@@ -316,7 +316,7 @@ fn the_digest_reaches_a_real_smtp_server_process() {
         .collect();
     assert_eq!(mails.len(), 1);
     assert!(
-        mails[0].contains("Example changes its Privacy Policy on AI"),
+        mails[0].contains("Example now says it keeps your data for ten years"),
         "{}",
         mails[0]
     );

@@ -40,6 +40,9 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// Draft the memo of recorded changes, or analyse two files.
     Memo(MemoArgs),
+    /// Policy facts per service (does it train AI on your data? can you opt out?), each answer
+    /// with its evidence, from the recorded texts.
+    Facts(FactsArgs),
     /// Review drafted memos: the queue, approve, reject, edit, export, and a local web page.
     #[command(subcommand)]
     Review(ReviewCommand),
@@ -277,6 +280,38 @@ pub(crate) struct ExtractArgs {
     pub(crate) at: Option<String>,
 }
 
+#[derive(Args)]
+pub(crate) struct FactsArgs {
+    /// One service (default: every service of the repository).
+    pub(crate) service: Option<String>,
+    /// A versions repository in OTA's layout (default: the configured snapshots).
+    #[arg(long)]
+    pub(crate) repo: Option<PathBuf>,
+    /// The answers as the texts in force at this date gave them (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    pub(crate) at: Option<String>,
+    /// Each fact's changes over time, with the commit that changed it.
+    #[arg(long)]
+    pub(crate) history: bool,
+    /// As JSON (same as --format json).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Text (default), markdown, html (a verdict card per service) or json.
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<FactsFormat>,
+    /// Write there instead of standard output (a folder for the cards of several services).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FactsFormat {
+    Text,
+    Markdown,
+    Html,
+    Json,
+}
+
 #[derive(Subcommand)]
 pub(crate) enum ReviewCommand {
     /// The memos to review, most significant first.
@@ -381,6 +416,7 @@ impl Command {
             Command::Status(_) => "status",
             Command::Memo(_) => "memo",
             Command::Review(_) => "review",
+            Command::Facts(_) => "facts",
             Command::Demo(_) => "demo",
             Command::Validate(_) => "validate",
             Command::Extract(_) => "extract",

@@ -33,6 +33,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => status(config, args),
         Command::Memo(args) => memo(config, args),
         Command::Review(command) => review(config, command),
+        Command::Facts(args) => facts(config, args),
         Command::Demo(args) => demo(args),
         Command::Validate(args) => validate(args),
         Command::Extract(args) => extract(args),
@@ -727,4 +728,91 @@ fn open_in_editor(path: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+fn facts(config_path: Option<&Path>, args: FactsArgs) -> Result<ExitCode> {
+    use policydiff::facts::{self, card, rules::Rules};
+    let (config, repository) = open_repository(config_path, args.repo.as_ref())?;
+    let rules =
+        Rules::with_additions(&config.facts).map_err(|e| Error::argument(format!("facts: {e}")))?;
+    // A day given alone means the whole day.
+    let at = match &args.at {
+        Some(text) if text.len() == 10 => Some(
+            date_argument("at", text)? + chrono::Duration::days(1) - chrono::Duration::seconds(1),
+        ),
+        Some(text) => Some(date_argument("at", text)?),
+        None => None,
+    };
+    let mut services = facts::repository_facts(&repository, args.service.as_deref(), &rules, at)?;
+    // Last verified: the last round that fetched the service's documents without failure.
+    let runs = policydiff::report::RunLog::in_state(&config.state)
+        .recent(1000)
+        .unwrap_or_default();
+    for service in &mut services {
+        if at.is_none()
+            && let Some(verified) = facts::last_verified_in_runs(&runs, &service.service)
+        {
+            service.last_verified = Some(verified);
+        }
+        if !args.history {
+            service.history = None;
+        }
+    }
+    let format = if args.json {
+        FactsFormat::Json
+    } else {
+        args.format.unwrap_or(FactsFormat::Text)
+    };
+    let commit_url = config.memos.commit_url.as_deref();
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    };
+    match format {
+        FactsFormat::Json => {
+            let text = serde_json::to_string_pretty(&serde_json::json!({ "services": services }))
+                .map_err(|e| Error::internal("serialising facts", e))?;
+            match &args.out {
+                Some(path) => write(path, &format!("{text}\n"))?,
+                None => println!("{text}"),
+            }
+        }
+        FactsFormat::Html | FactsFormat::Markdown => {
+            let html = format == FactsFormat::Html;
+            let extension = if html { "html" } else { "md" };
+            let render = |service: &facts::ServiceFacts| -> Result<String> {
+                if html {
+                    card::html(service, commit_url)
+                } else {
+                    Ok(card::markdown(service, commit_url))
+                }
+            };
+            match (&args.out, services.as_slice()) {
+                (Some(path), [one]) if !path.is_dir() => write(path, &render(one)?)?,
+                (Some(dir), _) => {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+                    for service in &services {
+                        let path =
+                            dir.join(format!("{}.{extension}", memo::slug(&service.service)));
+                        write(&path, &render(service)?)?;
+                        println!("{}", path.display());
+                    }
+                }
+                (None, [one]) => print!("{}", render(one)?),
+                (None, _) if format == FactsFormat::Markdown => {
+                    for service in &services {
+                        println!("{}", render(service)?);
+                    }
+                }
+                (None, _) => {
+                    return Err(Error::argument(
+                        "one HTML card per service: name a SERVICE, or give --out FOLDER for every service's card",
+                    ));
+                }
+            }
+        }
+        FactsFormat::Text => output::print_facts(&services),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -274,3 +274,45 @@ pub(crate) fn print_queue(entries: &[policydiff::review::QueueEntry]) {
         println!("      {}", details.join(" · "));
     }
 }
+
+/// Policy facts for a terminal: per service, one line per fact, then its evidence.
+pub(crate) fn print_facts(services: &[policydiff::facts::ServiceFacts]) {
+    for service in services {
+        println!(
+            "{} (last verified {})",
+            service.service,
+            service
+                .last_verified
+                .as_deref()
+                .map_or("never", |d| &d[..d.len().min(10)])
+        );
+        for fact in &service.facts {
+            let since = fact
+                .since
+                .as_ref()
+                .map(|s| format!(" since {}", s.date))
+                .unwrap_or_default();
+            println!("  {:<28} {}{since}", fact.id, fact.summary());
+            for evidence in &fact.evidence {
+                println!(
+                    "      “{}” ({}, {}, {:.12})",
+                    evidence.quote, evidence.terms_type, evidence.date, evidence.commit
+                );
+            }
+        }
+        if let Some(history) = &service.history {
+            for change in history {
+                println!(
+                    "  {} {:.12} {}: {} → {} ({})",
+                    change.date,
+                    change.commit,
+                    change.id,
+                    change.from,
+                    change.to,
+                    change.terms_type
+                );
+            }
+        }
+        println!();
+    }
+}

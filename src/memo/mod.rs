@@ -971,6 +971,56 @@ fn html_escape(text: &str) -> String {
 }
 
 impl Memo {
+    /// Says which policy facts the change changed ("Does it train AI on people's data? Now yes,
+    /// was not stated: it now says it uses your conversations to train its models, “…”."),
+    /// quoting the evidence when it is in this change's versions of `terms_type`.
+    pub fn mention_fact_changes(&mut self, changes: &[crate::facts::FactChange], terms_type: &str) {
+        let service = self.front_matter.service.clone();
+        let commit = self.front_matter.commit.clone().unwrap_or_default();
+        let previous = self
+            .front_matter
+            .previous_commit
+            .clone()
+            .unwrap_or_default();
+        let mut sentences = Vec::new();
+        for change in changes {
+            let mut sentence =
+                format!("{} Now {}, was {}", change.question, change.to, change.from);
+            let ours = change.evidence.iter().find(|e| {
+                e.terms_type == terms_type && (e.commit == commit || e.commit == previous)
+            });
+            if let Some(evidence) = ours {
+                let side = if evidence.commit == commit {
+                    Side::After
+                } else {
+                    Side::Before
+                };
+                let says = if side == Side::After {
+                    "now says"
+                } else {
+                    "said"
+                };
+                if let Some(statement) = statement::retell(&evidence.quote, &service) {
+                    let told = statement.headline(&service, true);
+                    // "X now says it …" → "it now says it …", after the answer.
+                    if let Some(rest) = told.strip_prefix(&format!("{service} now says ")) {
+                        sentence.push_str(&format!(": it {says} {rest}"));
+                    }
+                }
+                sentence.push_str(&format!(" (“{}”)", evidence.quote));
+                self.quotes.push(Quote {
+                    text: evidence.quote.clone(),
+                    side,
+                });
+            }
+            sentences.push(format!("{sentence}."));
+        }
+        if !sentences.is_empty() {
+            self.body
+                .push_str(&format!("\n\nPolicy facts: {}", sentences.join(" ")));
+        }
+    }
+
     /// The memo file: front matter, then the body.
     pub fn to_markdown(&self) -> String {
         let front = crate::yaml::to_string(&self.front_matter).unwrap_or_default();

@@ -356,10 +356,34 @@ fn draft_memo(
         &config.memos,
         &taxonomy,
     )?;
+    // The policy facts this change changed: logged for the feed and notifications, and said
+    // in the memo. A fact that cannot be computed never stops the recording.
+    let fact_changes = crate::facts::rules::Rules::with_additions(&config.facts)
+        .map_err(|e| Error::argument(format!("facts: {e}")))
+        .and_then(|rules| {
+            crate::facts::changes_at_commit(
+                repository,
+                &document.service_id,
+                &rules,
+                &recorded.commit,
+            )
+        })
+        .unwrap_or_else(|error| {
+            tracing::warn!(service = %document.service_id, "policy facts not updated: {error}");
+            Vec::new()
+        });
+    if !fact_changes.is_empty()
+        && let Err(error) = crate::facts::FactLog::in_dir(&config.memos.dir).append(&fact_changes)
+    {
+        tracing::warn!("policy fact changes not logged: {error}");
+    }
     let path = match memo {
-        Some(memo) => MemoStore::new(&config.memos.dir)
-            .write(&memo, &document.service_id, terms_type)?
-            .written(),
+        Some(mut memo) => {
+            memo.mention_fact_changes(&fact_changes, terms_type);
+            MemoStore::new(&config.memos.dir)
+                .write(&memo, &document.service_id, terms_type)?
+                .written()
+        }
         None => None,
     };
     Ok((change.kind(), path))
