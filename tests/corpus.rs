@@ -262,3 +262,83 @@ fn real_changes_get_the_expected_kind_and_topics() {
     assert_eq!(drafted.front_matter.change_kind, ChangeKind::Technical);
     assert!(drafted.front_matter.significance <= 0.05);
 }
+
+/// Every answer of every service of the genai-eu versions, at HEAD and over their history:
+/// each evidence sentence is verbatim in the plain text of the version at its commit. The table
+/// of answers at HEAD is printed (`--nocapture`) for reading against the texts.
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn every_fact_evidence_is_verbatim_at_its_commit() {
+    use policydiff::analyse::plain_text;
+    use policydiff::facts::{self, rules::Rules};
+    use policydiff::record::VersionsRepository;
+
+    let dir = genai_versions();
+    let repository = VersionsRepository::open(&dir.path().join("versions")).unwrap();
+    let rules = Rules::with_additions(&[]).unwrap();
+    let started = std::time::Instant::now();
+    let services = facts::repository_facts(&repository, None, &rules, None).unwrap();
+    let elapsed = started.elapsed();
+    let mut texts: std::collections::HashMap<(String, String, String), String> = Default::default();
+    let mut checked = 0;
+    let mut answered = 0;
+    for service in &services {
+        let evidence = service
+            .facts
+            .iter()
+            .flat_map(|f| &f.evidence)
+            .chain(service.history.iter().flatten().flat_map(|c| &c.evidence));
+        for evidence in evidence {
+            let key = (
+                service.service.clone(),
+                evidence.commit.clone(),
+                evidence.terms_type.clone(),
+            );
+            let text = texts.entry(key).or_insert_with(|| {
+                plain_text(
+                    &repository
+                        .version_text_at(&evidence.commit, &service.service, &evidence.terms_type)
+                        .unwrap(),
+                )
+            });
+            assert!(
+                text.contains(&evidence.quote),
+                "{} {} at {}: {:?}",
+                service.service,
+                evidence.terms_type,
+                evidence.commit,
+                evidence.quote
+            );
+            checked += 1;
+        }
+        answered += service
+            .facts
+            .iter()
+            .filter(|f| f.answer != facts::AnswerKind::NotStated)
+            .count();
+        println!("{}", service.service);
+        for fact in &service.facts {
+            println!("  {:<26} {}", fact.id, fact.summary());
+        }
+    }
+    println!(
+        "{} services, {} answers stated, {checked} evidence quotations verbatim, in {:.1} s (history replayed)",
+        services.len(),
+        answered,
+        elapsed.as_secs_f64()
+    );
+    assert!(services.len() >= 10, "{}", services.len());
+    assert!(checked > 100, "{checked}");
+    let training = services
+        .iter()
+        .filter(|s| {
+            s.facts
+                .iter()
+                .any(|f| f.id == "ai_training" && f.answer == facts::AnswerKind::Yes)
+        })
+        .count();
+    assert!(
+        training >= 5,
+        "AI services say they train on data: {training}"
+    );
+}

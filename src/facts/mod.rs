@@ -191,6 +191,14 @@ fn negation() -> &'static Regex {
     })
 }
 
+fn clause_boundary() -> &'static Regex {
+    static BOUNDARY: OnceLock<Regex> = OnceLock::new();
+    BOUNDARY.get_or_init(|| {
+        Regex::new(r"(?i)[;:(—–]|,\s+(but|however|although|while|whereas|and we|and you|we|you|it|they|which)\b|\b(but|however)\b")
+            .expect("valid clause boundary pattern")
+    })
+}
+
 fn condition() -> &'static Regex {
     static CONDITION: OnceLock<Regex> = OnceLock::new();
     CONDITION.get_or_init(|| {
@@ -202,9 +210,12 @@ fn condition() -> &'static Regex {
 /// but not "if you do not want us to train…", a condition.
 fn is_negated(sentence: &str, at: usize) -> bool {
     let before = sentence[..at].replace('’', "'");
-    let clause_start = before
-        .rfind([',', ';', ':', '(', '—', '–'])
-        .map_or(0, |i| i + 1);
+    // A negation reaches across a list ("we do not engage in ads, sell data or …") but not
+    // into the next clause ("…, but we use it to train…").
+    let clause_start = clause_boundary()
+        .find_iter(&before)
+        .last()
+        .map_or(0, |m| m.end());
     let clause = &before[clause_start..];
     match negation().find(clause) {
         Some(negated) => !condition().is_match(&clause[..negated.start()]),
@@ -927,6 +938,28 @@ mod tests {
                 "Do Not Sell or Share My Personal Information."
             )
             .is_empty()
+        );
+        // A negation reaches across a list, not into the next clause.
+        assert_eq!(
+            says(
+                "sells_personal_data",
+                "NOTE WE DO NOT ENGAGE IN TARGETED ADVERTISING, “SELL” PERSONAL DATA OR USE IT."
+            ),
+            [(Says::No, vec![])]
+        );
+        assert_eq!(
+            says(
+                "ai_training",
+                "We do not sell your data, but we use your chats to train our AI models."
+            ),
+            [(Says::Yes, vec![])]
+        );
+        assert_eq!(
+            says(
+                "sells_personal_data",
+                "No Selling Personal Information. Brevo does not and will never sell your Personal Information to third parties."
+            ),
+            [(Says::No, vec![]), (Says::No, vec![])]
         );
         // Unrelated sentences say nothing.
         assert!(says("ai_training", "We train our staff on privacy every year.").is_empty());
