@@ -15,12 +15,16 @@
 //!   under a lock, crash-safe.
 //! * [`analyse`] compares two versions: blocks, kinds of change, topics, significance.
 //! * [`memo`] drafts the change memo, quoting only the recorded text.
+//! * [`facts`] answers policy questions (does it train AI on your data?) from the
+//!   recorded versions, each answer with its verbatim evidence and the commit since
+//!   which it has held.
 //!
 //! Around them: [`track`] runs one round through every stage and returns its
 //! [`report::RunReport`]; [`report`] is the round's outcome as data (document statuses,
 //! run reports, `runs.jsonl`) and the [`report::Sink`] that callers hand it to;
 //! [`schedule`] and [`daemon`] run rounds on a clock; [`notify`] sends feeds, webhooks and
-//! digests; [`status`] reads run reports; [`audit`] queries, verifies, renders and exports
+//! digests; [`review`] is the reviewer's loop over drafted memos (queue, approve with the
+//! verbatim check, reject, edit, the local review page); [`status`] reads run reports; [`audit`] queries, verifies, renders and exports
 //! any repository in OTA's layout; [`config`] reads config.yaml ([`units`]: durations,
 //! sizes and dates as people write them; [`yaml`]: the one YAML reader). Failures are
 //! data: every one is an [`Error`] with a [`FailureClass`] that reports show and that
@@ -39,12 +43,14 @@
 //! extract     → declaration                HTML/PDF → Markdown
 //! record                                   the versions repository and its vocabulary
 //! analyse                                  two texts → changes, topics, significance
-//! memo        → analyse, record, config    the memo and its store (memo::MemoStore)
-//! config      → fetch, schedule, units     config.yaml assembles the settings types
+//! facts       → analyse, record, report    policy facts, their evidence and history
+//! memo        → analyse, record, facts     the memo and its store (memo::MemoStore)
+//! config      → fetch, schedule, facts     config.yaml assembles the settings types
 //! report      → record                     a round's outcome
 //! track       → every stage, report        one round; returns its report
 //! daemon      → track, schedule, report    rounds on a clock, handed to a Sink
-//! notify      → report, memo, config       a Sink: feed, webhooks, e-mail
+//! notify      → report, memo, facts        a Sink: feed, webhooks, e-mail
+//! review      → memo, record, notify       the reviewer's loop and the review page
 //! status      → report, memo, daemon
 //! audit       → record, memo, declaration  log, show, diff, render, verify, export
 //! ```
