@@ -109,8 +109,18 @@ fn memos_reach_the_feed_and_the_webhook_and_persistent_failures_are_reported_onc
     // The feed, read by a feed parser.
     let xml = std::fs::read(ws.path().join("memos/feed.xml")).unwrap();
     let feed = feed_rs::parser::parse(&xml[..]).expect("valid Atom");
-    assert_eq!(feed.entries.len(), 1);
-    let entry = &feed.entries[0];
+    // One memo, and one changed policy fact (the text now says it trains AI models).
+    let is_fact = |e: &&feed_rs::model::Entry| e.categories.iter().any(|c| c.term == "fact");
+    assert_eq!(feed.entries.len(), 2);
+    let fact = feed.entries.iter().find(is_fact).expect("a fact entry");
+    assert!(fact.categories.iter().any(|c| c.term == "ai_training"));
+    assert_eq!(
+        fact.links[0].href,
+        format!("https://versions.example.org/commit/{commit}")
+    );
+    assert_eq!(body["facts"][0]["id"], "ai_training");
+    assert_eq!(body["facts"][0]["to"], "yes");
+    let entry = feed.entries.iter().find(|e| !is_fact(e)).unwrap();
     assert!(
         entry.title.as_ref().unwrap().content
             == "Example now says it collects your email and uses it to train AI models"
