@@ -139,25 +139,29 @@ impl QueueEntry {
     }
 }
 
+impl QueueFilter {
+    /// Whether the queue shows this memo.
+    pub fn admits(&self, entry: &QueueEntry) -> bool {
+        self.status.admits(&entry.status)
+            && self
+                .service
+                .as_ref()
+                .is_none_or(|s| entry.service.eq_ignore_ascii_case(s))
+            && self
+                .topic
+                .as_ref()
+                .is_none_or(|t| entry.topics.iter().any(|topic| topic == t))
+    }
+}
+
 /// The memos the filter admits, most significant first (newest first among equals).
 pub fn queue(store: &MemoStore, filter: &QueueFilter) -> Result<Vec<QueueEntry>> {
     let mut entries: Vec<QueueEntry> = store
         .list()?
         .iter()
         .filter(|m| filter.status.admits(&m.status))
-        .filter(|m| {
-            filter
-                .service
-                .as_ref()
-                .is_none_or(|s| m.record.service.eq_ignore_ascii_case(s))
-        })
-        .filter(|m| {
-            filter
-                .topic
-                .as_ref()
-                .is_none_or(|t| m.record.topics.iter().any(|topic| topic == t))
-        })
         .map(QueueEntry::of)
+        .filter(|e| filter.admits(e))
         .collect();
     entries.sort_by(|a, b| {
         b.significance

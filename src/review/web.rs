@@ -163,10 +163,15 @@ struct QueueRow {
     date: String,
 }
 
+/// Memos shown on the queue page at most (the most significant): a page stays light.
+const QUEUE_ROWS: usize = 300;
+
 #[derive(Template)]
 #[template(path = "queue.html")]
 struct QueuePage {
     token: String,
+    /// How many memos the filter admits (more than the rows when cut).
+    total: usize,
     rows: Vec<QueueRow>,
     status: String,
     statuses: Vec<Choice>,
@@ -202,6 +207,7 @@ async fn queue_page(State(app): State<Arc<App>>, Query(query): Query<QueueQuery>
         service: nonempty(query.service),
         topic: nonempty(query.topic),
     };
+    // One reading of the folder serves the filters' options and the rows.
     let everything = match super::queue(
         &app.store,
         &QueueFilter {
@@ -221,14 +227,17 @@ async fn queue_page(State(app): State<Arc<App>>, Query(query): Query<QueueQuery>
         .collect();
     topics.sort();
     topics.dedup();
-    let entries = match super::queue(&app.store, &filter) {
-        Ok(entries) => entries,
-        Err(error) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
-    };
+    let entries: Vec<super::QueueEntry> = everything
+        .into_iter()
+        .filter(|e| filter.admits(e))
+        .collect();
+    let total = entries.len();
     let page = QueuePage {
         token: app.options.token.clone(),
+        total,
         rows: entries
             .into_iter()
+            .take(QUEUE_ROWS)
             .map(|e| QueueRow {
                 id: e.id,
                 title: e.title,
