@@ -434,6 +434,21 @@ async fn chromium() -> (
     (browser, handler, process, profile)
 }
 
+/// Polls a JavaScript condition until it holds (10 s at most): a navigation may not have begun,
+/// or may have replaced the document, when the previous step returns.
+async fn wait_until(page: &chromiumoxide::Page, condition: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(value) = page.evaluate(condition).await
+            && value.into_value::<bool>().unwrap_or(false)
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// The variance of a PNG's grey levels: 0 for a blank page.
 fn pixel_variance(png_bytes: &[u8]) -> f64 {
     let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
@@ -494,9 +509,16 @@ fn a_reviewer_approves_a_memo_with_the_keyboard_in_a_real_browser() {
             .press_key("Enter")
             .await
             .unwrap();
-        page.wait_for_navigation().await.unwrap();
-        let url = page.url().await.unwrap().unwrap_or_default();
-        assert!(url.ends_with(&format!("/memos/{first}")), "{url}");
+        assert!(
+            wait_until(
+                &page,
+                &format!(
+                    "document.readyState === 'complete' && location.pathname === '/memos/{first}'"
+                )
+            )
+            .await,
+            "Enter opens the memo"
+        );
         let title = page
             .find_element("#memo-title")
             .await
@@ -515,16 +537,15 @@ fn a_reviewer_approves_a_memo_with_the_keyboard_in_a_real_browser() {
             .press_key("a")
             .await
             .unwrap();
-        page.wait_for_navigation().await.unwrap();
-        let badge = page
-            .find_element("p.muted .badge")
-            .await
-            .unwrap()
-            .inner_text()
-            .await
-            .unwrap()
-            .unwrap_or_default();
-        assert_eq!(badge, "published");
+        // The form's submission navigates; wait for the page that comes back.
+        assert!(
+            wait_until(
+                &page,
+                "document.readyState === 'complete' && document.querySelector('p.muted .badge')?.textContent === 'published'"
+            )
+            .await,
+            "the memo page says published"
+        );
         let memo_png = page
             .screenshot(ScreenshotParams::builder().full_page(true).build())
             .await
