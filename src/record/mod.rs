@@ -215,6 +215,8 @@ pub struct VersionsRepository {
     author_email: String,
     /// The changes of version files, read from history once and kept up to date.
     history: std::cell::RefCell<HistoryIndex>,
+    /// Files committed since the working tree was last brought in line with the branch.
+    stale_paths: Vec<String>,
 }
 
 /// Name of the version file of a document.
@@ -283,6 +285,40 @@ fn single_line(value: &str) -> String {
         .collect()
 }
 
+/// Creates the git repository of `path` so that a kill at any moment leaves either no
+/// repository or a whole one: it is made in a temporary folder beside, and its `.git` moved
+/// into place in one rename.
+fn create_atomically(path: &Path) -> Result<Repository> {
+    let failed = |e: git2::Error| {
+        git_error(
+            &format!("cannot create a git repository in {}", path.display()),
+            e,
+        )
+    };
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let staging = tempfile::Builder::new()
+        .prefix(".policydiff-new-repository-")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(format!("cannot create a folder in {}", parent.display()), e))?;
+    let mut options = git2::RepositoryInitOptions::new();
+    options.initial_head("main");
+    drop(Repository::init_opts(staging.path(), &options).map_err(failed)?);
+    std::fs::rename(staging.path().join(".git"), path.join(".git")).map_err(|e| {
+        Error::io(
+            format!("cannot move the new repository into {}", path.display()),
+            e,
+        )
+    })?;
+    Repository::open(path).map_err(failed)
+}
+
+impl Drop for VersionsRepository {
+    fn drop(&mut self) {
+        // A library user who never asked still finds the files of what was recorded.
+        self.update_working_tree();
+    }
+}
+
 impl VersionsRepository {
     /// Opens the repository at `path`, creating it (branch `main`) when absent.
     pub fn open_or_create(path: &Path, author_name: &str, author_email: &str) -> Result<Self> {
@@ -295,14 +331,7 @@ impl VersionsRepository {
                         e,
                     )
                 })?;
-                let mut options = git2::RepositoryInitOptions::new();
-                options.initial_head("main");
-                Repository::init_opts(path, &options).map_err(|e| {
-                    git_error(
-                        &format!("cannot create a git repository in {}", path.display()),
-                        e,
-                    )
-                })?
+                create_atomically(path)?
             }
             Err(e) => {
                 return Err(git_error(
@@ -317,6 +346,7 @@ impl VersionsRepository {
             author_name: author_name.to_string(),
             author_email: author_email.to_string(),
             history: Default::default(),
+            stale_paths: Vec::new(),
         })
     }
 
@@ -471,25 +501,42 @@ impl VersionsRepository {
                 &parents,
             )
             .map_err(|e| git_error("cannot write the commit", e))?;
-        // Keep the working tree (what people browse) in step with the branch.
-        let mut checkout = git2::build::CheckoutBuilder::new();
-        checkout.force().path(&path);
+        // The working tree (what people browse) is a view of the branch, brought in line once
+        // per round (`update_working_tree`): one checkout and one index write for the round,
+        // not one per commit. The version is recorded once the branch moved.
+        drop(parents);
+        drop(parent);
+        drop(tree);
+        drop(base_tree);
+        self.stale_paths.push(path);
         for source in &version.sources {
-            checkout.path(format!("{}/{}", version.service_id, source.file_name));
-        }
-        // The version is recorded once the branch moved; the working tree is a view of it,
-        // brought in line again at the start of the next run if this fails (disk full…).
-        if let Err(error) = self.repo.checkout_head(Some(&mut checkout)) {
-            tracing::warn!(
-                file = %path,
-                "version recorded, but the working tree could not be updated: {}",
-                error.message()
-            );
+            self.stale_paths
+                .push(format!("{}/{}", version.service_id, source.file_name));
         }
         Ok(Some(Recorded {
             commit: commit.to_string(),
             kind,
         }))
+    }
+
+    /// Writes the files committed since the last call to the working tree, in one checkout.
+    /// A failure (disk full…) is logged: the versions are recorded, and the next run's
+    /// [`sync_working_tree`](Self::sync_working_tree) brings the view in line.
+    pub fn update_working_tree(&mut self) {
+        if self.stale_paths.is_empty() {
+            return;
+        }
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        checkout.force();
+        for path in self.stale_paths.drain(..) {
+            checkout.path(path);
+        }
+        if let Err(error) = self.repo.checkout_head(Some(&mut checkout)) {
+            tracing::warn!(
+                "versions recorded, but the working tree could not be updated: {}",
+                error.message()
+            );
+        }
     }
 
     /// Brings the working tree and index in line with the branch (after an interrupted run).
@@ -522,6 +569,7 @@ impl VersionsRepository {
             author_name: "policydiff".into(),
             author_email: "policydiff@localhost".into(),
             history: Default::default(),
+            stale_paths: Vec::new(),
         })
     }
 

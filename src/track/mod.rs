@@ -113,6 +113,7 @@ pub async fn track_until(
         reports.push(report);
     }
     drop(prepared);
+    repository.update_working_tree();
     let browser_started = browsers.was_started();
     browsers.close().await;
 
