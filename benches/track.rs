@@ -1,7 +1,10 @@
 //! Tracking 1,000 documents of about 100 KB served from 127.0.0.1: a first round, then a
-//! round where 10% changed. Prints documents per second and the peak RSS of `policydiff track`.
+//! round where 10% changed. Prints documents per second, the peak RSS of `policydiff track`, the
+//! size of `.git` (and what `git gc --aggressive` makes of the same history), and the floor: the
+//! time to fetch and parse the same pages, with nothing recorded.
 //!
-//! Run: `cargo bench --bench track`.
+//! Run: `cargo bench --bench track`; `POLICYDIFF_BENCH_DOCUMENTS=5000 cargo bench --bench track`
+//! for the scale of OTA's whole federation.
 
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -11,8 +14,13 @@ mod common;
 #[path = "support.rs"]
 mod support;
 
-const DOCUMENTS: usize = 1000;
-const SERVICES: usize = 100;
+/// Documents tracked (10 per service): `POLICYDIFF_BENCH_DOCUMENTS`, default 1,000.
+fn documents() -> usize {
+    std::env::var("POLICYDIFF_BENCH_DOCUMENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000)
+}
 const TERMS: [&str; 10] = [
     "Privacy Policy",
     "Terms of Service",
@@ -33,7 +41,58 @@ fn peak_rss_of_children_kb() -> i64 {
     usage.ru_maxrss
 }
 
-fn round(dir: &std::path::Path, name: &str) {
+/// The size of a folder's files, in bytes.
+fn size_of(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => size_of(&e.path()),
+                    _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The floor of a round: fetching every page (16 at a time, as the rounds do) and parsing it,
+/// selecting the same element; nothing extracted to Markdown, nothing recorded.
+fn floor(port: u16, documents: usize) -> f64 {
+    use futures_util::StreamExt;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        futures_util::stream::iter(0..documents)
+            .map(|index| {
+                let client = client.clone();
+                async move {
+                    let body = client
+                        .get(format!("http://127.0.0.1:{port}/doc/{index}"))
+                        .send()
+                        .await
+                        .unwrap()
+                        .text()
+                        .await
+                        .unwrap();
+                    tokio::task::spawn_blocking(move || {
+                        let html = scraper::Html::parse_document(&body);
+                        let main = scraper::Selector::parse("main").unwrap();
+                        html.select(&main).count()
+                    })
+                    .await
+                    .unwrap()
+                }
+            })
+            .buffer_unordered(16)
+            .for_each(|_| async {})
+            .await;
+    });
+    started.elapsed().as_secs_f64()
+}
+
+fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64) {
     let started = Instant::now();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
         .current_dir(dir)
@@ -43,14 +102,16 @@ fn round(dir: &std::path::Path, name: &str) {
     let elapsed = started.elapsed();
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
     println!(
-        "{name}: {} documents in {:.2}s = {:.0} documents/s; recorded {}, unchanged {}, failed {}; peak RSS so far {} MB",
-        DOCUMENTS,
+        "{name}: {} documents in {:.2}s = {:.0} documents/s ({:.1}× the floor); recorded {}, unchanged {}, failed {}; peak RSS so far {} MB; .git {:.1} MB",
+        documents,
         elapsed.as_secs_f64(),
-        DOCUMENTS as f64 / elapsed.as_secs_f64(),
+        documents as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() / floor_seconds,
         report["recorded"],
         report["unchanged"],
         report["failed"],
-        peak_rss_of_children_kb() / 1024
+        peak_rss_of_children_kb() / 1024,
+        size_of(&dir.join("snapshots/.git")) as f64 / 1e6
     );
 }
 
@@ -58,20 +119,25 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let pages: Vec<String> = (0..DOCUMENTS)
+    let documents = documents();
+    let services = documents.div_ceil(10);
+    let pages: Vec<String> = (0..documents)
         .map(|i| support::seeded_policy_page(100_000, i as u32))
         .collect();
     let pages = Arc::new(RwLock::new(pages));
     let served = pages.clone();
     let port = common::serve_fn(move |path| {
         let index: usize = path.trim_start_matches("/doc/").parse().unwrap_or(0);
-        served.read().unwrap()[index.min(DOCUMENTS - 1)].clone()
+        served.read().unwrap()[index.min(documents - 1)].clone()
     });
-    let declarations: Vec<serde_json::Value> = (0..SERVICES)
+    let declarations: Vec<serde_json::Value> = (0..services)
         .map(|service| {
             let mut terms = serde_json::Map::new();
             for (t, terms_type) in TERMS.iter().enumerate() {
                 let index = service * TERMS.len() + t;
+                if index >= documents {
+                    break;
+                }
                 terms.insert(
                     terms_type.to_string(),
                     serde_json::json!({"fetch": format!("http://127.0.0.1:{port}/doc/{index}"), "select": "main", "remove": ".cookie-banner"}),
@@ -86,12 +152,46 @@ fn main() {
     for declaration in &declarations {
         dir.declare_value(declaration);
     }
-    round(dir.path(), "first round");
+    let floor_seconds = floor(port, documents);
+    println!(
+        "floor: {documents} pages fetched and parsed in {floor_seconds:.2}s = {:.0} pages/s",
+        documents as f64 / floor_seconds
+    );
+    round(dir.path(), "first round", documents, floor_seconds);
     {
         let mut pages = pages.write().unwrap();
-        for index in (0..DOCUMENTS).step_by(10) {
+        for index in (0..documents).step_by(10) {
             pages[index] = support::seeded_policy_page(100_000, 1_000_000 + index as u32);
         }
     }
-    round(dir.path(), "second round (10% changed)");
+    round(
+        dir.path(),
+        "second round (10% changed)",
+        documents,
+        floor_seconds,
+    );
+    // What a full repack makes of the same history (on a copy).
+    let copy = tempfile::tempdir().unwrap();
+    let cloned = std::process::Command::new("git")
+        .args(["clone", "-q", "--mirror"])
+        .arg(dir.path().join("snapshots"))
+        .arg(copy.path().join("repo.git"))
+        .status()
+        .unwrap();
+    let gc = std::process::Command::new("git")
+        .arg("-C")
+        .arg(copy.path().join("repo.git"))
+        .args(["gc", "-q", "--aggressive", "--prune=now"])
+        .status()
+        .unwrap();
+    if cloned.success() && gc.success() {
+        let ours = size_of(&dir.path().join("snapshots/.git")) as f64;
+        let packed = size_of(&copy.path().join("repo.git")) as f64;
+        println!(
+            ".git: {:.1} MB; after git gc --aggressive: {:.1} MB ({:.2}×)",
+            ours / 1e6,
+            packed / 1e6,
+            ours / packed
+        );
+    }
 }
