@@ -106,3 +106,26 @@ pub fn rss_kb(pid: u32) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The page as a policy edit leaves it: one sentence added to a section, one word changed in
+/// another, a list item added — the shape of most recorded changes, unlike a rewrite.
+pub fn edited_policy_page(page: &str, seed: u32) -> String {
+    let mut edited = page.replacen(
+        "</h2>",
+        &format!(
+            "</h2><p>We may use your interactions with AI features to personalise ads and content (change {seed}).</p>"
+        ),
+        1,
+    );
+    if let Some(at) = edited.match_indices("<p>").nth(6).map(|(at, _)| at + 3) {
+        edited.insert_str(at, "Where the law allows, ");
+    }
+    edited.replacen(
+        "<ul>",
+        &format!(
+            "<ul><li><strong>Retention</strong>: we keep chats for {} days</li>",
+            30 + seed % 60
+        ),
+        1,
+    )
+}

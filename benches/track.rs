@@ -1,5 +1,6 @@
-//! Tracking 1,000 documents of about 100 KB served from 127.0.0.1: a first round, then a
-//! round where 10% changed. Prints documents per second, the peak RSS of `policydiff track`, the
+//! Tracking 1,000 documents of about 100 KB served from 127.0.0.1: a first round, a round where
+//! 10% were edited (a sentence, a word and a list item, the shape of most real changes), and a
+//! round where 10% were rewritten from top to bottom (the worst case for analysis). Prints documents per second, the peak RSS of `policydiff track`, the
 //! size of `.git` (and what `git gc --aggressive` makes of the same history), and the floor: the
 //! time to fetch and parse the same pages, with nothing recorded.
 //!
@@ -161,12 +162,24 @@ fn main() {
     {
         let mut pages = pages.write().unwrap();
         for index in (0..documents).step_by(10) {
+            pages[index] = support::edited_policy_page(&pages[index], index as u32);
+        }
+    }
+    round(
+        dir.path(),
+        "second round (10% edited)",
+        documents,
+        floor_seconds,
+    );
+    {
+        let mut pages = pages.write().unwrap();
+        for index in (5..documents).step_by(10) {
             pages[index] = support::seeded_policy_page(100_000, 1_000_000 + index as u32);
         }
     }
     round(
         dir.path(),
-        "second round (10% changed)",
+        "third round (10% rewritten)",
         documents,
         floor_seconds,
     );

@@ -729,19 +729,50 @@ pub fn changes_at_commit(
     rules: &Rules,
     commit: &str,
 ) -> Result<Vec<FactChange>> {
-    let news = repository
-        .service_changes(service)?
-        .into_iter()
-        .any(|change| {
-            change.commit == commit
-                && matches!(
-                    change.kind(),
-                    crate::record::VersionKind::NewChanges | crate::record::VersionKind::Revert
-                )
-        });
-    if !news {
+    let changes = repository.service_changes(service)?;
+    let Some(at) = changes.iter().position(|change| {
+        change.commit == commit
+            && matches!(
+                change.kind(),
+                crate::record::VersionKind::NewChanges | crate::record::VersionKind::Revert
+            )
+    }) else {
         return Ok(Vec::new());
+    };
+    // Most changes do not touch a sentence any rule answers from: when the document's hits are
+    // the same before and after, no answer can have changed, and the service's history need not
+    // be replayed.
+    let terms_type = &changes[at].terms_type;
+    let previous = changes[..at]
+        .iter()
+        .rev()
+        .find(|change| &change.terms_type == terms_type);
+    if let Some(previous) = previous {
+        let before = read_document(&repository.blob_text(previous.blob)?, terms_type, rules);
+        let after = read_document(&repository.blob_text(changes[at].blob)?, terms_type, rules);
+        if before == after {
+            return Ok(Vec::new());
+        }
+        // Only the rules whose hits changed can have changed answers: the replay reads the
+        // service's other documents with those alone.
+        let changed = Rules {
+            rules: (rules.rules.iter().zip(before.iter().zip(&after)))
+                .filter(|(_, (before, after))| before != after)
+                .map(|(rule, _)| rule.clone())
+                .collect(),
+        };
+        return changes_in_history(repository, service, &changed, commit);
     }
+    changes_in_history(repository, service, rules, commit)
+}
+
+/// The answer changes a commit made, from a replay of the service's history.
+fn changes_in_history(
+    repository: &VersionsRepository,
+    service: &str,
+    rules: &Rules,
+    commit: &str,
+) -> Result<Vec<FactChange>> {
     let facts = service_facts(repository, service, rules, None, &mut HitCache::new())?;
     Ok(facts
         .history

@@ -6,15 +6,16 @@
 //! inside), extracted on blocking threads, and recorded by one writer, in the
 //! order documents finish. Each document ends as a [`DocumentReport`]; a failure
 //! is a status and a class, never a recorded version and never the end of the
-//! round. A recorded change gets its memo at once ([`crate::memo`], kept in the
-//! [`MemoStore`]). The [`RunReport`] is appended to `<state>/runs.jsonl` and
-//! returned: tracking knows nothing of notifications, which the caller sends
-//! (see [`crate::report::Sink`]).
+//! round. A recorded change gets its memo ([`crate::memo`], kept in the
+//! [`crate::memo::MemoStore`]) from a drafting thread, so that analysis never
+//! delays the next commit; its report is told once the memo is drafted. The
+//! [`RunReport`] is appended to `<state>/runs.jsonl` and returned: tracking knows
+//! nothing of notifications, which the caller sends (see [`crate::report::Sink`]).
 //!
 //! The modules: `selection` picks the declared documents a round tracks; `guards`
-//! holds back suspicious shrinks and tells technical upgrades from real changes.
+//! holds back suspicious shrinks and tells technical upgrades from real changes;
+//! `drafting` drafts memos and updates policy facts beside the recording.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -27,14 +28,15 @@ use crate::declaration::{SourceDocument, Terms};
 use crate::extract;
 use crate::fetch::browser::{BrowserPool, Rendered};
 use crate::fetch::{Fetched, Fetcher};
-use crate::memo::MemoStore;
 use crate::record::{self, NewVersion, SourceFile, VersionKind, VersionsRepository};
 use crate::report::{DocumentReport, DocumentStatus, RunLog, RunReport};
 use crate::{Error, Result};
 
+mod drafting;
 mod guards;
 mod selection;
 
+use drafting::{DraftJob, Drafted, Drafting};
 use guards::{HeldBack, is_technical_upgrade};
 pub use selection::selected;
 use selection::{Document, Selection, select_documents};
@@ -96,11 +98,10 @@ pub async fn track_until(
             }
         })
         .buffer_unordered(config.fetch.concurrency);
-    while let Some((document, result, started)) = prepared.next().await {
-        let report = match result {
-            Ok(prepared) => record_document(config, &mut repository, &document, prepared, started),
-            Err(error) => failed_after(&document, &error, started),
-        };
+    let mut drafting = Drafting::start(config)?;
+    // Reports of changes whose memo is being drafted, by ticket: told once the draft is back.
+    let mut awaiting_draft: Vec<(usize, DocumentReport)> = Vec::new();
+    let mut tell = |report: DocumentReport, reports: &mut Vec<DocumentReport>| {
         tracing::info!(
             service = %report.service,
             terms = %report.terms_type,
@@ -111,9 +112,47 @@ pub async fn track_until(
         );
         on_document(&report);
         reports.push(report);
+    };
+    let mut ticket = 0;
+    while let Some((document, result, started)) = prepared.next().await {
+        let report = match result {
+            Ok(prepared) => {
+                let (report, recorded) =
+                    record_document(config, &mut repository, &document, prepared, started);
+                match recorded {
+                    Some(recorded) if recorded.kind != VersionKind::FirstRecord => {
+                        ticket += 1;
+                        drafting.submit(DraftJob {
+                            ticket,
+                            service_id: document.service_id.clone(),
+                            service_name: document.service_name.clone(),
+                            terms_type: document.terms.terms_type.clone(),
+                            recorded,
+                        });
+                        awaiting_draft.push((ticket, report));
+                        None
+                    }
+                    _ => Some(report),
+                }
+            }
+            Err(error) => Some(failed_after(&document, &error, started)),
+        };
+        if let Some(report) = report {
+            tell(report, &mut reports);
+        }
+        for drafted in drafting.ready() {
+            tell(with_draft(&mut awaiting_draft, drafted), &mut reports);
+        }
     }
     drop(prepared);
     repository.update_working_tree();
+    for drafted in drafting.finish().await {
+        tell(with_draft(&mut awaiting_draft, drafted), &mut reports);
+    }
+    // A change whose draft never came back (the drafting thread failed) is still reported.
+    for (_, report) in awaiting_draft.drain(..) {
+        tell(report, &mut reports);
+    }
     let browser_started = browsers.was_started();
     browsers.close().await;
 
@@ -265,13 +304,33 @@ fn part_file_name(terms: &Terms, index: usize, is_pdf: bool) -> String {
     record::source_file_name(&terms.terms_type, Some(&id), is_pdf)
 }
 
+/// The report of a change awaiting its draft, completed with what drafting gave.
+fn with_draft(awaiting: &mut Vec<(usize, DocumentReport)>, drafted: Drafted) -> DocumentReport {
+    let at = awaiting
+        .iter()
+        .position(|(ticket, _)| *ticket == drafted.ticket)
+        .expect("every draft answers a change handed to drafting");
+    let (_, mut report) = awaiting.remove(at);
+    match drafted.outcome {
+        Ok((kind, path)) => {
+            report.status = kind.into();
+            report.memo = path.map(|p| p.display().to_string());
+        }
+        Err(error) => {
+            tracing::warn!(service = %report.service, terms = %report.terms_type, "no memo: {error}")
+        }
+    }
+    report
+}
+
+/// Records a document's new text, if it is new; returns its report and what was recorded.
 fn record_document(
     config: &Config,
     repository: &mut VersionsRepository,
     document: &Document,
     prepared: Prepared,
     started: Instant,
-) -> DocumentReport {
+) -> (DocumentReport, Option<record::Recorded>) {
     let terms_type = &document.terms.terms_type;
     let mut report = DocumentReport::unchanged(&document.service_id, terms_type);
     let current = repository.current_version(&document.service_id, terms_type);
@@ -279,7 +338,7 @@ fn record_document(
     if current.as_deref() == Some(prepared.text.as_str()) {
         held.clear();
         report.duration_ms = started.elapsed().as_millis() as u64;
-        return report;
+        return (report, None);
     }
     if let Some(current) = &current
         && let Some(why) = held.check(current, &prepared.text, config.record.suspicious_shrink)
@@ -287,7 +346,7 @@ fn record_document(
         report.status = DocumentStatus::HeldBack;
         report.error = Some(why);
         report.duration_ms = started.elapsed().as_millis() as u64;
-        return report;
+        return (report, None);
     }
     held.clear();
     let technical = current.is_some() && is_technical_upgrade(repository, document, &prepared.text);
@@ -300,92 +359,18 @@ fn record_document(
         declaration_sha256: document.declaration_sha256.clone(),
         technical,
     };
-    match repository.record(&version) {
+    let recorded = match repository.record(&version) {
         Ok(Some(recorded)) => {
             report.status = recorded.kind.into();
-            if recorded.kind != VersionKind::FirstRecord {
-                match draft_memo(config, repository, document, &recorded) {
-                    Ok((kind, path)) => {
-                        report.status = kind.into();
-                        report.memo = path.map(|p| p.display().to_string());
-                    }
-                    Err(error) => {
-                        tracing::warn!(service = %document.service_id, terms = %terms_type, "no memo: {error}")
-                    }
-                }
-            }
-            report.commit = Some(recorded.commit);
+            report.commit = Some(recorded.commit.clone());
+            Some(recorded)
         }
-        Ok(None) => {}
+        Ok(None) => None,
         Err(error) => {
             report = DocumentReport::failed(&document.service_id, terms_type, &error);
+            None
         }
-    }
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    report
-}
-
-/// Drafts the memo of a change just recorded and keeps it in the memo store; returns the
-/// version's kind as history tells it (a revert is known only there) and the memo's file
-/// (none when a reviewed memo of the change is kept as it is).
-fn draft_memo(
-    config: &Config,
-    repository: &VersionsRepository,
-    document: &Document,
-    recorded: &record::Recorded,
-) -> Result<(VersionKind, Option<PathBuf>)> {
-    let terms_type = &document.terms.terms_type;
-    let changes = repository.document_changes(&document.service_id, terms_type)?;
-    let change = changes
-        .iter()
-        .rev()
-        .find(|change| change.commit == recorded.commit)
-        .ok_or_else(|| {
-            Error::internal(
-                "drafting a memo",
-                format!(
-                    "commit {} is not in the document's history",
-                    recorded.commit
-                ),
-            )
-        })?;
-    let taxonomy = crate::analyse::Taxonomy::with_additions(&config.memos.topics);
-    let memo = crate::memo::for_recorded_change(
-        repository,
-        change,
-        &document.service_name,
-        &config.memos,
-        &taxonomy,
-    )?;
-    // The policy facts this change changed: logged for the feed and notifications, and said
-    // in the memo. A fact that cannot be computed never stops the recording.
-    let fact_changes = crate::facts::rules::Rules::with_additions(&config.facts)
-        .map_err(|e| Error::argument(format!("facts: {e}")))
-        .and_then(|rules| {
-            crate::facts::changes_at_commit(
-                repository,
-                &document.service_id,
-                &rules,
-                &recorded.commit,
-            )
-        })
-        .unwrap_or_else(|error| {
-            tracing::warn!(service = %document.service_id, "policy facts not updated: {error}");
-            Vec::new()
-        });
-    if !fact_changes.is_empty()
-        && let Err(error) = crate::facts::FactLog::in_dir(&config.memos.dir).append(&fact_changes)
-    {
-        tracing::warn!("policy fact changes not logged: {error}");
-    }
-    let path = match memo {
-        Some(mut memo) => {
-            memo.mention_fact_changes(&fact_changes, terms_type);
-            MemoStore::new(&config.memos.dir)
-                .write(&memo, &document.service_id, terms_type)?
-                .written()
-        }
-        None => None,
     };
-    Ok((change.kind(), path))
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    (report, recorded)
 }
