@@ -54,6 +54,8 @@ pub struct Config {
     /// Policy fact rules added to (or replacing, by id) the built-in ones; a `facts.yaml`
     /// beside the configuration adds its rules after these.
     pub facts: Vec<crate::facts::rules::FactRule>,
+    /// Where the versions are pushed after each round (absent: nowhere).
+    pub publish: Option<crate::publish::PublishConfig>,
 }
 
 /// Notifications.
@@ -164,6 +166,19 @@ fn one_or_many<'de, D: Deserializer<'de>>(
     })
 }
 
+impl Config {
+    /// Publishing as this configuration sets it (`None` without `publish:`).
+    pub fn publisher(&self) -> Option<crate::publish::Publisher<'_>> {
+        self.publish
+            .as_ref()
+            .map(|settings| crate::publish::Publisher {
+                settings,
+                snapshots: &self.snapshots,
+                state: &self.state,
+            })
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -182,6 +197,7 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             browser: BrowserConfig::default(),
             facts: Vec::new(),
+            publish: None,
         }
     }
 }

@@ -151,6 +151,12 @@ pub async fn run(
         .collect::<Result<_>>()?;
     let _lock = lock(&config.state)?;
     let started_at = Utc::now();
+    // Whatever an earlier run could not push goes out before the first round.
+    if crate::publish::has_unpushed(config.publisher())
+        && let Err(error) = crate::publish::publish(config.publisher()).await
+    {
+        tracing::warn!("publishing state not kept: {error}");
+    }
     let mut last_local: Vec<Option<NaiveDateTime>> = vec![None; schedules.len()];
     while !stop.load(Ordering::SeqCst) {
         let Some(NextRound {

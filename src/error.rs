@@ -64,6 +64,10 @@ pub enum FailureClass {
     Repository,
     /// A memo quotes words that the versions it describes do not hold.
     UnverifiedQuotation,
+    /// Pushing the versions to the publishing remote failed (unreachable, refused, credentials).
+    PublishFailed,
+    /// The publishing remote holds commits the versions repository does not: never overwritten.
+    PublishDiverged,
     /// A bug in policydiff (a panicked thread, a broken invariant): please report it.
     Internal,
 }
@@ -93,6 +97,8 @@ impl FailureClass {
             FailureClass::InvalidArgument => "invalid_argument",
             FailureClass::Repository => "repository",
             FailureClass::UnverifiedQuotation => "unverified_quotation",
+            FailureClass::PublishFailed => "publish_failed",
+            FailureClass::PublishDiverged => "publish_diverged",
             FailureClass::Internal => "internal",
         }
     }
@@ -416,6 +422,28 @@ pub enum Error {
         quotations: Vec<String>,
     },
 
+    /// The versions could not be pushed to the publishing remote.
+    #[error(
+        "cannot push the versions to {remote}: {reason}; nothing recorded is lost (the next round pushes every unpushed commit): check the remote's address and credentials (`publish` in config.yaml), then run `policydiff publish`"
+    )]
+    PublishFailed {
+        /// The remote, without any credentials its address held.
+        remote: String,
+        /// Why, in git's words.
+        reason: String,
+    },
+
+    /// The publishing remote's branch has commits that the versions repository does not.
+    #[error(
+        "{remote} has commits on branch {branch} that are not in the versions repository, and policydiff never overwrites a remote's history: see them with `git -C SNAPSHOTS fetch {remote} {branch} && git -C SNAPSHOTS log HEAD..FETCH_HEAD`, then remove them from the remote (or publish to another branch, `publish.branch`) and run `policydiff publish`"
+    )]
+    PublishDiverged {
+        /// The remote, without credentials.
+        remote: String,
+        /// The remote branch.
+        branch: String,
+    },
+
     /// A bug: a thread panicked or an invariant broke.
     #[error(
         "internal error in policydiff ({context}: {detail}); this is a bug: please report it, with the document or command that caused it"
@@ -466,6 +494,8 @@ impl Error {
             Error::InvalidArgument { .. } => FailureClass::InvalidArgument,
             Error::Repository { .. } => FailureClass::Repository,
             Error::UnverifiedQuotation { .. } => FailureClass::UnverifiedQuotation,
+            Error::PublishFailed { .. } => FailureClass::PublishFailed,
+            Error::PublishDiverged { .. } => FailureClass::PublishDiverged,
             Error::Internal { .. } => FailureClass::Internal,
         }
     }

@@ -88,6 +88,7 @@ pub mod demo;
 pub mod fetch;
 pub mod memo;
 pub mod notify;
+pub mod publish;
 pub mod record;
 pub mod report;
 pub mod review;

@@ -115,6 +115,33 @@ pub fn failure_events(
             events.push(notice("recovered", 0));
         }
     }
+    // Publishing follows the same rule: reported once when it keeps failing, once on recovery.
+    if let Some(publish) = &report.publish {
+        let key = format!("(publish)/{} {}", publish.remote, publish.branch);
+        let notice = |event: &str, streak: usize| FailureNotice {
+            service: "(publish)".into(),
+            terms_type: format!("{} {}", publish.remote, publish.branch),
+            event: event.into(),
+            error_class: publish.error_class,
+            error: publish.error.clone(),
+            streak,
+        };
+        if publish.succeeded() {
+            if let Some(streak) = streaks.remove(&key)
+                && streak.notified
+            {
+                events.push(notice("recovered", 0));
+            }
+        } else {
+            let streak = streaks.entry(key).or_default();
+            streak.count += 1;
+            streak.error_class = publish.error_class;
+            if streak.count >= threshold && !streak.notified {
+                streak.notified = true;
+                events.push(notice("persistent", streak.count));
+            }
+        }
+    }
     let json = serde_json::to_string_pretty(&streaks).unwrap_or_default();
     std::fs::create_dir_all(state)
         .and_then(|()| std::fs::write(&path, json))
@@ -652,6 +679,7 @@ mod tests {
             held_back: 0,
             interrupted: false,
             browser_started: false,
+            publish: None,
             documents: vec![DocumentReport {
                 service: "Example".into(),
                 terms_type: "Privacy Policy".into(),
@@ -690,6 +718,46 @@ mod tests {
                 vec!["persistent:3".to_string()],
                 vec![],
                 vec!["recovered:0".to_string()],
+                vec![]
+            ]
+        );
+    }
+
+    #[test]
+    fn publishing_that_keeps_failing_is_reported_once_and_its_recovery_once() {
+        use crate::publish::{PublishReport, PublishStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let events: Vec<Vec<String>> = [true, true, true, false, false]
+            .iter()
+            .map(|&failed| {
+                let mut report = round(false);
+                report.publish = Some(PublishReport {
+                    remote: "/srv/versions.git".into(),
+                    branch: "main".into(),
+                    status: if failed {
+                        PublishStatus::Failed
+                    } else {
+                        PublishStatus::Pushed
+                    },
+                    commit: None,
+                    commits: 0,
+                    error_class: failed.then_some(FailureClass::PublishFailed),
+                    error: failed.then(|| "cannot push".to_string()),
+                });
+                failure_events(dir.path(), &report, 2)
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| format!("{} {}:{}:{}", e.service, e.terms_type, e.event, e.streak))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            events,
+            [
+                vec![],
+                vec!["(publish) /srv/versions.git main:persistent:2".to_string()],
+                vec![],
+                vec!["(publish) /srv/versions.git main:recovered:0".to_string()],
                 vec![]
             ]
         );

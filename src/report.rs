@@ -184,6 +184,9 @@ pub struct RunReport {
     pub browser_started: bool,
     /// Every document, in the order they finished.
     pub documents: Vec<DocumentReport>,
+    /// What pushing the versions to `publish.remote` did, when publishing is set and was tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<crate::publish::PublishReport>,
 }
 
 impl RunReport {
@@ -209,6 +212,7 @@ impl RunReport {
             interrupted,
             browser_started,
             documents,
+            publish: None,
         }
     }
 

@@ -3,7 +3,8 @@
 //! [`status`] reads the end of `<state>/runs.jsonl` (never the whole file: it grows for years),
 //! the daemon's `<state>/daemon.json` and lock, and the memos folder, and reports the last round,
 //! the next one, the documents failing now with their class and streak (consecutive failed rounds
-//! that included them), held-back changes, and memos still in `status: draft`. It works whether or
+//! that included them), held-back changes, memos still in `status: draft`, and publishing (the
+//! remote, the last successful push, commits not yet pushed). It works whether or
 //! not the daemon runs.
 
 use std::path::Path;
@@ -61,6 +62,8 @@ pub struct Report {
     pub held_back: Vec<(String, String)>,
     /// Memos still in draft, most significant first.
     pub memos_to_review: Vec<PendingMemo>,
+    /// Publishing to a remote, when `publish:` is set.
+    pub publish: Option<crate::publish::PublishSummary>,
 }
 
 /// A round without its documents.
@@ -188,5 +191,6 @@ pub fn status(config: &Config) -> Result<Report> {
         failing,
         held_back,
         memos_to_review: pending_memos(&config.memos.dir)?,
+        publish: crate::publish::summary(config.publisher()),
     })
 }

@@ -38,6 +38,8 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// The last round, the next one, failing documents, held-back changes, memos to review.
     Status(StatusArgs),
+    /// Push the versions to the remote of `publish:` in config.yaml (rounds do it themselves).
+    Publish(PublishArgs),
     /// Draft the memo of recorded changes, or analyse two files.
     Memo(MemoArgs),
     /// Policy facts per service (does it train AI on your data? can you opt out?), each answer
@@ -165,6 +167,13 @@ pub(crate) struct ExportArgs {
     pub(crate) name: Option<String>,
     #[command(flatten)]
     pub(crate) repo: RepoArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct PublishArgs {
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -414,6 +423,7 @@ impl Command {
             Command::Verify(_) => "verify",
             Command::Export(_) => "export",
             Command::Status(_) => "status",
+            Command::Publish(_) => "publish",
             Command::Memo(_) => "memo",
             Command::Review(_) => "review",
             Command::Facts(_) => "facts",

@@ -31,6 +31,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(args) => verify(config, args),
         Command::Export(args) => export(config, args),
         Command::Status(args) => status(config, args),
+        Command::Publish(args) => publish(config, args),
         Command::Memo(args) => memo(config, args),
         Command::Review(command) => review(config, command),
         Command::Facts(args) => facts(config, args),
@@ -343,6 +344,30 @@ fn status(config_path: Option<&Path>, args: StatusArgs) -> Result<ExitCode> {
         output::print_status(&report);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn publish(config_path: Option<&Path>, args: PublishArgs) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    if config.publish.is_none() {
+        return Err(Error::argument(format!(
+            "{} has no `publish:` section: add `publish: {{remote: URL-or-path, branch: main}}` to push the versions after each round",
+            config_path.map_or_else(|| "config.yaml".into(), |p| p.display().to_string())
+        )));
+    }
+    let runtime = runtime()?;
+    let Some(report) = runtime.block_on(policydiff::publish::publish(config.publisher()))? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        println!("{}", output::publish_line(&report));
+    }
+    Ok(if report.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn memo(config_path: Option<&Path>, args: MemoArgs) -> Result<ExitCode> {

@@ -64,6 +64,9 @@ pub(crate) fn print_summary(report: &RunReport) {
             format!("  ({})", classes.join(", "))
         }
     );
+    if let Some(publish) = &report.publish {
+        eprintln!("{}", publish_line(publish));
+    }
     for document in report
         .documents
         .iter()
@@ -218,6 +221,45 @@ pub(crate) fn print_status(report: &Report) {
             "  {:.2}  {}  ({})",
             memo.significance, memo.title, memo.path
         );
+    }
+    if let Some(publish) = &report.publish {
+        println!(
+            "publish     {} ({}): last push {}, {} commit{} unpushed",
+            publish.remote,
+            publish.branch,
+            publish
+                .last_push_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| "never".into()),
+            publish.unpushed,
+            if publish.unpushed == 1 { "" } else { "s" }
+        );
+        if let (Some(status), Some(error)) = (publish.last_status, &publish.last_error) {
+            println!("  last attempt {}: {error}", status.as_str());
+        }
+    }
+}
+
+/// A push's outcome, in one line.
+pub(crate) fn publish_line(report: &policydiff::publish::PublishReport) -> String {
+    use policydiff::publish::PublishStatus;
+    match report.status {
+        PublishStatus::Pushed => format!(
+            "publish: pushed {} commit{} to {} ({})",
+            report.commits,
+            if report.commits == 1 { "" } else { "s" },
+            report.remote,
+            report.branch
+        ),
+        PublishStatus::UpToDate => format!(
+            "publish: {} ({}) is up to date",
+            report.remote, report.branch
+        ),
+        PublishStatus::Failed | PublishStatus::Diverged => format!(
+            "publish: {}: {}",
+            report.status.as_str(),
+            report.error.as_deref().unwrap_or("")
+        ),
     }
 }
 

@@ -156,15 +156,27 @@ pub async fn track_until(
     let browser_started = browsers.was_started();
     browsers.close().await;
 
-    let report = RunReport::from_documents(
+    drop(lock);
+    let mut report = RunReport::from_documents(
         started_at,
         started,
         reports,
         stop.load(Ordering::SeqCst),
         browser_started,
     );
+    // Published after recording, so that a slow or failing remote never holds a version back;
+    // a round that recorded nothing still pushes what an earlier failed push left.
+    if !report.interrupted
+        && (report.recorded > 0 || crate::publish::has_unpushed(config.publisher()))
+    {
+        report.publish = crate::publish::publish(config.publisher())
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!("publishing state not kept: {error}");
+                None
+            });
+    }
     RunLog::in_state(&config.state).append(&report)?;
-    drop(lock);
     Ok(report)
 }
 
