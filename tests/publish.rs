@@ -385,3 +385,46 @@ fn credentials_stay_out_of_reports_and_messages() {
         "{said}"
     );
 }
+
+#[test]
+fn the_daemon_pushes_what_is_unpushed_when_it_starts() {
+    let remotes = tempfile::tempdir().unwrap();
+    let remote = remotes.path().join("versions.git");
+    let server = Server::start();
+    let ws = workspace(&server, remote.to_str().unwrap());
+    // A schedule that does not fire during the test: only the start pushes.
+    ws.append_config("schedule:\n  cron: \"0 0 1 1 *\"\n");
+    let first = ws.track(&["--json"]);
+    assert_eq!(publish_of(&first)["status"], "failed");
+    bare_repository(&remote);
+
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+        .current_dir(ws.path())
+        .arg("daemon")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let head = git(&ws.repo(), &["rev-parse", "HEAD"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut pushed = false;
+    while std::time::Instant::now() < deadline {
+        let tip = Command::new("git")
+            .arg("-C")
+            .arg(&remote)
+            .args(["rev-parse", "--verify", "-q", "main"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&tip.stdout).trim() == head {
+            pushed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert!(pushed, "the daemon pushed the unpushed commit at start");
+}
