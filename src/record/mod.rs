@@ -141,6 +141,62 @@ pub struct NewVersion<'a> {
     pub technical: bool,
 }
 
+/// The blobs of a version written ahead of its commit by [`write_blobs_ahead`].
+#[derive(Debug, Clone)]
+pub struct WrittenBlobs {
+    /// The text's blob.
+    pub text: Oid,
+    /// Each source's blob, in the version's order.
+    pub sources: Vec<Oid>,
+}
+
+thread_local! {
+    /// The repository each extraction thread writes blobs to, opened once per thread.
+    static AHEAD: std::cell::RefCell<Option<(PathBuf, Repository)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes a version's blobs (its text and its sources) into the repository at `path`, from any
+/// thread, ahead of the commit that the repository's single writer then makes with
+/// [`VersionsRepository::record_with`]: compressing, hashing and writing object files — most of
+/// what recording costs — is so shared among the threads that extract. `None` when the text is
+/// the one at the branch's tip (nothing to record) or the repository cannot be used (the writer
+/// then writes the blobs itself). A blob written for a version that is not committed after all
+/// (held back, or the process killed) is an unreferenced object: harmless, and pruned by `git gc`.
+pub fn write_blobs_ahead(
+    path: &Path,
+    service_id: &str,
+    terms_type: &str,
+    text: &str,
+    sources: &[&[u8]],
+) -> Option<WrittenBlobs> {
+    AHEAD.with(|cell| {
+        let mut opened = cell.borrow_mut();
+        if opened.as_ref().is_none_or(|(at, _)| at != path) {
+            *opened = Some((path.to_path_buf(), Repository::open(path).ok()?));
+        }
+        let (_, repo) = opened.as_ref()?;
+        let text_id = Oid::hash_object(git2::ObjectType::Blob, text.as_bytes()).ok()?;
+        let current = repo
+            .head()
+            .ok()
+            .and_then(|head| head.peel_to_tree().ok())
+            .and_then(|tree| {
+                tree.get_path(Path::new(&version_path(service_id, terms_type)))
+                    .ok()
+                    .map(|entry| entry.id())
+            });
+        if current == Some(text_id) {
+            return None;
+        }
+        let text = repo.blob(text.as_bytes()).ok()?;
+        let sources = sources
+            .iter()
+            .map(|bytes| repo.blob(bytes).ok())
+            .collect::<Option<Vec<Oid>>>()?;
+        Some(WrittenBlobs { text, sources })
+    })
+}
+
 /// A version written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Recorded {
@@ -430,8 +486,33 @@ impl VersionsRepository {
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// The id of a document's version blob at the branch's tip (no read of its content).
+    pub fn current_blob_id(&self, service_id: &str, terms_type: &str) -> Option<Oid> {
+        let tree = self.head_commit()?.tree().ok()?;
+        let entry = tree
+            .get_path(Path::new(&version_path(service_id, terms_type)))
+            .ok()?;
+        Some(entry.id())
+    }
+
     /// Records a version when its text differs from the current one; `None` when unchanged.
     pub fn record(&mut self, version: &NewVersion<'_>) -> Result<Option<Recorded>> {
+        self.record_with(version, None)
+    }
+
+    /// [`record`](Self::record), with the version's blobs already written by
+    /// [`write_blobs_ahead`] (they are written here otherwise).
+    pub fn record_with(
+        &mut self,
+        version: &NewVersion<'_>,
+        written: Option<&WrittenBlobs>,
+    ) -> Result<Option<Recorded>> {
+        // Blobs written ahead are used only if they are this version's, to the byte.
+        let written = written.filter(|w| {
+            w.sources.len() == version.sources.len()
+                && git2::Oid::hash_object(git2::ObjectType::Blob, version.text.as_bytes()).ok()
+                    == Some(w.text)
+        });
         let path = version_path(version.service_id, version.terms_type);
         let previous = self.read_current(&path);
         if previous.as_deref() == Some(version.text.as_bytes()) {
@@ -464,10 +545,18 @@ impl VersionsRepository {
                 .blob(bytes)
                 .map_err(|e| git_error("cannot write a blob", e))
         };
-        update.upsert(&path, blob(version.text.as_bytes())?, git2::FileMode::Blob);
-        for source in &version.sources {
+        let text_blob = match written {
+            Some(written) => written.text,
+            None => blob(version.text.as_bytes())?,
+        };
+        update.upsert(&path, text_blob, git2::FileMode::Blob);
+        for (index, source) in version.sources.iter().enumerate() {
             let source_path = format!("{}/{}", version.service_id, source.file_name);
-            update.upsert(&source_path, blob(&source.bytes)?, git2::FileMode::Blob);
+            let source_blob = match written {
+                Some(written) => written.sources[index],
+                None => blob(&source.bytes)?,
+            };
+            update.upsert(&source_path, source_blob, git2::FileMode::Blob);
         }
         let tree_id = update
             .create_updated(&self.repo, &base_tree)

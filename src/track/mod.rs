@@ -16,6 +16,7 @@
 //! holds back suspicious shrinks and tells technical upgrades from real changes;
 //! `drafting` drafts memos and updates policy facts beside the recording.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -46,6 +47,8 @@ struct Prepared {
     text: String,
     parts: Vec<(SourceDocument, Fetched)>,
     fetched_at: DateTime<Utc>,
+    /// The version's blobs, written by the extraction thread when the text is new.
+    written: Option<record::WrittenBlobs>,
 }
 
 /// Runs one round over the declarations; `on_document` sees each outcome as it happens.
@@ -86,14 +89,16 @@ pub async fn track_until(
     let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
     // Started only if a document needs it; closed at the end of the round.
     let browsers = Arc::new(BrowserPool::new(&config.browser, &config.fetch));
+    let snapshots = Arc::new(config.snapshots.clone());
     let mut prepared = futures_util::stream::iter(documents)
         .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
         .map(|document| {
             let fetcher = fetcher.clone();
             let browsers = browsers.clone();
+            let snapshots = snapshots.clone();
             async move {
                 let started = Instant::now();
-                let result = prepare(&fetcher, &browsers, &document).await;
+                let result = prepare(&fetcher, &browsers, &document, snapshots).await;
                 (document, result, started)
             }
         })
@@ -187,10 +192,13 @@ fn failed_after(document: &Document, error: &Error, started: Instant) -> Documen
     report
 }
 
+/// Fetches and extracts a document; when its text is new, the extraction thread also writes
+/// its blobs, so that the single recorder is left with trees and the commit.
 async fn prepare(
     fetcher: &Fetcher,
     browsers: &BrowserPool,
     document: &Document,
+    snapshots: Arc<PathBuf>,
 ) -> Result<Prepared> {
     let mut parts = Vec::new();
     for source in &document.terms.sources {
@@ -203,13 +211,25 @@ async fn prepare(
         .max()
         .unwrap_or_else(Utc::now);
     let for_extraction = parts.clone();
-    let text = tokio::task::spawn_blocking(move || extract_parts(&for_extraction))
-        .await
-        .map_err(|e| Error::internal("the extraction thread", e))??;
+    let service_id = document.service_id.clone();
+    let terms_type = document.terms.terms_type.clone();
+    let (text, written) = tokio::task::spawn_blocking(move || {
+        let text = extract_parts(&for_extraction)?;
+        let sources: Vec<&[u8]> = for_extraction
+            .iter()
+            .map(|(_, fetched)| fetched.bytes.as_slice())
+            .collect();
+        let written =
+            record::write_blobs_ahead(&snapshots, &service_id, &terms_type, &text, &sources);
+        Ok::<_, Error>((text, written))
+    })
+    .await
+    .map_err(|e| Error::internal("the extraction thread", e))??;
     Ok(Prepared {
         text,
         parts,
         fetched_at,
+        written,
     })
 }
 
@@ -345,9 +365,20 @@ fn record_document(
 ) -> (DocumentReport, Option<record::Recorded>) {
     let terms_type = &document.terms.terms_type;
     let mut report = DocumentReport::unchanged(&document.service_id, terms_type);
-    let current = repository.current_version(&document.service_id, terms_type);
     let held = HeldBack::of(&config.state, document);
-    if current.as_deref() == Some(prepared.text.as_str()) {
+    // Unchanged is told by the blob id, without reading the recorded text.
+    let unchanged = repository
+        .current_blob_id(&document.service_id, terms_type)
+        .is_some_and(|id| {
+            git2::Oid::hash_object(git2::ObjectType::Blob, prepared.text.as_bytes()).ok()
+                == Some(id)
+        });
+    let current = if unchanged {
+        None
+    } else {
+        repository.current_version(&document.service_id, terms_type)
+    };
+    if unchanged || current.as_deref() == Some(prepared.text.as_str()) {
         held.clear();
         report.duration_ms = started.elapsed().as_millis() as u64;
         return (report, None);
@@ -371,7 +402,7 @@ fn record_document(
         declaration_sha256: document.declaration_sha256.clone(),
         technical,
     };
-    let recorded = match repository.record(&version) {
+    let recorded = match repository.record_with(&version, prepared.written.as_ref()) {
         Ok(Some(recorded)) => {
             report.status = recorded.kind.into();
             report.commit = Some(recorded.commit.clone());
