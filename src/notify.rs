@@ -4,6 +4,8 @@
 //! hands it the round's [`RunReport`], directly or through the [`Notifier`] sink:
 //! - failure streaks are kept in `<state>/failures.json`; a document failing `notify.failure_streak`
 //!   rounds in a row is reported once as a persistent failure, and once more when it recovers;
+//!   publishing to a remote (the round's `publish` outcome) follows the same rule, as the
+//!   subject `(publish)`;
 //! - memos drafted in the round (those passing `notify.min_significance` and `notify.topics`) and
 //!   the failure events are announced: `memos/feed.xml` (Atom, the latest 50 memos) is rewritten,
 //!   each configured webhook receives `{round, memos, failures}` as JSON, with retries, and an
@@ -90,56 +92,63 @@ pub fn failure_events(
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
+    // Each document, and publishing, is one subject: (its streak key, the notice's names, the
+    // round's outcome). Every subject follows the same rule.
+    let mut subjects: Vec<(String, FailureNotice, bool)> = report
+        .documents
+        .iter()
+        .map(|document| {
+            (
+                format!("{}/{}", document.service, document.terms_type),
+                FailureNotice {
+                    service: document.service.clone(),
+                    terms_type: document.terms_type.clone(),
+                    event: String::new(),
+                    error_class: document.error_class,
+                    error: document.error.clone(),
+                    streak: 0,
+                },
+                document.status == DocumentStatus::Failed,
+            )
+        })
+        .collect();
+    if let Some(publish) = &report.publish {
+        let target = format!("{} {}", publish.remote, publish.branch);
+        subjects.push((
+            format!("(publish)/{target}"),
+            FailureNotice {
+                service: "(publish)".into(),
+                terms_type: target,
+                event: String::new(),
+                error_class: publish.error_class,
+                error: publish.error.clone(),
+                streak: 0,
+            },
+            !publish.succeeded(),
+        ));
+    }
     let mut events = Vec::new();
-    for document in &report.documents {
-        let key = format!("{}/{}", document.service, document.terms_type);
-        let notice = |event: &str, streak: usize| FailureNotice {
-            service: document.service.clone(),
-            terms_type: document.terms_type.clone(),
-            event: event.into(),
-            error_class: document.error_class,
-            error: document.error.clone(),
-            streak,
-        };
-        if document.status == DocumentStatus::Failed {
+    for (key, notice, failed) in subjects {
+        if failed {
             let streak = streaks.entry(key).or_default();
             streak.count += 1;
-            streak.error_class = document.error_class;
+            streak.error_class = notice.error_class;
             if streak.count >= threshold && !streak.notified {
                 streak.notified = true;
-                events.push(notice("persistent", streak.count));
+                events.push(FailureNotice {
+                    event: "persistent".into(),
+                    streak: streak.count,
+                    ..notice
+                });
             }
         } else if let Some(streak) = streaks.remove(&key)
             && streak.notified
         {
-            events.push(notice("recovered", 0));
-        }
-    }
-    // Publishing follows the same rule: reported once when it keeps failing, once on recovery.
-    if let Some(publish) = &report.publish {
-        let key = format!("(publish)/{} {}", publish.remote, publish.branch);
-        let notice = |event: &str, streak: usize| FailureNotice {
-            service: "(publish)".into(),
-            terms_type: format!("{} {}", publish.remote, publish.branch),
-            event: event.into(),
-            error_class: publish.error_class,
-            error: publish.error.clone(),
-            streak,
-        };
-        if publish.succeeded() {
-            if let Some(streak) = streaks.remove(&key)
-                && streak.notified
-            {
-                events.push(notice("recovered", 0));
-            }
-        } else {
-            let streak = streaks.entry(key).or_default();
-            streak.count += 1;
-            streak.error_class = publish.error_class;
-            if streak.count >= threshold && !streak.notified {
-                streak.notified = true;
-                events.push(notice("persistent", streak.count));
-            }
+            events.push(FailureNotice {
+                event: "recovered".into(),
+                streak: 0,
+                ..notice
+            });
         }
     }
     let json = serde_json::to_string_pretty(&streaks).unwrap_or_default();
