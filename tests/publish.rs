@@ -50,6 +50,14 @@ fn workspace(server: &Server, remote: &str) -> Workspace {
     ws
 }
 
+/// The remote's branch is the versions repository's branch, commit for commit.
+fn assert_remote_has_the_tip(remote: &Path, ws: &Workspace) {
+    assert_eq!(
+        git(remote, &["rev-parse", "main"]),
+        git(&ws.repo(), &["rev-parse", "HEAD"])
+    );
+}
+
 fn publish_of(output: &std::process::Output) -> serde_json::Value {
     report(output)["publish"].clone()
 }
@@ -67,10 +75,7 @@ fn rounds_push_their_versions_to_a_bare_repository() {
     let publish = publish_of(&first);
     assert_eq!(publish["status"], "pushed", "{publish}");
     assert_eq!(publish["commits"], 1);
-    assert_eq!(
-        git(&remote, &["rev-parse", "main"]),
-        git(&ws.repo(), &["rev-parse", "HEAD"])
-    );
+    assert_remote_has_the_tip(&remote, &ws);
 
     server.set("/privacy", Behaviour::html(V2));
     let second = ws.track(&[]);
@@ -80,10 +85,7 @@ fn rounds_push_their_versions_to_a_bare_repository() {
         "{}",
         stderr(&second)
     );
-    assert_eq!(
-        git(&remote, &["rev-parse", "main"]),
-        git(&ws.repo(), &["rev-parse", "HEAD"])
-    );
+    assert_remote_has_the_tip(&remote, &ws);
     assert_eq!(git(&remote, &["rev-list", "--count", "main"]), "2");
     // What the remote holds is the recorded text, as recorded.
     assert_eq!(
@@ -148,10 +150,7 @@ fn a_failed_push_keeps_every_commit_and_the_next_round_pushes_them_all() {
     assert_eq!(publish["status"], "pushed", "{publish}");
     assert_eq!(publish["commits"], 2);
     assert_eq!(git(&remote, &["rev-list", "--count", "main"]), "2");
-    assert_eq!(
-        git(&remote, &["rev-parse", "main"]),
-        git(&ws.repo(), &["rev-parse", "HEAD"])
-    );
+    assert_remote_has_the_tip(&remote, &ws);
 }
 
 #[test]
@@ -166,10 +165,7 @@ fn a_round_without_changes_still_pushes_what_a_failed_push_left() {
     let second = ws.track(&["--json"]);
     assert_eq!(report(&second)["recorded"], 0);
     assert_eq!(publish_of(&second)["status"], "pushed");
-    assert_eq!(
-        git(&remote, &["rev-parse", "main"]),
-        git(&ws.repo(), &["rev-parse", "HEAD"])
-    );
+    assert_remote_has_the_tip(&remote, &ws);
 }
 
 #[test]
@@ -306,10 +302,7 @@ fn rounds_push_over_the_git_protocol() {
     assert_eq!(publish_of(&third)["status"], "pushed");
     assert_eq!(publish_of(&third)["remote"], url.as_str());
     assert_eq!(git(&remote, &["rev-list", "--count", "main"]), "3");
-    assert_eq!(
-        git(&remote, &["rev-parse", "main"]),
-        git(&ws.repo(), &["rev-parse", "HEAD"])
-    );
+    assert_remote_has_the_tip(&remote, &ws);
 
     // The server goes away: the round records, the push fails with git's reason, and the
     // versions go out once it is back.

@@ -146,13 +146,17 @@ pub async fn track_until(
             tell(report, &mut reports);
         }
         for drafted in drafting.ready() {
-            tell(with_draft(&mut awaiting_draft, drafted), &mut reports);
+            if let Some(report) = with_draft(&mut awaiting_draft, drafted) {
+                tell(report, &mut reports);
+            }
         }
     }
     drop(prepared);
     repository.update_working_tree();
     for drafted in drafting.finish().await {
-        tell(with_draft(&mut awaiting_draft, drafted), &mut reports);
+        if let Some(report) = with_draft(&mut awaiting_draft, drafted) {
+            tell(report, &mut reports);
+        }
     }
     // A change whose draft never came back (the drafting thread failed) is still reported.
     for (_, report) in awaiting_draft.drain(..) {
@@ -336,12 +340,15 @@ fn part_file_name(terms: &Terms, index: usize, is_pdf: bool) -> String {
     record::source_file_name(&terms.terms_type, Some(&id), is_pdf)
 }
 
-/// The report of a change awaiting its draft, completed with what drafting gave.
-fn with_draft(awaiting: &mut Vec<(usize, DocumentReport)>, drafted: Drafted) -> DocumentReport {
+/// The report of a change awaiting its draft, completed with what drafting gave (`None` for an
+/// answer to no waiting change, which drafting never gives).
+fn with_draft(
+    awaiting: &mut Vec<(usize, DocumentReport)>,
+    drafted: Drafted,
+) -> Option<DocumentReport> {
     let at = awaiting
         .iter()
-        .position(|(ticket, _)| *ticket == drafted.ticket)
-        .expect("every draft answers a change handed to drafting");
+        .position(|(ticket, _)| *ticket == drafted.ticket)?;
     let (_, mut report) = awaiting.remove(at);
     match drafted.outcome {
         Ok((kind, path)) => {
@@ -352,7 +359,7 @@ fn with_draft(awaiting: &mut Vec<(usize, DocumentReport)>, drafted: Drafted) -> 
             tracing::warn!(service = %report.service, terms = %report.terms_type, "no memo: {error}")
         }
     }
-    report
+    Some(report)
 }
 
 /// Records a document's new text, if it is new; returns its report and what was recorded.
