@@ -281,6 +281,19 @@ pub fn read_document(text: &str, terms_type: &str, rules: &Rules) -> Vec<Vec<Hit
         return hits;
     }
     let plain = plain_text(text);
+    // Rules whose patterns find nothing in the whole text cannot be answered by a sentence.
+    let reading: Vec<usize> = reading
+        .into_iter()
+        .filter(|&i| {
+            rules.rules[i]
+                .could_answer
+                .as_ref()
+                .is_none_or(|pattern| pattern.is_match(&plain))
+        })
+        .collect();
+    if reading.is_empty() {
+        return hits;
+    }
     let lines: Vec<&str> = plain.lines().collect();
     let mut heading = String::new();
     for (index, line) in lines.iter().enumerate() {

@@ -81,6 +81,10 @@ pub struct Rule {
     pub(super) requires: Vec<Regex>,
     pub(super) ignore: Vec<Regex>,
     pub(super) value: Option<Regex>,
+    /// Its `yes`, `no` and `value` patterns as one, to run once over a whole document: where it
+    /// finds nothing, no sentence can answer the rule (`None` when a pattern's anchors make a
+    /// sentence match where the whole text would not).
+    pub(super) could_answer: Option<Regex>,
 }
 
 impl Rule {
@@ -234,6 +238,13 @@ impl Rules {
                     "no pattern: give `yes:` or `no:` patterns (or a `value:` extractor)".into(),
                 ));
             }
+            let could_answer = whole_text_prefilter(
+                source
+                    .yes
+                    .iter()
+                    .chain(&source.no)
+                    .chain(source.value.iter()),
+            );
             rules.push(Rule {
                 source,
                 kind,
@@ -242,6 +253,7 @@ impl Rules {
                 requires,
                 ignore,
                 value,
+                could_answer,
             });
         }
         Ok(Rules { rules })
@@ -251,6 +263,41 @@ impl Rules {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.source.id == id)
     }
+}
+
+/// One pattern that matches a whole text wherever one of `patterns` matches a sentence of it,
+/// when every pattern is free of what ties a match to where a sentence starts or ends (anchors,
+/// "not a word boundary"); `None` otherwise.
+fn whole_text_prefilter<'a>(patterns: impl Iterator<Item = &'a String>) -> Option<Regex> {
+    use regex_syntax::hir::Look;
+    let patterns: Vec<&String> = patterns.collect();
+    let position_free = |pattern: &str| {
+        let Ok(hir) = regex_syntax::parse(pattern) else {
+            return false;
+        };
+        let looks = hir.properties().look_set();
+        ![
+            Look::Start,
+            Look::End,
+            Look::StartLF,
+            Look::EndLF,
+            Look::StartCRLF,
+            Look::EndCRLF,
+            Look::WordAsciiNegate,
+            Look::WordUnicodeNegate,
+        ]
+        .iter()
+        .any(|look| looks.contains(*look))
+    };
+    if patterns.is_empty() || !patterns.iter().all(|p| position_free(p)) {
+        return None;
+    }
+    let joined = patterns
+        .iter()
+        .map(|p| format!("(?:{p})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    compile(&joined).ok()
 }
 
 fn compile(pattern: &str) -> Result<Regex, String> {
@@ -329,5 +376,33 @@ mod tests {
             rules.get("minimum_age").unwrap().source.question,
             "How old?"
         );
+    }
+
+    #[test]
+    fn a_rule_is_skipped_for_a_document_only_when_no_sentence_could_answer_it() {
+        let rule = |id: &str, yes: &str| FactRule {
+            id: id.into(),
+            question: "Does it sell data?".into(),
+            yes: vec![yes.into()],
+            ..serde_yaml::from_str::<FactRule>("id: x\nquestion: q").unwrap()
+        };
+        let rules = Rules::compile(vec![
+            rule("sells", r"\bsells?\b[^.]{0,20}\bdata\b"),
+            // Anchored: a sentence starts where the whole text does not, so no prefilter.
+            rule("anchored", r"^we sell"),
+        ])
+        .unwrap();
+        assert!(rules.get("sells").unwrap().could_answer.is_some());
+        assert!(rules.get("anchored").unwrap().could_answer.is_none());
+        let text = "Privacy\n=======\n\nWe collect data. We sell your data to partners.\n";
+        let hits = crate::facts::read_document(text, "Privacy Policy", &rules);
+        assert_eq!(hits[0].len(), 1, "{hits:?}");
+        assert_eq!(
+            hits[1].len(),
+            1,
+            "an anchored pattern still answers: {hits:?}"
+        );
+        let none = crate::facts::read_document("We collect data.\n", "Privacy Policy", &rules);
+        assert!(none.iter().all(Vec::is_empty));
     }
 }
