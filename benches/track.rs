@@ -172,9 +172,14 @@ fn main() {
             serde_json::json!({"name": format!("Service {service}"), "terms": terms})
         })
         .collect();
-    let dir = common::Workspace::with_config(
-        "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n  per_host: 16\n  concurrency: 16\n",
-    );
+    // `POLICYDIFF_BENCH_WORKING_TREE=false`: record into git only (`record.working_tree`).
+    let record = match std::env::var("POLICYDIFF_BENCH_WORKING_TREE").as_deref() {
+        Ok("false") => "record:\n  working_tree: false\n",
+        _ => "",
+    };
+    let dir = common::Workspace::with_config(&format!(
+        "fetch:\n  allow_private_addresses: true\n  per_host_delay: 0s\n  per_host: 16\n  concurrency: 16\n{record}"
+    ));
     for declaration in &declarations {
         dir.declare_value(declaration);
     }

@@ -255,12 +255,17 @@ impl Default for Author {
 pub struct RecordConfig {
     /// A change deleting more than this share of the text is held back until seen twice.
     pub suspicious_shrink: f64,
+    /// Keep the versions repository's files checked out (browsable as files). `false` records
+    /// into git only — the fastest, for collections read through git, `show` or a published
+    /// remote — and leaves the folder's files as they are.
+    pub working_tree: bool,
 }
 
 impl Default for RecordConfig {
     fn default() -> Self {
         RecordConfig {
             suspicious_shrink: 0.8,
+            working_tree: true,
         }
     }
 }

@@ -949,3 +949,37 @@ fn memo_all_drafts_every_change_once_and_keeps_reviewed_memos() {
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), published);
 }
+
+#[test]
+fn without_a_working_tree_versions_are_recorded_in_git_only() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.append_config("record:\n  working_tree: false\n");
+    ws.declare("Example", policy(&server, "/privacy"));
+    let first = ws.track(&["--json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    server.set("/privacy", Behaviour::html(V2));
+    let second = ws.track(&["--json"]);
+    assert_eq!(
+        document(&report(&second), "Example", "Privacy Policy")["status"],
+        "new_changes"
+    );
+    assert_eq!(ws.commit_count(), 2);
+    assert!(
+        ws.file("Example/Privacy Policy.md").is_none(),
+        "no file is written beside the repository"
+    );
+    let recorded = ws.git(&["show", "HEAD:Example/Privacy Policy.md"]);
+    assert!(
+        recorded.contains("interactions with AI features"),
+        "{recorded}"
+    );
+    let shown = ws.run(&["show", "Example", "Privacy Policy"]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("interactions with AI features"),
+        "{}",
+        stderr(&shown)
+    );
+    ws.assert_verifies();
+}

@@ -59,6 +59,62 @@ fn visible_text_len(text: &str) -> usize {
     visible + rest.trim().len()
 }
 
+/// Every marker the checks below look for: found in one pass over the page (a page is read
+/// once, not once per marker — this runs for every page fetched).
+const MARKERS: &[&str] = &[
+    "window._cf_chl_opt",
+    "cf-browser-verification",
+    "<title>just a moment...</title>",
+    "cloudflare",
+    "attention required! | cloudflare",
+    "sorry, you have been blocked",
+    "cloudflare ray id",
+    "incapsula incident id",
+    "request unsuccessful. incapsula",
+    "var dd={",
+    "'cid'",
+    "datadome",
+    "id=\"px-captcha\"",
+    "_pxcaptcha",
+    "window._pxappid",
+    "perimeterx",
+    "px-captcha",
+    "window.kpsdk",
+    "kpsdk.scriptstart",
+    "x-kpsdk-ct",
+    "awswafintegration",
+    "window.gokuprops",
+    "aws-waf-token",
+    "bm-verify",
+    "errors.edgesuite.net",
+    "<title>access denied</title>",
+    "you don't have permission to access",
+    "reference&#32;&#35;",
+    "reference #",
+    "the requested url was rejected",
+    "your support id is",
+    "sucuri_cloudproxy_js",
+    "sucuri website firewall",
+    "cloudproxy@sucuri.net",
+    "class=\"g-recaptcha\"",
+    "class=\"h-captcha\"",
+    "/cdn-cgi/challenge-platform/",
+    "/_incapsula_resource",
+    "captcha-delivery.com",
+    "px-cloud.net",
+    "px-cdn.net",
+    ".awswaf.com/",
+    "/_sec/cp_challenge/",
+    "hcaptcha.com/1/api.js",
+    "google.com/recaptcha/api.js",
+    "recaptcha.net/recaptcha/api.js",
+];
+
+static MARKER_FINDER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::new(MARKERS).expect("the markers are plain strings")
+    });
+
 /// Recognises a page standing in for the document; returns what it is, for the `blocked`
 /// failure's message. `status` is the HTTP status (200 for a rendered page).
 pub fn challenge(
@@ -68,7 +124,16 @@ pub fn challenge(
     final_url: &str,
 ) -> Option<&'static str> {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
-    let has = |marker: &str| text.contains(marker);
+    let mut present = vec![false; MARKERS.len()];
+    for found in MARKER_FINDER.find_overlapping_iter(&text) {
+        present[found.pattern().as_usize()] = true;
+    }
+    let has = |marker: &str| match MARKERS.iter().position(|m| *m == marker) {
+        Some(index) => present[index],
+        None => text.contains(marker),
+    };
+    // A URL is looked for where it occurs only if it occurs at all.
+    let referenced = |text: &str, needle: &str| has(needle) && referenced(text, needle);
     let error = status >= 400;
 
     // Cloudflare: the challenge platform's scripts, its options global, its interstitial, and

@@ -273,6 +273,8 @@ pub struct VersionsRepository {
     history: std::cell::RefCell<HistoryIndex>,
     /// Files committed since the working tree was last brought in line with the branch.
     stale_paths: Vec<String>,
+    /// Whether the working tree is kept in line with the branch at all.
+    working_tree: bool,
 }
 
 /// Name of the version file of a document.
@@ -403,6 +405,7 @@ impl VersionsRepository {
             author_email: author_email.to_string(),
             history: Default::default(),
             stale_paths: Vec::new(),
+            working_tree: true,
         })
     }
 
@@ -597,10 +600,12 @@ impl VersionsRepository {
         drop(parent);
         drop(tree);
         drop(base_tree);
-        self.stale_paths.push(path);
-        for source in &version.sources {
-            self.stale_paths
-                .push(format!("{}/{}", version.service_id, source.file_name));
+        if self.working_tree {
+            self.stale_paths.push(path);
+            for source in &version.sources {
+                self.stale_paths
+                    .push(format!("{}/{}", version.service_id, source.file_name));
+            }
         }
         Ok(Some(Recorded {
             commit: commit.to_string(),
@@ -616,7 +621,9 @@ impl VersionsRepository {
             return;
         }
         let mut checkout = git2::build::CheckoutBuilder::new();
-        checkout.force();
+        // The paths are file names, not patterns: matched exactly (a name may hold `[` or `*`),
+        // and without one pattern match per path and tree entry, which made this quadratic.
+        checkout.force().disable_pathspec_match(true);
         for path in self.stale_paths.drain(..) {
             checkout.path(path);
         }
@@ -628,9 +635,16 @@ impl VersionsRepository {
         }
     }
 
+    /// Records into git only from now on: the working tree and index are left as they are
+    /// (`record.working_tree: false`; writing the files is most of a first round's disk time).
+    pub fn without_working_tree(&mut self) {
+        self.working_tree = false;
+        self.stale_paths.clear();
+    }
+
     /// Brings the working tree and index in line with the branch (after an interrupted run).
     pub fn sync_working_tree(&self) -> Result<()> {
-        if self.head_commit().is_none() {
+        if !self.working_tree || self.head_commit().is_none() {
             return Ok(());
         }
         self.repo
@@ -659,6 +673,7 @@ impl VersionsRepository {
             author_email: "policydiff@localhost".into(),
             history: Default::default(),
             stale_paths: Vec::new(),
+            working_tree: true,
         })
     }
 

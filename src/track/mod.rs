@@ -81,6 +81,9 @@ pub async fn track_until(
         &config.author.email,
     )?;
     let lock = repository.lock()?;
+    if !config.record.working_tree {
+        repository.without_working_tree();
+    }
     repository.sync_working_tree()?;
     for report in &reports {
         on_document(report);
