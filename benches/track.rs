@@ -1,12 +1,15 @@
 //! Tracking 1,000 documents of about 100 KB served from 127.0.0.1: a first round, a round where
 //! 10% were edited (a sentence, a word and a list item, the shape of most real changes), and a
-//! round where 10% were rewritten from top to bottom (the worst case for analysis). Prints documents per second, the peak RSS of `policydiff track`, the
+//! round where 10% were rewritten from top to bottom (the worst case for analysis), and a round
+//! where nothing changed but every page carries a token of its own, so that none is fetched
+//! byte for byte as before and every one is extracted again. Prints documents per second, the peak RSS of `policydiff track`, the
 //! size of `.git` (and what `git gc --aggressive` makes of the same history), and the floor: the
 //! time to fetch and parse the same pages, with nothing recorded.
 //!
 //! Run: `cargo bench --bench track`; `POLICYDIFF_BENCH_DOCUMENTS=5000 cargo bench --bench track`
 //! for the scale of OTA's whole federation (with `POLICYDIFF_BENCH_SKIP_GC=1` to leave out the
-//! long `git gc --aggressive` comparison).
+//! long `git gc --aggressive` comparison, and `POLICYDIFF_BENCH_PROFILE=DIR` to profile each
+//! round with `perf`).
 
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -111,7 +114,33 @@ fn floor(port: u16, documents: usize) -> f64 {
 
 fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64) {
     let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+    // `POLICYDIFF_BENCH_PROFILE=DIR`: each round runs under `perf record` (call graphs from
+    // DWARF), its profile written to DIR/<first word of the round's name>.perf; the peak RSS is
+    // then perf's.
+    let mut command = match std::env::var_os("POLICYDIFF_BENCH_PROFILE") {
+        Some(profiles) => {
+            let mut perf = std::process::Command::new("perf");
+            let file = std::path::Path::new(&profiles).join(format!(
+                "{}.perf",
+                name.split_whitespace().next().unwrap_or("round")
+            ));
+            perf.args([
+                "record",
+                "-q",
+                "-F",
+                "499",
+                "--call-graph",
+                "dwarf,16384",
+                "-o",
+            ])
+            .arg(file)
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_policydiff"));
+            perf
+        }
+        None => std::process::Command::new(env!("CARGO_BIN_EXE_policydiff")),
+    };
+    let mut child = command
         .current_dir(dir)
         .args(["track", "-q", "--json"])
         .stdout(std::process::Stdio::piped())
@@ -152,9 +181,24 @@ fn main() {
         .collect();
     let pages = Arc::new(RwLock::new(pages));
     let served = pages.clone();
+    // Once set, every response carries a token of its own (as pages with CSRF tokens or nonces
+    // do): the bytes differ at each fetch while the text does not.
+    let tokens = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let served_tokens = tokens.clone();
     let port = common::serve_fn(move |path| {
         let index: usize = path.trim_start_matches("/doc/").parse().unwrap_or(0);
-        served.read().unwrap()[index.min(documents - 1)].clone()
+        let page = served.read().unwrap()[index.min(documents - 1)].clone();
+        match served_tokens.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => page,
+            _ => {
+                let token = served_tokens.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                page.replacen(
+                    "</title>",
+                    &format!("</title><meta name=\"csrf-token\" content=\"{token:016x}\">"),
+                    1,
+                )
+            }
+        }
     });
     let declarations: Vec<serde_json::Value> = (0..services)
         .map(|service| {
@@ -210,6 +254,13 @@ fn main() {
     round(
         dir.path(),
         "third round (10% rewritten)",
+        documents,
+        floor_seconds,
+    );
+    tokens.store(1, std::sync::atomic::Ordering::SeqCst);
+    round(
+        dir.path(),
+        "fourth round (nothing changed, a token in every page: every page extracted)",
         documents,
         floor_seconds,
     );

@@ -686,6 +686,7 @@ mod tests {
             unchanged: usize::from(!failed),
             failed: usize::from(failed),
             held_back: 0,
+            same_sources: 0,
             interrupted: false,
             browser_started: false,
             publish: None,
@@ -702,6 +703,7 @@ mod tests {
                 commit: None,
                 memo: None,
                 duration_ms: 1,
+                same_source: false,
             }],
         }
     }

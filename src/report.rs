@@ -121,6 +121,10 @@ pub struct DocumentReport {
     pub memo: Option<String>,
     /// Time spent on the document.
     pub duration_ms: u64,
+    /// Whether its fetched bytes were those its recorded text was extracted from, so that it
+    /// was found unchanged without being extracted again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub same_source: bool,
 }
 
 impl DocumentReport {
@@ -135,6 +139,7 @@ impl DocumentReport {
             commit: None,
             memo: None,
             duration_ms: 0,
+            same_source: false,
         }
     }
 
@@ -176,6 +181,10 @@ pub struct RunReport {
     pub failed: usize,
     /// Documents held back.
     pub held_back: usize,
+    /// Unchanged documents whose fetched bytes were those of their recorded text, so that they
+    /// were not extracted again.
+    #[serde(default)]
+    pub same_sources: usize,
     /// Whether the round was stopped early (signal): documents not started are not listed.
     #[serde(default)]
     pub interrupted: bool,
@@ -209,6 +218,7 @@ impl RunReport {
             unchanged: count(&|s| s == DocumentStatus::Unchanged),
             failed: count(&|s| s == DocumentStatus::Failed),
             held_back: count(&|s| s == DocumentStatus::HeldBack),
+            same_sources: documents.iter().filter(|d| d.same_source).count(),
             interrupted,
             browser_started,
             documents,

@@ -342,3 +342,58 @@ fn every_fact_evidence_is_verbatim_at_its_commit() {
         "AI services say they train on data: {training}"
     );
 }
+
+/// The answer changes a tracked round announces for a commit (computed from the documents just
+/// before and just after it) are exactly those a replay of the service's whole history finds at
+/// that commit, for every change of every genai-eu service.
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn fact_changes_at_a_commit_match_the_replayed_history() {
+    use policydiff::facts::{self, rules::Rules};
+    use policydiff::record::{VersionKind, VersionsRepository};
+
+    let dir = genai_versions();
+    let repository = VersionsRepository::open(&dir.path().join("versions")).unwrap();
+    let rules = Rules::with_additions(&[]).unwrap();
+    let services = facts::repository_facts(&repository, None, &rules, None).unwrap();
+    let (mut commits, mut announced) = (0, 0);
+    let started = std::time::Instant::now();
+    for service in &services {
+        let history = service.history.clone().unwrap_or_default();
+        for change in repository.service_changes(&service.service).unwrap() {
+            if !matches!(change.kind(), VersionKind::NewChanges | VersionKind::Revert) {
+                continue;
+            }
+            let direct =
+                facts::changes_at_commit(&repository, &service.service, &rules, &change.commit)
+                    .unwrap();
+            let replayed: Vec<_> = history
+                .iter()
+                .filter(|c| c.commit == change.commit)
+                .cloned()
+                .collect();
+            let key = |c: &facts::FactChange| (c.id.clone(), c.from.clone(), c.to.clone());
+            let mut direct_keys: Vec<_> = direct.iter().map(key).collect();
+            let mut replayed_keys: Vec<_> = replayed.iter().map(key).collect();
+            direct_keys.sort();
+            replayed_keys.sort();
+            assert_eq!(
+                direct_keys, replayed_keys,
+                "{} {} at {}",
+                service.service, change.terms_type, change.commit
+            );
+            for change in &direct {
+                let same = replayed.iter().find(|r| r.id == change.id).unwrap();
+                assert_eq!(change, same, "evidence of {} differs", change.id);
+            }
+            commits += 1;
+            announced += direct.len();
+        }
+    }
+    println!(
+        "{commits} changes, {announced} answer changes, same as the replay ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(commits > 300, "{commits}");
+    assert!(announced > 10, "{announced}");
+}

@@ -427,6 +427,82 @@ fn listed_private_addresses_are_allowed_and_nothing_else() {
 }
 
 #[test]
+fn a_page_fetched_byte_for_byte_again_is_not_extracted_again_unless_its_reading_could_differ() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    let ws = Workspace::new("");
+    ws.declare("Example", policy(&server, "/privacy"));
+    let same_source = |r: &serde_json::Value| {
+        (
+            document(r, "Example", "Privacy Policy")["status"].clone(),
+            document(r, "Example", "Privacy Policy")["same_source"].as_bool() == Some(true),
+            r["same_sources"].as_u64().unwrap(),
+        )
+    };
+    let first = report(&ws.track(&["--json"]));
+    assert_eq!(same_source(&first), (json!("first_record"), false, 0));
+    // The same bytes: unchanged, without extracting.
+    let again = report(&ws.track(&["--json"]));
+    assert_eq!(same_source(&again), (json!("unchanged"), true, 1));
+    // Same bytes, another declaration: read again, and the upgrade is recorded.
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main p"}}),
+    );
+    let upgraded = report(&ws.track(&["--json"]));
+    assert_eq!(
+        same_source(&upgraded),
+        (json!("technical_upgrade"), false, 0)
+    );
+    let again = report(&ws.track(&["--json"]));
+    assert_eq!(same_source(&again), (json!("unchanged"), true, 1));
+    // Same bytes under another content type: read again (the text happens to be the same).
+    server.set(
+        "/privacy",
+        Behaviour::Respond {
+            status: 200,
+            headers: vec![(
+                "Content-Type".into(),
+                "text/html; charset=windows-1252".into(),
+            )],
+            body: V1.as_bytes().to_vec(),
+        },
+    );
+    let retyped = report(&ws.track(&["--json"]));
+    assert_eq!(same_source(&retyped), (json!("unchanged"), false, 0));
+    // The memory is a cache: without it, pages are read again, and nothing is recorded.
+    std::fs::remove_file(ws.path().join(".policydiff/sources-seen.json")).unwrap();
+    let forgotten = report(&ws.track(&["--json"]));
+    assert_eq!(same_source(&forgotten), (json!("unchanged"), false, 0));
+    // A recorded text that is no longer the one extracted from these bytes (edited by hand in
+    // the repository) is not trusted: the page is read again and its text recorded (as an
+    // upgrade: the recorded source gives it too).
+    std::fs::write(
+        ws.repo().join("Example/Privacy Policy.md"),
+        "Edited by hand.",
+    )
+    .unwrap();
+    ws.git(&["commit", "-q", "-am", "Edit by hand"]);
+    let checked = report(&ws.track(&["--json"]));
+    assert_eq!(
+        same_source(&checked),
+        (json!("technical_upgrade"), false, 0)
+    );
+    assert_eq!(
+        String::from_utf8(ws.file("Example/Privacy Policy.md").unwrap()).unwrap(),
+        "We collect your email address.\n\nWe keep it for one year."
+    );
+    let changed = ws.track(&["--json"]);
+    assert_eq!(
+        same_source(&report(&changed)),
+        (json!("unchanged"), true, 1)
+    );
+    server.set("/privacy", Behaviour::html(V2));
+    let changed = report(&ws.track(&["--json"]));
+    assert_eq!(same_source(&changed), (json!("new_changes"), false, 0));
+}
+
+#[test]
 fn a_large_deletion_is_held_back_until_seen_twice() {
     let server = Server::start();
     let long = format!(

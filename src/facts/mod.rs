@@ -752,31 +752,115 @@ pub fn changes_at_commit(
     }) else {
         return Ok(Vec::new());
     };
-    // Most changes do not touch a sentence any rule answers from: when the document's hits are
-    // the same before and after, no answer can have changed, and the service's history need not
-    // be replayed.
-    let terms_type = &changes[at].terms_type;
-    let previous = changes[..at]
-        .iter()
-        .rev()
-        .find(|change| &change.terms_type == terms_type);
-    if let Some(previous) = previous {
-        let before = read_document(&repository.blob_text(previous.blob)?, terms_type, rules);
-        let after = read_document(&repository.blob_text(changes[at].blob)?, terms_type, rules);
-        if before == after {
-            return Ok(Vec::new());
+    // The service's documents as they stood just before the commit (each terms type's latest
+    // version, in the order they were first recorded, as a replay has them).
+    let mut before: Vec<&crate::record::VersionChange> = Vec::new();
+    for change in &changes[..at] {
+        match before
+            .iter_mut()
+            .find(|c| c.terms_type == change.terms_type)
+        {
+            Some(latest) => *latest = change,
+            None => before.push(change),
         }
-        // Only the rules whose hits changed can have changed answers: the replay reads the
-        // service's other documents with those alone.
-        let changed = Rules {
-            rules: (rules.rules.iter().zip(before.iter().zip(&after)))
-                .filter(|(_, (before, after))| before != after)
-                .map(|(rule, _)| rule.clone())
-                .collect(),
-        };
-        return changes_in_history(repository, service, &changed, commit);
     }
-    changes_in_history(repository, service, rules, commit)
+    let change = &changes[at];
+    let terms_type = &change.terms_type;
+    let Some(previous) = before.iter().find(|c| &c.terms_type == terms_type) else {
+        return changes_in_history(repository, service, rules, commit);
+    };
+    // Most changes do not touch a sentence any rule answers from: when the document's hits are
+    // the same before and after, no answer can have changed.
+    let hits_before = read_document(&repository.blob_text(previous.blob)?, terms_type, rules);
+    let hits_after = read_document(&repository.blob_text(change.blob)?, terms_type, rules);
+    let changed: Vec<usize> = (0..rules.rules.len())
+        .filter(|&i| hits_before[i] != hits_after[i])
+        .collect();
+    if changed.is_empty() {
+        return Ok(Vec::new());
+    }
+    // An answer depends only on the service's current documents, so the answers just before
+    // and just after the commit tell what it changed — no replay of the whole history. The
+    // other documents are read with the changed rules alone.
+    let changed_rules = Rules {
+        rules: changed.iter().map(|&i| rules.rules[i].clone()).collect(),
+    };
+    let mut others: Vec<Vec<Vec<Hit>>> = Vec::with_capacity(before.len());
+    for document in &before {
+        if &document.terms_type == terms_type
+            || !changed_rules
+                .rules
+                .iter()
+                .any(|r| r.reads(&document.terms_type))
+        {
+            others.push(Vec::new());
+            continue;
+        }
+        let text = repository.blob_text(document.blob)?;
+        others.push(read_document(&text, &document.terms_type, &changed_rules));
+    }
+    let dates: Vec<String> = before
+        .iter()
+        .map(|c| c.date.format("%Y-%m-%d").to_string())
+        .collect();
+    let date = change.date.format("%Y-%m-%d").to_string();
+    let mut found = Vec::new();
+    for (subset_index, &index) in changed.iter().enumerate() {
+        let rule = &rules.rules[index];
+        let documents = |after: bool| -> Vec<(&str, &str, &str, &Vec<Hit>)> {
+            before
+                .iter()
+                .zip(&dates)
+                .zip(&others)
+                .filter(|((c, _), _)| rule.reads(&c.terms_type))
+                .map(|((c, day), hits)| {
+                    if &c.terms_type != terms_type {
+                        (
+                            c.terms_type.as_str(),
+                            c.commit.as_str(),
+                            day.as_str(),
+                            &hits[subset_index],
+                        )
+                    } else if after {
+                        (
+                            terms_type.as_str(),
+                            change.commit.as_str(),
+                            date.as_str(),
+                            &hits_after[index],
+                        )
+                    } else {
+                        (
+                            terms_type.as_str(),
+                            c.commit.as_str(),
+                            day.as_str(),
+                            &hits_before[index],
+                        )
+                    }
+                })
+                .collect()
+        };
+        let old = answer(rule, &documents(false));
+        let new = answer(rule, &documents(true));
+        if old.same_as(&new) {
+            continue;
+        }
+        found.push(FactChange {
+            id: rule.source.id.clone(),
+            question: rule.source.question.clone(),
+            service: service.to_string(),
+            commit: change.commit.clone(),
+            date: date.clone(),
+            terms_type: terms_type.clone(),
+            from: old.summary(),
+            to: new.summary(),
+            evidence: if new.evidence.is_empty() {
+                old.evidence
+            } else {
+                new.evidence
+            },
+        });
+    }
+    Ok(found)
 }
 
 /// The answer changes a commit made, from a replay of the service's history.

@@ -155,6 +155,39 @@ thread_local! {
     static AHEAD: std::cell::RefCell<Option<(PathBuf, Repository)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Runs `work` with this thread's handle on the repository at `path` (opened once per thread).
+fn with_thread_repository<T>(
+    path: &Path,
+    work: impl FnOnce(&Repository) -> Option<T>,
+) -> Option<T> {
+    AHEAD.with(|cell| {
+        let mut opened = cell.borrow_mut();
+        if opened.as_ref().is_none_or(|(at, _)| at != path) {
+            *opened = Some((path.to_path_buf(), Repository::open(path).ok()?));
+        }
+        let (_, repo) = opened.as_ref()?;
+        work(repo)
+    })
+}
+
+/// The blob id of a document's text at the branch's tip.
+fn tip_blob_id(repo: &Repository, service_id: &str, terms_type: &str) -> Option<Oid> {
+    repo.head()
+        .ok()
+        .and_then(|head| head.peel_to_tree().ok())
+        .and_then(|tree| {
+            tree.get_path(Path::new(&version_path(service_id, terms_type)))
+                .ok()
+                .map(|entry| entry.id())
+        })
+}
+
+/// The blob id of a document's recorded text in the repository at `path`, read from any thread
+/// (`None` when not recorded, or the repository cannot be read).
+pub fn recorded_blob_id(path: &Path, service_id: &str, terms_type: &str) -> Option<Oid> {
+    with_thread_repository(path, |repo| tip_blob_id(repo, service_id, terms_type))
+}
+
 /// Writes a version's blobs (its text and its sources) into the repository at `path`, from any
 /// thread, ahead of the commit that the repository's single writer then makes with
 /// [`VersionsRepository::record_with`]: compressing, hashing and writing object files — most of
@@ -169,23 +202,9 @@ pub fn write_blobs_ahead(
     text: &str,
     sources: &[&[u8]],
 ) -> Option<WrittenBlobs> {
-    AHEAD.with(|cell| {
-        let mut opened = cell.borrow_mut();
-        if opened.as_ref().is_none_or(|(at, _)| at != path) {
-            *opened = Some((path.to_path_buf(), Repository::open(path).ok()?));
-        }
-        let (_, repo) = opened.as_ref()?;
+    with_thread_repository(path, |repo| {
         let text_id = Oid::hash_object(git2::ObjectType::Blob, text.as_bytes()).ok()?;
-        let current = repo
-            .head()
-            .ok()
-            .and_then(|head| head.peel_to_tree().ok())
-            .and_then(|tree| {
-                tree.get_path(Path::new(&version_path(service_id, terms_type)))
-                    .ok()
-                    .map(|entry| entry.id())
-            });
-        if current == Some(text_id) {
+        if tip_blob_id(repo, service_id, terms_type) == Some(text_id) {
             return None;
         }
         let text = repo.blob(text.as_bytes()).ok()?;

@@ -35,20 +35,26 @@ use crate::{Error, Result};
 
 mod drafting;
 mod guards;
+mod same_sources;
 mod selection;
 
 use drafting::{DraftJob, Drafted, Drafting};
 use guards::{HeldBack, is_technical_upgrade};
+use same_sources::{Extraction, SourceMemory};
 pub use selection::selected;
 use selection::{Document, Selection, select_documents};
 
 /// What fetching and extracting produced.
 struct Prepared {
-    text: String,
+    /// The extracted text; `None` when the sources are the very bytes the recorded text was
+    /// extracted from (nothing extracted: the document is unchanged).
+    text: Option<String>,
     parts: Vec<(SourceDocument, Fetched)>,
     fetched_at: DateTime<Utc>,
     /// The version's blobs, written by the extraction thread when the text is new.
     written: Option<record::WrittenBlobs>,
+    /// What the extraction started from and gave, remembered for the next rounds.
+    extraction: Option<Extraction>,
 }
 
 /// Runs one round over the declarations; `on_document` sees each outcome as it happens.
@@ -93,15 +99,22 @@ pub async fn track_until(
     // Started only if a document needs it; closed at the end of the round.
     let browsers = Arc::new(BrowserPool::new(&config.browser, &config.fetch));
     let snapshots = Arc::new(config.snapshots.clone());
+    let memory = Arc::new(SourceMemory::in_state(&config.state));
+    let engine = Arc::new(same_sources::engine());
+    let mut remembered: Vec<(String, String, Extraction)> = Vec::new();
     let mut prepared = futures_util::stream::iter(documents)
         .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
         .map(|document| {
             let fetcher = fetcher.clone();
             let browsers = browsers.clone();
-            let snapshots = snapshots.clone();
+            let extracting = Extracting {
+                snapshots: snapshots.clone(),
+                memory: memory.clone(),
+                engine: engine.clone(),
+            };
             async move {
                 let started = Instant::now();
-                let result = prepare(&fetcher, &browsers, &document, snapshots).await;
+                let result = prepare(&fetcher, &browsers, &document, extracting).await;
                 (document, result, started)
             }
         })
@@ -124,7 +137,14 @@ pub async fn track_until(
     let mut ticket = 0;
     while let Some((document, result, started)) = prepared.next().await {
         let report = match result {
-            Ok(prepared) => {
+            Ok(mut prepared) => {
+                if let Some(extraction) = prepared.extraction.take() {
+                    remembered.push((
+                        document.service_id.clone(),
+                        document.terms.terms_type.clone(),
+                        extraction,
+                    ));
+                }
                 let (report, recorded) =
                     record_document(config, &mut repository, &document, prepared, started);
                 match recorded {
@@ -155,6 +175,11 @@ pub async fn track_until(
         }
     }
     drop(prepared);
+    let mut memory = Arc::unwrap_or_clone(memory);
+    for (service_id, terms_type, extraction) in remembered {
+        memory.remember(&service_id, &terms_type, extraction);
+    }
+    memory.save();
     repository.update_working_tree();
     for drafted in drafting.finish().await {
         if let Some(report) = with_draft(&mut awaiting_draft, drafted) {
@@ -199,13 +224,21 @@ fn failed_after(document: &Document, error: &Error, started: Instant) -> Documen
     report
 }
 
+/// What an extraction thread needs beside the fetched bytes.
+struct Extracting {
+    snapshots: Arc<PathBuf>,
+    memory: Arc<SourceMemory>,
+    engine: Arc<String>,
+}
+
 /// Fetches and extracts a document; when its text is new, the extraction thread also writes
-/// its blobs, so that the single recorder is left with trees and the commit.
+/// its blobs, so that the single recorder is left with trees and the commit. Sources fetched
+/// byte for byte as they were when the recorded text was extracted are not extracted again.
 async fn prepare(
     fetcher: &Fetcher,
     browsers: &BrowserPool,
     document: &Document,
-    snapshots: Arc<PathBuf>,
+    extracting: Extracting,
 ) -> Result<Prepared> {
     let mut parts = Vec::new();
     for source in &document.terms.sources {
@@ -220,15 +253,42 @@ async fn prepare(
     let for_extraction = parts.clone();
     let service_id = document.service_id.clone();
     let terms_type = document.terms.terms_type.clone();
-    let (text, written) = tokio::task::spawn_blocking(move || {
+    let declaration = document.declaration_sha256.clone();
+    let (text, written, extraction) = tokio::task::spawn_blocking(move || {
+        let Extracting {
+            snapshots,
+            memory,
+            engine,
+        } = extracting;
+        let blob_id = |bytes: &[u8]| {
+            git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+                .map(|id| id.to_string())
+                .unwrap_or_default()
+        };
+        let mut extraction = Extraction {
+            sources: for_extraction
+                .iter()
+                .map(|(_, fetched)| (blob_id(&fetched.bytes), fetched.content_type.clone()))
+                .collect(),
+            declaration,
+            engine: engine.to_string(),
+            text: String::new(),
+        };
+        if let Some(recorded) = record::recorded_blob_id(&snapshots, &service_id, &terms_type) {
+            extraction.text = recorded.to_string();
+            if memory.gives_recorded_text(&service_id, &terms_type, &extraction) {
+                return Ok((None, None, None));
+            }
+        }
         let text = extract_parts(&for_extraction)?;
+        extraction.text = blob_id(text.as_bytes());
         let sources: Vec<&[u8]> = for_extraction
             .iter()
             .map(|(_, fetched)| fetched.bytes.as_slice())
             .collect();
         let written =
             record::write_blobs_ahead(&snapshots, &service_id, &terms_type, &text, &sources);
-        Ok::<_, Error>((text, written))
+        Ok::<_, Error>((Some(text), written, Some(extraction)))
     })
     .await
     .map_err(|e| Error::internal("the extraction thread", e))??;
@@ -237,6 +297,7 @@ async fn prepare(
         parts,
         fetched_at,
         written,
+        extraction,
     })
 }
 
@@ -376,25 +437,30 @@ fn record_document(
     let terms_type = &document.terms.terms_type;
     let mut report = DocumentReport::unchanged(&document.service_id, terms_type);
     let held = HeldBack::of(&config.state, document);
+    let Some(text) = &prepared.text else {
+        held.clear();
+        report.same_source = true;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        return (report, None);
+    };
     // Unchanged is told by the blob id, without reading the recorded text.
     let unchanged = repository
         .current_blob_id(&document.service_id, terms_type)
         .is_some_and(|id| {
-            git2::Oid::hash_object(git2::ObjectType::Blob, prepared.text.as_bytes()).ok()
-                == Some(id)
+            git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes()).ok() == Some(id)
         });
     let current = if unchanged {
         None
     } else {
         repository.current_version(&document.service_id, terms_type)
     };
-    if unchanged || current.as_deref() == Some(prepared.text.as_str()) {
+    if unchanged || current.as_deref() == Some(text.as_str()) {
         held.clear();
         report.duration_ms = started.elapsed().as_millis() as u64;
         return (report, None);
     }
     if let Some(current) = &current
-        && let Some(why) = held.check(current, &prepared.text, config.record.suspicious_shrink)
+        && let Some(why) = held.check(current, text, config.record.suspicious_shrink)
     {
         report.status = DocumentStatus::HeldBack;
         report.error = Some(why);
@@ -402,11 +468,11 @@ fn record_document(
         return (report, None);
     }
     held.clear();
-    let technical = current.is_some() && is_technical_upgrade(repository, document, &prepared.text);
+    let technical = current.is_some() && is_technical_upgrade(repository, document, text);
     let version = NewVersion {
         service_id: &document.service_id,
         terms_type,
-        text: &prepared.text,
+        text,
         sources: source_files(&document.terms, &prepared.parts),
         fetched_at: prepared.fetched_at,
         declaration_sha256: document.declaration_sha256.clone(),

@@ -1,0 +1,152 @@
+//! Sources fetched again byte for byte: what each document's last extraction started from, so
+//! that a round can skip extracting a page whose bytes it has already turned into the recorded
+//! text.
+//!
+//! Extraction is a function of the fetched bytes, their content type, the declaration and the
+//! engine. [`SourceMemory`] keeps, per document, the git blob ids of the bytes last extracted,
+//! their content types, the declaration's SHA-256, the engine that extracted them and the blob
+//! id of the text it gave. When a round fetches the same bytes again, for the same declaration
+//! and engine, and that text is still the recorded one, the text would come out the same:
+//! the document is unchanged without being parsed. Anything else — other bytes, a changed
+//! declaration, another build of policydiff, a text not recorded (held back) — extracts as
+//! usual. The memory is a cache: kept in `<state>/sources-seen.json`, written after each round,
+//! and losing it only costs one round of extraction.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// What one document's last extraction started from and gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Extraction {
+    /// Each source's blob id and content type, in the declaration's order.
+    pub sources: Vec<(String, Option<String>)>,
+    /// SHA-256 of the declaration file used.
+    pub declaration: String,
+    /// The engine that extracted them ([`engine`]).
+    pub engine: String,
+    /// Blob id of the text it gave.
+    pub text: String,
+}
+
+/// The engine's identity: the version and this build's executable (size and modification
+/// time), so that any rebuild — whose extraction may differ — extracts again.
+pub(super) fn engine() -> String {
+    let build = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}-{modified}", m.len())
+        })
+        .unwrap_or_default();
+    format!("{}+{build}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The extractions of the last rounds, by document (`<service>/<terms type>`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct SourceMemory {
+    path: PathBuf,
+    extractions: HashMap<String, Extraction>,
+}
+
+impl SourceMemory {
+    /// The memory kept in `state`; empty when absent or unreadable (a cache: it only saves work).
+    pub fn in_state(state: &Path) -> Self {
+        let path = state.join("sources-seen.json");
+        let extractions = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        SourceMemory { path, extractions }
+    }
+
+    fn key(service_id: &str, terms_type: &str) -> String {
+        format!("{service_id}/{terms_type}")
+    }
+
+    /// Whether `extraction` (with the recorded text's blob id as its text) is the one
+    /// remembered for the document: then extracting again would give the recorded text.
+    pub fn gives_recorded_text(
+        &self,
+        service_id: &str,
+        terms_type: &str,
+        extraction: &Extraction,
+    ) -> bool {
+        self.extractions
+            .get(&Self::key(service_id, terms_type))
+            .is_some_and(|remembered| remembered == extraction)
+    }
+
+    /// Remembers a document's latest extraction.
+    pub fn remember(&mut self, service_id: &str, terms_type: &str, extraction: Extraction) {
+        self.extractions
+            .insert(Self::key(service_id, terms_type), extraction);
+    }
+
+    /// Writes the memory (atomically: a new file renamed over the old one). A failure is only
+    /// logged: the next round extracts again.
+    pub fn save(&self) {
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let bytes = serde_json::to_vec(&self.extractions).map_err(std::io::Error::other)?;
+            let temporary = self.path.with_extension("json.new");
+            std::fs::write(&temporary, bytes)?;
+            std::fs::rename(&temporary, &self.path)
+        };
+        if let Err(error) = write() {
+            tracing::warn!("cannot keep {}: {error}", self.path.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extraction(text: &str) -> Extraction {
+        Extraction {
+            sources: vec![("a".repeat(40), Some("text/html".into()))],
+            declaration: "d".into(),
+            engine: engine(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn only_the_same_bytes_declaration_engine_and_recorded_text_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut memory = SourceMemory::in_state(dir.path());
+        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &extraction("t")));
+        memory.remember("S", "Privacy Policy", extraction("t"));
+        memory.save();
+        let memory = SourceMemory::in_state(dir.path());
+        assert!(memory.gives_recorded_text("S", "Privacy Policy", &extraction("t")));
+        assert!(!memory.gives_recorded_text("S", "Terms of Service", &extraction("t")));
+        // Another recorded text (e.g. the last one was held back).
+        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &extraction("u")));
+        let mut other_declaration = extraction("t");
+        other_declaration.declaration = "e".into();
+        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &other_declaration));
+        let mut other_engine = extraction("t");
+        other_engine.engine = "0.0.0+other".into();
+        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &other_engine));
+        let mut other_type = extraction("t");
+        other_type.sources[0].1 = Some("application/pdf".into());
+        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &other_type));
+    }
+
+    #[test]
+    fn an_unreadable_memory_is_an_empty_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sources-seen.json"), "{not json").unwrap();
+        let memory = SourceMemory::in_state(dir.path());
+        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &extraction("t")));
+    }
+}
