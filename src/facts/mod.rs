@@ -273,8 +273,21 @@ fn strip_marker(line: &str) -> &str {
 /// The sentences of one version of a document that answer each rule (by the rules' order);
 /// rules that do not read this terms type get none.
 pub fn read_document(text: &str, terms_type: &str, rules: &Rules) -> Vec<Vec<Hit>> {
+    read_document_for(
+        text,
+        terms_type,
+        rules,
+        &(0..rules.rules.len()).collect::<Vec<_>>(),
+    )
+}
+
+/// [`read_document`] with only the rules at `only` (the others get no hits). The rules are not
+/// copied: a copied pattern would start with a cold search cache.
+fn read_document_for(text: &str, terms_type: &str, rules: &Rules, only: &[usize]) -> Vec<Vec<Hit>> {
     let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); rules.rules.len()];
-    let reading: Vec<usize> = (0..rules.rules.len())
+    let reading: Vec<usize> = only
+        .iter()
+        .copied()
         .filter(|&i| rules.rules[i].reads(terms_type))
         .collect();
     if reading.is_empty() {
@@ -294,8 +307,18 @@ pub fn read_document(text: &str, terms_type: &str, rules: &Rules) -> Vec<Vec<Hit
     if reading.is_empty() {
         return hits;
     }
+    for (heading, line) in lines_under_headings(&plain) {
+        read_line(rules, &reading, heading, line, &mut hits);
+    }
+    hits
+}
+
+/// The lines of a plain text that sentences are read from, each with the heading it is under
+/// (headings and underlines themselves are not read).
+fn lines_under_headings(plain: &str) -> Vec<(&str, &str)> {
     let lines: Vec<&str> = plain.lines().collect();
-    let mut heading = String::new();
+    let mut heading = "";
+    let mut read = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
         let trimmed = line.trim();
         if trimmed.is_empty() {
@@ -312,43 +335,87 @@ pub fn read_document(text: &str, terms_type: &str, rules: &Rules) -> Vec<Vec<Hit
             continue;
         }
         if trimmed.starts_with('#') || underline {
-            heading = trimmed.trim_start_matches('#').trim().to_string();
+            heading = trimmed.trim_start_matches('#').trim();
             continue;
         }
-        let content = strip_marker(line);
-        let mut previous = "";
-        for sentence in sentences(content) {
-            let sentence = sentence.trim();
-            if sentence.split_whitespace().count() < 3 {
-                continue;
-            }
-            // What a sentence is about may be said by its heading or the sentence before it
-            // ("We use your chats to train our models. You can opt out in settings.").
-            // A value needs its own sentence to say what it measures.
-            let with_previous = format!("{heading}\n{previous}");
-            previous = sentence;
-            for &rule_index in &reading {
-                let rule = &rules.rules[rule_index];
-                let context = if rule.kind == RuleKind::Value {
-                    heading.as_str()
-                } else {
-                    with_previous.as_str()
-                };
-                if let Some(says) = judge(rule, sentence, context) {
-                    let mut regions = regions_in(sentence);
-                    if regions.is_empty() {
-                        regions = regions_in(&heading);
-                    }
-                    hits[rule_index].push(Hit {
-                        quote: sentence.to_string(),
-                        says,
-                        regions,
-                    });
+        read.push((heading, *line));
+    }
+    read
+}
+
+/// The hits of the rules at `reading` in one line under `heading`: a line is read on its own
+/// (a sentence's context is its heading and the sentence before it in the same line).
+fn read_line(rules: &Rules, reading: &[usize], heading: &str, line: &str, hits: &mut [Vec<Hit>]) {
+    let content = strip_marker(line);
+    let mut previous = "";
+    for sentence in sentences(content) {
+        let sentence = sentence.trim();
+        if sentence.split_whitespace().count() < 3 {
+            continue;
+        }
+        // What a sentence is about may be said by its heading or the sentence before it
+        // ("We use your chats to train our models. You can opt out in settings.").
+        // A value needs its own sentence to say what it measures.
+        let with_previous = format!("{heading}\n{previous}");
+        previous = sentence;
+        for &rule_index in reading {
+            let rule = &rules.rules[rule_index];
+            let context = if rule.kind == RuleKind::Value {
+                heading
+            } else {
+                with_previous.as_str()
+            };
+            if let Some(says) = judge(rule, sentence, context) {
+                let mut regions = regions_in(sentence);
+                if regions.is_empty() {
+                    regions = regions_in(heading);
                 }
+                hits[rule_index].push(Hit {
+                    quote: sentence.to_string(),
+                    says,
+                    regions,
+                });
             }
         }
     }
-    hits
+}
+
+/// The rules (indices) whose hits may differ between two versions of a document: those with a
+/// hit in a line that is in one version and not in the other (a line's hits depend only on the
+/// line and its heading, so the lines both versions share give both the same hits, in the same
+/// order). Reads only the changed lines — a small part of most changes.
+fn rules_touched_by_change(
+    before: &str,
+    after: &str,
+    terms_type: &str,
+    rules: &Rules,
+) -> Vec<usize> {
+    let reading: Vec<usize> = (0..rules.rules.len())
+        .filter(|&i| rules.rules[i].reads(terms_type))
+        .collect();
+    if reading.is_empty() {
+        return Vec::new();
+    }
+    let (before, after) = (plain_text(before), plain_text(after));
+    let (old, new) = (lines_under_headings(&before), lines_under_headings(&after));
+    let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); rules.rules.len()];
+    for operation in similar::capture_diff_slices(similar::Algorithm::Myers, &old, &new) {
+        for index in operation.old_range() {
+            if !matches!(operation.tag(), similar::DiffTag::Equal) {
+                let (heading, line) = old[index];
+                read_line(rules, &reading, heading, line, &mut hits);
+            }
+        }
+        for index in operation.new_range() {
+            if !matches!(operation.tag(), similar::DiffTag::Equal) {
+                let (heading, line) = new[index];
+                read_line(rules, &reading, heading, line, &mut hits);
+            }
+        }
+    }
+    (0..rules.rules.len())
+        .filter(|&i| !hits[i].is_empty())
+        .collect()
 }
 
 /// The answer of a rule from the hits of a service's documents:
@@ -771,9 +838,18 @@ pub fn changes_at_commit(
     };
     // Most changes do not touch a sentence any rule answers from: when the document's hits are
     // the same before and after, no answer can have changed.
-    let hits_before = read_document(&repository.blob_text(previous.blob)?, terms_type, rules);
-    let hits_after = read_document(&repository.blob_text(change.blob)?, terms_type, rules);
-    let changed: Vec<usize> = (0..rules.rules.len())
+    let (text_before, text_after) = (
+        repository.blob_text(previous.blob)?,
+        repository.blob_text(change.blob)?,
+    );
+    let touched = rules_touched_by_change(&text_before, &text_after, terms_type, rules);
+    if touched.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hits_before = read_document_for(&text_before, terms_type, rules, &touched);
+    let hits_after = read_document_for(&text_after, terms_type, rules, &touched);
+    let changed: Vec<usize> = touched
+        .into_iter()
         .filter(|&i| hits_before[i] != hits_after[i])
         .collect();
     if changed.is_empty() {
@@ -782,22 +858,23 @@ pub fn changes_at_commit(
     // An answer depends only on the service's current documents, so the answers just before
     // and just after the commit tell what it changed — no replay of the whole history. The
     // other documents are read with the changed rules alone.
-    let changed_rules = Rules {
-        rules: changed.iter().map(|&i| rules.rules[i].clone()).collect(),
-    };
     let mut others: Vec<Vec<Vec<Hit>>> = Vec::with_capacity(before.len());
     for document in &before {
         if &document.terms_type == terms_type
-            || !changed_rules
-                .rules
+            || !changed
                 .iter()
-                .any(|r| r.reads(&document.terms_type))
+                .any(|&i| rules.rules[i].reads(&document.terms_type))
         {
             others.push(Vec::new());
             continue;
         }
         let text = repository.blob_text(document.blob)?;
-        others.push(read_document(&text, &document.terms_type, &changed_rules));
+        others.push(read_document_for(
+            &text,
+            &document.terms_type,
+            rules,
+            &changed,
+        ));
     }
     let dates: Vec<String> = before
         .iter()
@@ -805,7 +882,7 @@ pub fn changes_at_commit(
         .collect();
     let date = change.date.format("%Y-%m-%d").to_string();
     let mut found = Vec::new();
-    for (subset_index, &index) in changed.iter().enumerate() {
+    for &index in &changed {
         let rule = &rules.rules[index];
         let documents = |after: bool| -> Vec<(&str, &str, &str, &Vec<Hit>)> {
             before
@@ -819,7 +896,7 @@ pub fn changes_at_commit(
                             c.terms_type.as_str(),
                             c.commit.as_str(),
                             day.as_str(),
-                            &hits[subset_index],
+                            &hits[index],
                         )
                     } else if after {
                         (

@@ -155,6 +155,16 @@ thread_local! {
     static AHEAD: std::cell::RefCell<Option<(PathBuf, Repository)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Lets libgit2 skip checks that cost much while recording and that the recorder does not
+/// need: hashing every object it reads (git itself checks hashes in `git fsck`, as
+/// `policydiff verify` does, which turns the check back on), and looking up every object a new
+/// tree or commit names (the recorder names only objects it has just written or read). For the
+/// whole process: called by a tracking round.
+pub fn trust_own_objects() {
+    git2::opts::strict_hash_verification(false);
+    git2::opts::strict_object_creation(false);
+}
+
 /// Runs `work` with this thread's handle on the repository at `path` (opened once per thread).
 fn with_thread_repository<T>(
     path: &Path,

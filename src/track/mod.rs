@@ -76,6 +76,7 @@ pub async fn track_until(
 ) -> Result<RunReport> {
     let started_at = Utc::now();
     let started = Instant::now();
+    record::trust_own_objects();
     let Selection {
         documents,
         failed: mut reports,
@@ -112,11 +113,18 @@ pub async fn track_until(
                 memory: memory.clone(),
                 engine: engine.clone(),
             };
-            async move {
+            let named = (
+                document.service_id.clone(),
+                document.terms.terms_type.clone(),
+            );
+            // A task of its own, so that reading responses (and looking for challenge pages)
+            // runs on the runtime's workers, not on the thread that records.
+            let task = tokio::spawn(async move {
                 let started = Instant::now();
                 let result = prepare(&fetcher, &browsers, &document, extracting).await;
                 (document, result, started)
-            }
+            });
+            async move { task.await.map_err(|error| (named, error)) }
         })
         .buffer_unordered(config.fetch.concurrency);
     let mut drafting = Drafting::start(config)?;
@@ -135,7 +143,19 @@ pub async fn track_until(
         reports.push(report);
     };
     let mut ticket = 0;
-    while let Some((document, result, started)) = prepared.next().await {
+    while let Some(task) = prepared.next().await {
+        let (document, result, started) = match task {
+            Ok(prepared) => prepared,
+            // A task that panicked fails its document alone.
+            Err(((service_id, terms_type), error)) => {
+                let error = Error::internal("fetching and extracting the document", error);
+                tell(
+                    DocumentReport::failed(&service_id, &terms_type, &error),
+                    &mut reports,
+                );
+                continue;
+            }
+        };
         let report = match result {
             Ok(mut prepared) => {
                 if let Some(extraction) = prepared.extraction.take() {
@@ -175,6 +195,7 @@ pub async fn track_until(
         }
     }
     drop(prepared);
+    tracing::debug!("every document recorded after {:?}", started.elapsed());
     let mut memory = Arc::unwrap_or_clone(memory);
     for (service_id, terms_type, extraction) in remembered {
         memory.remember(&service_id, &terms_type, extraction);
@@ -186,6 +207,7 @@ pub async fn track_until(
             tell(report, &mut reports);
         }
     }
+    tracing::debug!("every memo drafted after {:?}", started.elapsed());
     // A change whose draft never came back (the drafting thread failed) is still reported.
     for (_, report) in awaiting_draft.drain(..) {
         tell(report, &mut reports);
@@ -260,15 +282,16 @@ async fn prepare(
             memory,
             engine,
         } = extracting;
-        let blob_id = |bytes: &[u8]| {
-            git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
-                .map(|id| id.to_string())
-                .unwrap_or_default()
-        };
         let mut extraction = Extraction {
             sources: for_extraction
                 .iter()
-                .map(|(_, fetched)| (blob_id(&fetched.bytes), fetched.content_type.clone()))
+                .map(|(_, fetched)| {
+                    use sha2::Digest;
+                    (
+                        hex::encode(sha2::Sha256::digest(&fetched.bytes)),
+                        fetched.content_type.clone(),
+                    )
+                })
                 .collect(),
             declaration,
             engine: engine.to_string(),
@@ -281,7 +304,9 @@ async fn prepare(
             }
         }
         let text = extract_parts(&for_extraction)?;
-        extraction.text = blob_id(text.as_bytes());
+        extraction.text = git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
+            .map(|id| id.to_string())
+            .unwrap_or_default();
         let sources: Vec<&[u8]> = for_extraction
             .iter()
             .map(|(_, fetched)| fetched.bytes.as_slice())

@@ -3,7 +3,7 @@
 //! text.
 //!
 //! Extraction is a function of the fetched bytes, their content type, the declaration and the
-//! engine. [`SourceMemory`] keeps, per document, the git blob ids of the bytes last extracted,
+//! engine. [`SourceMemory`] keeps, per document, the SHA-256 of the bytes last extracted,
 //! their content types, the declaration's SHA-256, the engine that extracted them and the blob
 //! id of the text it gave. When a round fetches the same bytes again, for the same declaration
 //! and engine, and that text is still the recorded one, the text would come out the same:
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 /// What one document's last extraction started from and gave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Extraction {
-    /// Each source's blob id and content type, in the declaration's order.
+    /// Each source's SHA-256 and content type, in the declaration's order.
     pub sources: Vec<(String, Option<String>)>,
     /// SHA-256 of the declaration file used.
     pub declaration: String,
@@ -112,7 +112,7 @@ mod tests {
 
     fn extraction(text: &str) -> Extraction {
         Extraction {
-            sources: vec![("a".repeat(40), Some("text/html".into()))],
+            sources: vec![("a".repeat(64), Some("text/html".into()))],
             declaration: "d".into(),
             engine: engine(),
             text: text.into(),
