@@ -61,6 +61,75 @@ fn peak_rss_kb(child: &mut std::process::Child) -> u64 {
     }
 }
 
+/// The largest peak resident memory, in kB, among a running process and those it started whose
+/// name is `name` (OTA's `ota track` does its work in a second Node.js process), read until the
+/// first one ends.
+fn peak_tree_rss_kb(child: &mut std::process::Child, name: &str) -> u64 {
+    let field = |status: &str, key: &str| {
+        status.lines().find_map(|l| {
+            l.strip_prefix(key)
+                .map(|v| v.trim().trim_end_matches(" kB").trim().to_string())
+        })
+    };
+    let mut peak = 0;
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let mut tree = vec![child.id().to_string()];
+        let statuses: Vec<(String, String)> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let pid = entry.file_name().to_string_lossy().to_string();
+                pid.parse::<u32>().ok()?;
+                Some((
+                    pid,
+                    std::fs::read_to_string(entry.path().join("status")).ok()?,
+                ))
+            })
+            .collect();
+        // Descendants, found by walking parent links until nothing new is added.
+        loop {
+            let before = tree.len();
+            for (pid, status) in &statuses {
+                if !tree.contains(pid)
+                    && field(status, "PPid:").is_some_and(|parent| tree.contains(&parent))
+                {
+                    tree.push(pid.clone());
+                }
+            }
+            if tree.len() == before {
+                break;
+            }
+        }
+        for (pid, status) in &statuses {
+            if tree.contains(pid) && field(status, "Name:").as_deref() == Some(name) {
+                let hwm = field(status, "VmHWM:").and_then(|v| v.parse::<u64>().ok());
+                peak = peak.max(hwm.unwrap_or(0));
+            }
+        }
+        for pid in tree {
+            if !seen.contains(&pid) {
+                seen.push(pid);
+            }
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            // What it started (its browser) may still be closing: wait, so that the next round
+            // measured does not share the machine with it.
+            let deadline = Instant::now() + std::time::Duration::from_secs(60);
+            while Instant::now() < deadline
+                && seen
+                    .iter()
+                    .any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+            {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            return peak;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// The size of a folder's files, in bytes.
 fn size_of(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
@@ -112,7 +181,8 @@ fn floor(port: u16, documents: usize) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64) {
+/// Runs one `policydiff track` round in `dir`; prints and returns its time (s) and peak RSS (kB).
+fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64) -> (f64, u64) {
     let started = Instant::now();
     // `POLICYDIFF_BENCH_PROFILE=DIR`: each round runs under `perf record` (call graphs from
     // DWARF), its profile written to DIR/<first word of the round's name>.perf; the peak RSS is
@@ -167,6 +237,44 @@ fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64
         report["failed"],
         peak_kb / 1024,
         size_of(&dir.join("snapshots/.git")) as f64 / 1e6
+    );
+    (elapsed.as_secs_f64(), peak_kb)
+}
+
+/// OTA's engine installed in `POLICYDIFF_BENCH_OTA` (a folder where
+/// `npm install --ignore-scripts @opentermsarchive/engine` was run), if set.
+fn ota_engine() -> Option<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(std::env::var_os("POLICYDIFF_BENCH_OTA")?);
+    let bin = dir.join("node_modules/@opentermsarchive/engine/bin/ota.js");
+    bin.exists().then_some(bin)
+}
+
+/// Runs one round of OTA's engine (`ota track`) in `dir` over the same declarations, side by
+/// side with policydiff's round that took `ours` (seconds, peak kB).
+fn ota_round(engine: &std::path::Path, dir: &std::path::Path, name: &str, ours: (f64, u64)) {
+    let started = Instant::now();
+    let mut child = std::process::Command::new("node")
+        .arg(engine)
+        .arg("track")
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run OTA's engine");
+    let peak_kb = peak_tree_rss_kb(&mut child, "node");
+    let elapsed = started.elapsed().as_secs_f64();
+    let versions = std::process::Command::new("git")
+        .args(["-C"])
+        .arg(dir.join("data/versions"))
+        .args(["rev-list", "--count", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    println!(
+        "  OTA's engine, {name}: {elapsed:.1}s, peak RSS {} MB (its Node.js processes), {versions} versions recorded in all; policydiff {:.0}× faster with {:.0}% of its memory",
+        peak_kb / 1024,
+        elapsed / ours.0,
+        100.0 * ours.1 as f64 / peak_kb.max(1) as f64
     );
 }
 
@@ -232,19 +340,39 @@ fn main() {
         "floor: {documents} pages fetched and parsed in {floor_seconds:.2}s = {:.0} pages/s",
         documents as f64 / floor_seconds
     );
-    round(dir.path(), "first round", documents, floor_seconds);
+    // OTA's engine, side by side, on the same site and declarations (first and edited rounds).
+    let ota = ota_engine().map(|engine| {
+        let ota_dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(ota_dir.path().join("declarations")).unwrap();
+        for declaration in &declarations {
+            let name = declaration["name"].as_str().unwrap();
+            std::fs::write(
+                ota_dir.path().join(format!("declarations/{name}.json")),
+                declaration.to_string(),
+            )
+            .unwrap();
+        }
+        (engine, ota_dir)
+    });
+    let ours = round(dir.path(), "first round", documents, floor_seconds);
+    if let Some((engine, ota_dir)) = &ota {
+        ota_round(engine, ota_dir.path(), "first round", ours);
+    }
     {
         let mut pages = pages.write().unwrap();
         for index in (0..documents).step_by(10) {
             pages[index] = support::edited_policy_page(&pages[index], index as u32);
         }
     }
-    round(
+    let ours = round(
         dir.path(),
         "second round (10% edited)",
         documents,
         floor_seconds,
     );
+    if let Some((engine, ota_dir)) = &ota {
+        ota_round(engine, ota_dir.path(), "second round", ours);
+    }
     {
         let mut pages = pages.write().unwrap();
         for index in (5..documents).step_by(10) {

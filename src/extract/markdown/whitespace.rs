@@ -2,7 +2,7 @@
 //! rules ask for (computed once, bottom-up, after collapsing).
 
 use super::fragment::{Fragment, Kind, MEANINGFUL_WHEN_BLANK, NodeId, is_block_name, is_void_name};
-use super::js::{is_ascii_space, is_js_space};
+use super::js::is_js_space;
 
 /// Text facts of a node's `textContent`, computed once after whitespace collapsing.
 #[derive(Debug, Clone, Default)]
@@ -99,20 +99,22 @@ pub(crate) fn collapse_whitespace(fragment: &mut Fragment) {
 }
 
 pub(crate) fn collapse_ascii_space(data: &str) -> String {
-    let mut out = String::with_capacity(data.len());
+    // Byte by byte: ASCII whitespace never occurs inside a multi-byte UTF-8 sequence.
+    let mut out = Vec::with_capacity(data.len());
     let mut in_space = false;
-    for c in data.chars() {
-        if is_ascii_space(c) {
+    for &byte in data.as_bytes() {
+        if matches!(byte, b' ' | b'\t' | b'\r' | b'\n') {
             if !in_space {
-                out.push(' ');
+                out.push(b' ');
             }
             in_space = true;
         } else {
-            out.push(c);
+            out.push(byte);
             in_space = false;
         }
     }
-    out
+    // Only ASCII bytes were replaced, by an ASCII byte: still UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 pub(crate) fn strip_one_trailing_space(fragment: &mut Fragment, id: NodeId) {
