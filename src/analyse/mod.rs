@@ -295,6 +295,13 @@ fn word_ratio(a: &str, b: &str) -> f32 {
         .ratio()
 }
 
+/// Hunks with at most this many (old block, new block) pairs have every pair compared (the
+/// largest hunks of the pga and genai-eu histories have fewer than 36,000).
+const PAIRING_EVERY_PAIR_UP_TO: usize = 200 * 200;
+/// In larger hunks, an old block is compared with the new blocks up to this far from its
+/// relative place.
+const PAIRING_WINDOW: usize = 40;
+
 /// Diffs two block sequences into changes, in the order of the new version.
 pub fn diff_blocks(old: &[Block], new: &[Block]) -> Vec<Change> {
     let old_texts: Vec<&str> = old.iter().map(|b| b.text.as_str()).collect();
@@ -329,11 +336,30 @@ pub fn diff_blocks(old: &[Block], new: &[Block]) -> Vec<Change> {
         let new_profiles: Vec<Profile<'_>> =
             new_range.clone().map(|n| Profile::new(&new[n])).collect();
         let new_profile = |n: usize| &new_profiles[n - new_range.start];
+        // Every old block of a hunk is compared with every new one, unless the hunk is a
+        // rewrite too large for that (its cost grows with the product of the sizes): then with
+        // the new blocks around the same relative place, as rewritten documents keep their order.
+        let windowed = old_range.len() * new_range.len() > PAIRING_EVERY_PAIR_UP_TO;
+        let (old_start, old_len, new_len) = (old_range.start, old_range.len(), new_range.len());
         for o in old_range {
             let old_profile = Profile::new(&old[o]);
+            let candidates = if windowed {
+                let expected = new_range.start + (o - old_start) * new_len / old_len.max(1);
+                let low = expected.saturating_sub(PAIRING_WINDOW);
+                let high = expected + PAIRING_WINDOW;
+                unpaired_new.partition_point(|&n| n < low)
+                    ..unpaired_new.partition_point(|&n| n <= high)
+            } else {
+                0..unpaired_new.len()
+            };
             // Pair with the most alike new block of the hunk, if alike enough (ties: the last).
             let mut best: Option<(usize, usize, f32)> = None;
-            for (slot, &n) in unpaired_new.iter().enumerate() {
+            for (slot, &n) in unpaired_new
+                .iter()
+                .enumerate()
+                .take(candidates.end)
+                .skip(candidates.start)
+            {
                 let kinds_match = old[o].kind == new[n].kind
                     || matches!(
                         (old[o].kind, new[n].kind),
@@ -702,6 +728,32 @@ mod tests {
             .iter()
             .map(|c| (c.kind, c.cosmetic))
             .collect()
+    }
+
+    #[test]
+    fn a_rewrite_too_large_to_compare_every_pair_still_pairs_blocks_that_kept_their_place() {
+        // 300 paragraphs, every one reworded: one hunk of 90,000 pairs, compared by place.
+        let paragraph = |i: usize, word: &str| {
+            format!("Clause {i} says we {word} the data of account {i} for the service {i}.")
+        };
+        let before: Vec<String> = (0..300).map(|i| paragraph(i, "keep")).collect();
+        let after: Vec<String> = (0..300).map(|i| paragraph(i, "store")).collect();
+        let changes = diff_blocks(
+            &blocks::parse(&before.join("\n\n")),
+            &blocks::parse(&after.join("\n\n")),
+        );
+        assert_eq!(changes.len(), 300);
+        assert!(changes.iter().all(|c| c.kind == BlockChange::Modified));
+        for (i, change) in changes.iter().enumerate() {
+            assert_eq!(
+                change.before.as_deref(),
+                Some(paragraph(i, "keep").as_str())
+            );
+            assert_eq!(
+                change.after.as_deref(),
+                Some(paragraph(i, "store").as_str())
+            );
+        }
     }
 
     #[test]
