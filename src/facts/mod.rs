@@ -284,7 +284,7 @@ pub fn read_document(text: &str, terms_type: &str, rules: &Rules) -> Vec<Vec<Hit
 /// [`read_document`] with only the rules at `only` (the others get no hits). The rules are not
 /// copied: a copied pattern would start with a cold search cache.
 fn read_document_for(text: &str, terms_type: &str, rules: &Rules, only: &[usize]) -> Vec<Vec<Hit>> {
-    let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); rules.rules.len()];
+    let hits: Vec<Vec<Hit>> = vec![Vec::new(); rules.rules.len()];
     let reading: Vec<usize> = only
         .iter()
         .copied()
@@ -294,6 +294,18 @@ fn read_document_for(text: &str, terms_type: &str, rules: &Rules, only: &[usize]
         return hits;
     }
     let plain = plain_text(text);
+    read_plain_for(&plain, &lines_under_headings(&plain), rules, reading, hits)
+}
+
+/// [`read_document_for`] on a document's plain text and its lines, the rules already narrowed
+/// to those that read its terms type.
+fn read_plain_for(
+    plain: &str,
+    lines: &[(&str, &str)],
+    rules: &Rules,
+    reading: Vec<usize>,
+    mut hits: Vec<Vec<Hit>>,
+) -> Vec<Vec<Hit>> {
     // Rules whose patterns find nothing in the whole text cannot be answered by a sentence.
     let reading: Vec<usize> = reading
         .into_iter()
@@ -301,13 +313,13 @@ fn read_document_for(text: &str, terms_type: &str, rules: &Rules, only: &[usize]
             rules.rules[i]
                 .could_answer
                 .as_ref()
-                .is_none_or(|pattern| pattern.is_match(&plain))
+                .is_none_or(|pattern| pattern.is_match(plain))
         })
         .collect();
     if reading.is_empty() {
         return hits;
     }
-    for (heading, line) in lines_under_headings(&plain) {
+    for &(heading, line) in lines {
         read_line(rules, &reading, heading, line, &mut hits);
     }
     hits
@@ -346,6 +358,21 @@ fn lines_under_headings(plain: &str) -> Vec<(&str, &str)> {
 /// The hits of the rules at `reading` in one line under `heading`: a line is read on its own
 /// (a sentence's context is its heading and the sentence before it in the same line).
 fn read_line(rules: &Rules, reading: &[usize], heading: &str, line: &str, hits: &mut [Vec<Hit>]) {
+    // Nor can a rule whose patterns find nothing in the line be answered by one of its
+    // sentences (most lines of a policy are about something else).
+    let reading: Vec<usize> = reading
+        .iter()
+        .copied()
+        .filter(|&i| {
+            rules.rules[i]
+                .could_answer
+                .as_ref()
+                .is_none_or(|pattern| pattern.is_match(line))
+        })
+        .collect();
+    if reading.is_empty() {
+        return;
+    }
     let content = strip_marker(line);
     let mut previous = "";
     for sentence in sentences(content) {
@@ -358,7 +385,7 @@ fn read_line(rules: &Rules, reading: &[usize], heading: &str, line: &str, hits: 
         // A value needs its own sentence to say what it measures.
         let with_previous = format!("{heading}\n{previous}");
         previous = sentence;
-        for &rule_index in reading {
+        for &rule_index in &reading {
             let rule = &rules.rules[rule_index];
             let context = if rule.kind == RuleKind::Value {
                 heading
@@ -385,8 +412,8 @@ fn read_line(rules: &Rules, reading: &[usize], heading: &str, line: &str, hits: 
 /// line and its heading, so the lines both versions share give both the same hits, in the same
 /// order). Reads only the changed lines — a small part of most changes.
 fn rules_touched_by_change(
-    before: &str,
-    after: &str,
+    old: &[(&str, &str)],
+    new: &[(&str, &str)],
     terms_type: &str,
     rules: &Rules,
 ) -> Vec<usize> {
@@ -396,10 +423,8 @@ fn rules_touched_by_change(
     if reading.is_empty() {
         return Vec::new();
     }
-    let (before, after) = (plain_text(before), plain_text(after));
-    let (old, new) = (lines_under_headings(&before), lines_under_headings(&after));
     let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); rules.rules.len()];
-    for operation in similar::capture_diff_slices(similar::Algorithm::Myers, &old, &new) {
+    for operation in similar::capture_diff_slices(similar::Algorithm::Myers, old, new) {
         for index in operation.old_range() {
             if !matches!(operation.tag(), similar::DiffTag::Equal) {
                 let (heading, line) = old[index];
@@ -842,12 +867,30 @@ pub fn changes_at_commit(
         repository.blob_text(previous.blob)?,
         repository.blob_text(change.blob)?,
     );
-    let touched = rules_touched_by_change(&text_before, &text_after, terms_type, rules);
+    let (plain_before, plain_after) = (plain_text(&text_before), plain_text(&text_after));
+    let (lines_before, lines_after) = (
+        lines_under_headings(&plain_before),
+        lines_under_headings(&plain_after),
+    );
+    let touched = rules_touched_by_change(&lines_before, &lines_after, terms_type, rules);
     if touched.is_empty() {
         return Ok(Vec::new());
     }
-    let hits_before = read_document_for(&text_before, terms_type, rules, &touched);
-    let hits_after = read_document_for(&text_after, terms_type, rules, &touched);
+    let no_hits = || vec![Vec::new(); rules.rules.len()];
+    let hits_before = read_plain_for(
+        &plain_before,
+        &lines_before,
+        rules,
+        touched.clone(),
+        no_hits(),
+    );
+    let hits_after = read_plain_for(
+        &plain_after,
+        &lines_after,
+        rules,
+        touched.clone(),
+        no_hits(),
+    );
     let changed: Vec<usize> = touched
         .into_iter()
         .filter(|&i| hits_before[i] != hits_after[i])
