@@ -198,6 +198,17 @@ pub fn recorded_blob_id(path: &Path, service_id: &str, terms_type: &str) -> Opti
     with_thread_repository(path, |repo| tip_blob_id(repo, service_id, terms_type))
 }
 
+/// The bytes of a file (`<service>/<file name>`) at the branch's tip of the repository at `path`,
+/// read from any thread.
+pub fn read_recorded(path: &Path, file: &str) -> Option<Vec<u8>> {
+    with_thread_repository(path, |repo| {
+        let tree = repo.head().ok()?.peel_to_tree().ok()?;
+        let entry = tree.get_path(Path::new(file)).ok()?;
+        let blob = entry.to_object(repo).ok()?.peel_to_blob().ok()?;
+        Some(blob.content().to_vec())
+    })
+}
+
 /// Writes a version's blobs (its text and its sources) into the repository at `path`, from any
 /// thread, ahead of the commit that the repository's single writer then makes with
 /// [`VersionsRepository::record_with`]: compressing, hashing and writing object files — most of

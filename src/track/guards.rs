@@ -14,6 +14,7 @@ use sha2::Digest;
 
 use super::selection::Document;
 use super::{extract_parts, part_file_name};
+use crate::declaration::Terms;
 use crate::fetch::Fetched;
 use crate::record::VersionsRepository;
 
@@ -72,16 +73,27 @@ pub(super) fn is_technical_upgrade(
     document: &Document,
     text: &str,
 ) -> bool {
-    let terms = &document.terms;
+    gives_recorded_sources(
+        |path| repository.read_current(path),
+        &document.service_id,
+        &document.terms,
+        text,
+    )
+}
+
+/// Whether the sources recorded for a document (read with `read_recorded`, by path in the
+/// repository), extracted with today's rules, give `text`.
+pub(super) fn gives_recorded_sources(
+    read_recorded: impl Fn(&str) -> Option<Vec<u8>>,
+    service_id: &str,
+    terms: &Terms,
+    text: &str,
+) -> bool {
     let mut parts = Vec::new();
     for (index, source) in terms.sources.iter().enumerate() {
         let found = [false, true].iter().find_map(|&is_pdf| {
-            let path = format!(
-                "{}/{}",
-                document.service_id,
-                part_file_name(terms, index, is_pdf)
-            );
-            repository.read_current(&path).map(|bytes| (bytes, is_pdf))
+            let path = format!("{service_id}/{}", part_file_name(terms, index, is_pdf));
+            read_recorded(&path).map(|bytes| (bytes, is_pdf))
         });
         let Some((bytes, is_pdf)) = found else {
             return false;

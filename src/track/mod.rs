@@ -55,6 +55,9 @@ struct Prepared {
     written: Option<record::WrittenBlobs>,
     /// What the extraction started from and gave, remembered for the next rounds.
     extraction: Option<Extraction>,
+    /// Whether the recorded sources give the new text too (a technical upgrade), found by the
+    /// extraction thread when the text differs from the recorded one.
+    technical: Option<bool>,
 }
 
 /// Runs one round over the declarations; `on_document` sees each outcome as it happens.
@@ -276,7 +279,8 @@ async fn prepare(
     let service_id = document.service_id.clone();
     let terms_type = document.terms.terms_type.clone();
     let declaration = document.declaration_sha256.clone();
-    let (text, written, extraction) = tokio::task::spawn_blocking(move || {
+    let terms = document.terms.clone();
+    let (text, written, extraction, technical) = tokio::task::spawn_blocking(move || {
         let Extracting {
             snapshots,
             memory,
@@ -297,10 +301,11 @@ async fn prepare(
             engine: engine.to_string(),
             text: String::new(),
         };
-        if let Some(recorded) = record::recorded_blob_id(&snapshots, &service_id, &terms_type) {
+        let recorded = record::recorded_blob_id(&snapshots, &service_id, &terms_type);
+        if let Some(recorded) = recorded {
             extraction.text = recorded.to_string();
             if memory.gives_recorded_text(&service_id, &terms_type, &extraction) {
-                return Ok((None, None, None));
+                return Ok((None, None, None, None));
             }
         }
         let text = extract_parts(&for_extraction)?;
@@ -313,7 +318,18 @@ async fn prepare(
             .collect();
         let written =
             record::write_blobs_ahead(&snapshots, &service_id, &terms_type, &text, &sources);
-        Ok::<_, Error>((Some(text), written, Some(extraction)))
+        // A new text (blobs written ahead) of a recorded document: is it the declaration's or
+        // the engine's doing? Re-extracting the recorded sources tells, here rather than on the
+        // recording thread.
+        let technical = (written.is_some() && recorded.is_some()).then(|| {
+            guards::gives_recorded_sources(
+                |file| record::read_recorded(&snapshots, file),
+                &service_id,
+                &terms,
+                &text,
+            )
+        });
+        Ok::<_, Error>((Some(text), written, Some(extraction), technical))
     })
     .await
     .map_err(|e| Error::internal("the extraction thread", e))??;
@@ -323,6 +339,7 @@ async fn prepare(
         fetched_at,
         written,
         extraction,
+        technical,
     })
 }
 
@@ -493,7 +510,10 @@ fn record_document(
         return (report, None);
     }
     held.clear();
-    let technical = current.is_some() && is_technical_upgrade(repository, document, text);
+    let technical = current.is_some()
+        && prepared
+            .technical
+            .unwrap_or_else(|| is_technical_upgrade(repository, document, text));
     let version = NewVersion {
         service_id: &document.service_id,
         terms_type,
