@@ -307,15 +307,7 @@ fn read_plain_for(
     mut hits: Vec<Vec<Hit>>,
 ) -> Vec<Vec<Hit>> {
     // Rules whose patterns find nothing in the whole text cannot be answered by a sentence.
-    let reading: Vec<usize> = reading
-        .into_iter()
-        .filter(|&i| {
-            rules.rules[i]
-                .could_answer
-                .as_ref()
-                .is_none_or(|pattern| pattern.is_match(plain))
-        })
-        .collect();
+    let reading = could_answer_in(rules, &reading, plain);
     if reading.is_empty() {
         return hits;
     }
@@ -323,6 +315,21 @@ fn read_plain_for(
         read_line(rules, &reading, heading, line, &mut hits);
     }
     hits
+}
+
+/// The rules of `reading` whose patterns find something in `text` (a rule with anchors, which
+/// has no whole-text pattern, always may).
+fn could_answer_in(rules: &Rules, reading: &[usize], text: &str) -> Vec<usize> {
+    reading
+        .iter()
+        .copied()
+        .filter(|&i| {
+            rules.rules[i]
+                .could_answer
+                .as_ref()
+                .is_none_or(|pattern| pattern.is_match(text))
+        })
+        .collect()
 }
 
 /// The lines of a plain text that sentences are read from, each with the heading it is under
@@ -360,16 +367,7 @@ fn lines_under_headings(plain: &str) -> Vec<(&str, &str)> {
 fn read_line(rules: &Rules, reading: &[usize], heading: &str, line: &str, hits: &mut [Vec<Hit>]) {
     // Nor can a rule whose patterns find nothing in the line be answered by one of its
     // sentences (most lines of a policy are about something else).
-    let reading: Vec<usize> = reading
-        .iter()
-        .copied()
-        .filter(|&i| {
-            rules.rules[i]
-                .could_answer
-                .as_ref()
-                .is_none_or(|pattern| pattern.is_match(line))
-        })
-        .collect();
+    let reading = could_answer_in(rules, reading, line);
     if reading.is_empty() {
         return;
     }
