@@ -786,6 +786,47 @@ fn killing_a_run_at_any_moment_leaves_a_valid_repository() {
 }
 
 #[test]
+fn every_change_of_a_round_gets_its_own_memo_even_when_file_names_collide() {
+    let server = Server::start();
+    let ws = Workspace::new("");
+    // "Service A" and "Service-A" give memos the same file name: the second is numbered.
+    let services: Vec<String> = (0..10)
+        .map(|i| format!("Service {i}"))
+        .chain(["Service A".to_string(), "Service-A".to_string()])
+        .collect();
+    for (i, service) in services.iter().enumerate() {
+        server.set(&format!("/p{i}"), Behaviour::html(V1));
+        ws.declare(service, policy(&server, &format!("/p{i}")));
+    }
+    assert!(ws.track(&[]).status.success());
+    for i in 0..services.len() {
+        server.set(&format!("/p{i}"), Behaviour::html(V2));
+    }
+    let r = report(&ws.track(&["--json"]));
+    let mut memos: Vec<String> = services
+        .iter()
+        .map(|service| {
+            let doc = document(&r, service, "Privacy Policy");
+            assert_eq!(doc["status"], "new_changes", "{service}");
+            doc["memo"].as_str().expect("a memo").to_string()
+        })
+        .collect();
+    for memo in &memos {
+        let text = std::fs::read_to_string(memo).unwrap();
+        assert!(text.contains("status: draft"), "{memo}: {text}");
+    }
+    memos.sort();
+    memos.dedup();
+    assert_eq!(memos.len(), services.len(), "one memo file per change");
+    let written = std::fs::read_dir(ws.path().join("memos"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "md"))
+        .count();
+    assert_eq!(written, services.len());
+}
+
+#[test]
 fn a_recorded_change_gets_a_memo_and_the_memo_command_redrafts_it() {
     let server = Server::start();
     server.set("/privacy", Behaviour::html(V1));

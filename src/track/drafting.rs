@@ -1,13 +1,16 @@
 //! Drafting memos beside the recording, so that analysis never delays the next commit.
 //!
-//! [`Drafting::start`] starts one thread with its own handle on the versions repository; the
-//! round hands it each change it records ([`Drafting::submit`]) and goes on recording. The
-//! thread drafts the change's memo, works out which policy facts it changed (logged and said in
-//! the memo), and sends back a [`Drafted`]: the version's kind as history tells it (a revert is
-//! known only there) and the memo's file. The round collects what is ready after each document
-//! ([`Drafting::ready`]) and the rest at its end ([`Drafting::finish`]).
+//! [`Drafting::start`] starts drafting threads (one per core, at most [`MAX_DRAFTERS`]), each
+//! with its own handle on the versions repository; the round hands them each change it records
+//! ([`Drafting::submit`]) and goes on recording. A thread drafts the change's memo, works out
+//! which policy facts it changed (logged and said in the memo), and sends back a [`Drafted`]:
+//! the version's kind as history tells it (a revert is known only there) and the memo's file.
+//! The round collects what is ready after each document ([`Drafting::ready`]) and the rest at
+//! its end ([`Drafting::finish`]).
 //!
-//! The topics, the fact rules and the memo store are made once per round, not once per change.
+//! A change goes to the thread chosen by its memo's file name (service and terms type), so that
+//! two threads never pick a file name at the same time. A thread makes the topics, the fact
+//! rules and the memo store once per round, on its first change.
 
 use std::path::PathBuf;
 
@@ -34,56 +37,86 @@ pub(super) struct Drafted {
     pub outcome: Result<(VersionKind, Option<PathBuf>)>,
 }
 
-/// The drafting thread of a round.
+/// Drafting threads of a round, at most (analysis is CPU-bound: more threads than cores only
+/// take time from fetching and recording).
+pub(super) const MAX_DRAFTERS: usize = 4;
+
+/// The drafting threads of a round.
 pub(super) struct Drafting {
-    jobs: Option<std::sync::mpsc::Sender<DraftJob>>,
+    jobs: Vec<std::sync::mpsc::Sender<DraftJob>>,
     drafted: tokio::sync::mpsc::UnboundedReceiver<Drafted>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
     pending: usize,
 }
 
 impl Drafting {
-    /// Starts the thread; it opens its own handle on the repository at `config.snapshots`.
+    /// Starts the threads; each opens its own handle on the repository at `config.snapshots`.
     pub fn start(config: &Config) -> Result<Drafting> {
-        let (jobs, receive_jobs) = std::sync::mpsc::channel::<DraftJob>();
         let (send_drafted, drafted) = tokio::sync::mpsc::unbounded_channel();
-        let config = config.clone();
-        let thread = std::thread::Builder::new()
-            .name("draft".into())
-            .spawn(move || {
-                let drafter = VersionsRepository::open(&config.snapshots)
-                    .map(|repository| Drafter::new(&config, repository));
-                for job in receive_jobs {
-                    let outcome = match &drafter {
-                        Ok(drafter) => drafter.draft(&job),
-                        Err(error) => Err(Error::internal("drafting a memo", error.to_string())),
-                    };
-                    if send_drafted
-                        .send(Drafted {
-                            ticket: job.ticket,
-                            outcome,
-                        })
-                        .is_err()
-                    {
-                        break;
+        let count = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_DRAFTERS);
+        let mut jobs = Vec::with_capacity(count);
+        let mut threads = Vec::with_capacity(count);
+        for number in 0..count {
+            let (send_jobs, receive_jobs) = std::sync::mpsc::channel::<DraftJob>();
+            let send_drafted = send_drafted.clone();
+            let config = config.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("draft-{number}"))
+                .spawn(move || {
+                    // Made on the first change: a round with few changes starts few drafters.
+                    let mut drafter: Option<Result<Drafter>> = None;
+                    for job in receive_jobs {
+                        let drafter = drafter.get_or_insert_with(|| {
+                            VersionsRepository::open(&config.snapshots)
+                                .map(|repository| Drafter::new(&config, repository))
+                        });
+                        let outcome = match drafter {
+                            Ok(drafter) => drafter.draft(&job),
+                            Err(error) => {
+                                Err(Error::internal("drafting a memo", error.to_string()))
+                            }
+                        };
+                        if send_drafted
+                            .send(Drafted {
+                                ticket: job.ticket,
+                                outcome,
+                            })
+                            .is_err()
+                        {
+                            break;
+                        }
                     }
-                }
-            })
-            .map_err(|e| Error::internal("starting the drafting thread", e))?;
+                })
+                .map_err(|e| Error::internal("starting a drafting thread", e))?;
+            jobs.push(send_jobs);
+            threads.push(thread);
+        }
         Ok(Drafting {
-            jobs: Some(jobs),
+            jobs,
             drafted,
-            thread: Some(thread),
+            threads,
             pending: 0,
         })
     }
 
-    /// Hands a recorded change to the thread.
+    /// Hands a recorded change to the thread that drafts its memo's file name.
     pub fn submit(&mut self, job: DraftJob) {
         let ticket = job.ticket;
+        let thread = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (
+                crate::memo::slug(&job.service_id),
+                crate::memo::slug(&job.terms_type),
+            )
+                .hash(&mut hasher);
+            hasher.finish() as usize % self.jobs.len().max(1)
+        };
         let sent = self
             .jobs
-            .as_ref()
+            .get(thread)
             .is_some_and(|jobs| jobs.send(job).is_ok());
         if sent {
             self.pending += 1;
@@ -105,9 +138,9 @@ impl Drafting {
         ready
     }
 
-    /// Waits for every draft handed in, and for the thread to end.
+    /// Waits for every draft handed in, and for the threads to end.
     pub async fn finish(mut self) -> Vec<Drafted> {
-        self.jobs = None;
+        self.jobs.clear();
         let mut rest = Vec::new();
         while self.pending > 0 {
             match self.drafted.recv().await {
@@ -118,10 +151,14 @@ impl Drafting {
                 None => break,
             }
         }
-        if let Some(thread) = self.thread.take() {
-            // The thread ends once the job channel is closed and its last job answered.
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
+        let threads = std::mem::take(&mut self.threads);
+        // A thread ends once its job channel is closed and its last job answered.
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
         rest
     }
 }
