@@ -46,12 +46,11 @@ fn peak_rss_kb(child: &mut std::process::Child) -> u64 {
     let path = format!("/proc/{}/status", child.id());
     let mut peak = 0;
     loop {
-        if let Some(hwm) = std::fs::read_to_string(&path).ok().and_then(|status| {
-            status.lines().find_map(|l| {
-                l.strip_prefix("VmHWM:")
-                    .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
-            })
-        }) {
+        if let Some(hwm) = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|status| status_field(&status, "VmHWM:"))
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             peak = peak.max(hwm);
         }
         if child.try_wait().ok().flatten().is_some() {
@@ -61,16 +60,18 @@ fn peak_rss_kb(child: &mut std::process::Child) -> u64 {
     }
 }
 
+/// A field of a `/proc/<pid>/status` file, without its unit (`VmHWM:` → `"12345"`).
+fn status_field(status: &str, key: &str) -> Option<String> {
+    status.lines().find_map(|l| {
+        l.strip_prefix(key)
+            .map(|v| v.trim().trim_end_matches(" kB").trim().to_string())
+    })
+}
+
 /// The largest peak resident memory, in kB, among a running process and those it started whose
 /// name is `name` (OTA's `ota track` does its work in a second Node.js process), read until the
 /// first one ends.
 fn peak_tree_rss_kb(child: &mut std::process::Child, name: &str) -> u64 {
-    let field = |status: &str, key: &str| {
-        status.lines().find_map(|l| {
-            l.strip_prefix(key)
-                .map(|v| v.trim().trim_end_matches(" kB").trim().to_string())
-        })
-    };
     let mut peak = 0;
     let mut seen: Vec<String> = Vec::new();
     loop {
@@ -93,7 +94,7 @@ fn peak_tree_rss_kb(child: &mut std::process::Child, name: &str) -> u64 {
             let before = tree.len();
             for (pid, status) in &statuses {
                 if !tree.contains(pid)
-                    && field(status, "PPid:").is_some_and(|parent| tree.contains(&parent))
+                    && status_field(status, "PPid:").is_some_and(|parent| tree.contains(&parent))
                 {
                     tree.push(pid.clone());
                 }
@@ -103,8 +104,8 @@ fn peak_tree_rss_kb(child: &mut std::process::Child, name: &str) -> u64 {
             }
         }
         for (pid, status) in &statuses {
-            if tree.contains(pid) && field(status, "Name:").as_deref() == Some(name) {
-                let hwm = field(status, "VmHWM:").and_then(|v| v.parse::<u64>().ok());
+            if tree.contains(pid) && status_field(status, "Name:").as_deref() == Some(name) {
+                let hwm = status_field(status, "VmHWM:").and_then(|v| v.parse::<u64>().ok());
                 peak = peak.max(hwm.unwrap_or(0));
             }
         }

@@ -209,7 +209,8 @@ pub fn read_recorded(path: &Path, file: &str) -> Option<Vec<u8>> {
     })
 }
 
-/// Writes a version's blobs (its text and its sources) into the repository at `path`, from any
+/// Writes a version's blobs (its text, whose blob id is `text_id`, and its sources) into the
+/// repository at `path`, from any
 /// thread, ahead of the commit that the repository's single writer then makes with
 /// [`VersionsRepository::record_with`]: compressing, hashing and writing object files — most of
 /// what recording costs — is so shared among the threads that extract. `None` when the text is
@@ -221,10 +222,10 @@ pub fn write_blobs_ahead(
     service_id: &str,
     terms_type: &str,
     text: &str,
+    text_id: Oid,
     sources: &[&[u8]],
 ) -> Option<WrittenBlobs> {
     with_thread_repository(path, |repo| {
-        let text_id = Oid::hash_object(git2::ObjectType::Blob, text.as_bytes()).ok()?;
         if tip_blob_id(repo, service_id, terms_type) == Some(text_id) {
             return None;
         }

@@ -51,6 +51,8 @@ struct Prepared {
     text: Option<String>,
     parts: Vec<(SourceDocument, Fetched)>,
     fetched_at: DateTime<Utc>,
+    /// The text's blob id, worked out by the extraction thread.
+    text_id: Option<git2::Oid>,
     /// The version's blobs, written by the extraction thread when the text is new.
     written: Option<record::WrittenBlobs>,
     /// What the extraction started from and gave, remembered for the next rounds.
@@ -280,7 +282,7 @@ async fn prepare(
     let terms_type = document.terms.terms_type.clone();
     let declaration = document.declaration_sha256.clone();
     let terms = document.terms.clone();
-    let (text, written, extraction, technical) = tokio::task::spawn_blocking(move || {
+    let (text, text_id, written, extraction, technical) = tokio::task::spawn_blocking(move || {
         let Extracting {
             snapshots,
             memory,
@@ -305,19 +307,25 @@ async fn prepare(
         if let Some(recorded) = recorded {
             extraction.text = recorded.to_string();
             if memory.gives_recorded_text(&service_id, &terms_type, &extraction) {
-                return Ok((None, None, None, None));
+                return Ok((None, None, None, None, None));
             }
         }
         let text = extract_parts(&for_extraction)?;
-        extraction.text = git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
-            .map(|id| id.to_string())
-            .unwrap_or_default();
+        let text_id = git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
+            .map_err(|e| Error::internal("hashing the extracted text", e))?;
+        extraction.text = text_id.to_string();
         let sources: Vec<&[u8]> = for_extraction
             .iter()
             .map(|(_, fetched)| fetched.bytes.as_slice())
             .collect();
-        let written =
-            record::write_blobs_ahead(&snapshots, &service_id, &terms_type, &text, &sources);
+        let written = record::write_blobs_ahead(
+            &snapshots,
+            &service_id,
+            &terms_type,
+            &text,
+            text_id,
+            &sources,
+        );
         // A new text (blobs written ahead) of a recorded document: is it the declaration's or
         // the engine's doing? Re-extracting the recorded sources tells, here rather than on the
         // recording thread.
@@ -329,7 +337,13 @@ async fn prepare(
                 &text,
             )
         });
-        Ok::<_, Error>((Some(text), written, Some(extraction), technical))
+        Ok::<_, Error>((
+            Some(text),
+            Some(text_id),
+            written,
+            Some(extraction),
+            technical,
+        ))
     })
     .await
     .map_err(|e| Error::internal("the extraction thread", e))??;
@@ -337,6 +351,7 @@ async fn prepare(
         text,
         parts,
         fetched_at,
+        text_id,
         written,
         extraction,
         technical,
@@ -488,9 +503,7 @@ fn record_document(
     // Unchanged is told by the blob id, without reading the recorded text.
     let unchanged = repository
         .current_blob_id(&document.service_id, terms_type)
-        .is_some_and(|id| {
-            git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes()).ok() == Some(id)
-        });
+        .is_some_and(|id| prepared.text_id == Some(id));
     let current = if unchanged {
         None
     } else {
