@@ -314,6 +314,46 @@ fn transient_failures_are_retried_and_permanent_ones_are_not() {
 }
 
 #[test]
+fn waiting_for_the_host_s_turn_does_not_count_toward_the_timeout() {
+    // Each page takes 0.7 s, within the 1 s timeout; one at a time, the last waits 1.4 s for
+    // its turn, and must still be recorded.
+    let server = Server::start();
+    let ws = Workspace::new("  per_host: 1\n  per_host_delay: 0s\n  timeout: 1s\n  retries: 0\n");
+    let mut terms = serde_json::Map::new();
+    for (i, terms_type) in ["Privacy Policy", "Terms of Service", "Imprint"]
+        .iter()
+        .enumerate()
+    {
+        let path = format!("/slow{i}");
+        server.set(
+            &path,
+            Behaviour::Delayed(
+                700,
+                Box::new(Behaviour::html(&format!(
+                    "<main><p>Document {i}</p></main>"
+                ))),
+            ),
+        );
+        terms.insert(
+            terms_type.to_string(),
+            json!({"fetch": server.url(&path), "select": "main"}),
+        );
+    }
+    ws.declare("Example", serde_json::Value::Object(terms));
+    let output = ws.track(&["--json"]);
+    let r = report(&output);
+    for terms_type in ["Privacy Policy", "Terms of Service", "Imprint"] {
+        assert_eq!(
+            document(&r, "Example", terms_type)["status"],
+            "first_record",
+            "{terms_type}: {}",
+            document(&r, "Example", terms_type)
+        );
+    }
+    assert_eq!(server.max_in_flight(), 1);
+}
+
+#[test]
 fn one_request_at_a_time_per_host_with_a_pause() {
     let server = Server::start();
     let ws = Workspace::new("  concurrency: 8\n  per_host: 1\n  per_host_delay: 150ms\n");

@@ -123,14 +123,10 @@ impl Fetcher {
     pub async fn fetch(&self, url: &str) -> Result<Fetched> {
         let mut attempt = 0;
         loop {
-            let result = match tokio::time::timeout(self.config.timeout, self.fetch_once(url)).await
-            {
-                Ok(result) => result,
-                Err(_) => Err(Error::Timeout {
-                    url: url.to_string(),
-                    seconds: self.config.timeout.as_secs().max(1),
-                }),
-            };
+            // `fetch_once` bounds the request and the body by `fetch.timeout` itself, counted
+            // from the first request sent: a document waiting for its host's turn behind a slow
+            // one must not time out for that wait.
+            let result = self.fetch_once(url).await;
             match result {
                 Err(error) if error.is_transient() && attempt < self.config.retries => {
                     let wait = match &error {
