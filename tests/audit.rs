@@ -322,12 +322,21 @@ fn a_recorded_repository_verifies_clean_and_tampering_is_found() {
     let deleting = commit_tree("Tidy up", &|update| {
         update.remove("Example/Privacy Policy.md");
     });
-    // A corrupted object: the first version's text, overwritten on disk.
-    let first_version = repo
-        .revparse_single("HEAD~4:Example/Privacy Policy.md")
-        .unwrap()
-        .id()
-        .to_string();
+    // A corrupted object: the first version's text, overwritten on disk. The
+    // first round's two documents are committed in the order they finish, so
+    // the first version is found by walking the history from its root.
+    let mut walk = repo.revwalk().unwrap();
+    walk.push_head().unwrap();
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+        .unwrap();
+    let first_version = walk
+        .map(|id| repo.find_commit(id.unwrap()).unwrap())
+        .find_map(|commit| {
+            let tree = commit.tree().unwrap();
+            let entry = tree.get_path(std::path::Path::new("Example/Privacy Policy.md"));
+            entry.ok().map(|entry| entry.id().to_string())
+        })
+        .unwrap();
     let object = ws
         .path()
         .join("snapshots/.git/objects")
