@@ -259,6 +259,10 @@ pub struct RecordConfig {
     /// into git only — the fastest, for collections read through git, `show` or a published
     /// remote — and leaves the folder's files as they are.
     pub working_tree: bool,
+    /// After a round that recorded something, let git pack the repository when it decides it
+    /// should (`git gc --auto`: thousands of loose objects, or tens of packs), so that it stays
+    /// compact over years. Needs the `git` program (without it, each round warns and goes on).
+    pub maintenance: bool,
 }
 
 impl Default for RecordConfig {
@@ -266,6 +270,7 @@ impl Default for RecordConfig {
         RecordConfig {
             suspicious_shrink: 0.8,
             working_tree: true,
+            maintenance: true,
         }
     }
 }

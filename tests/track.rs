@@ -1140,3 +1140,74 @@ fn without_a_working_tree_versions_are_recorded_in_git_only() {
     );
     ws.assert_verifies();
 }
+
+/// The types of the repository's loose objects (one file each under `.git/objects/xx/`).
+fn loose_object_types(ws: &Workspace) -> Vec<String> {
+    let objects = ws.repo().join(".git/objects");
+    let mut types = Vec::new();
+    for folder in std::fs::read_dir(&objects).unwrap().flatten() {
+        let name = folder.file_name().to_string_lossy().into_owned();
+        if name.len() != 2 || !name.chars().all(|c| c.is_ascii_hexdigit()) {
+            continue;
+        }
+        for file in std::fs::read_dir(folder.path()).unwrap().flatten() {
+            let id = format!("{name}{}", file.file_name().to_string_lossy());
+            types.push(ws.git(&["cat-file", "-t", &id]).trim().to_string());
+        }
+    }
+    types
+}
+
+fn pack_count(ws: &Workspace) -> usize {
+    std::fs::read_dir(ws.repo().join(".git/objects/pack"))
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".pack"))
+        .count()
+}
+
+#[test]
+fn a_round_writes_its_commits_in_a_pack_and_git_packs_the_rest_when_it_should() {
+    let server = Server::start();
+    server.set("/privacy", Behaviour::html(V1));
+    server.set("/terms", Behaviour::html("<main><p>Be nice.</p></main>"));
+    let ws = Workspace::new("");
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"},
+               "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
+    );
+    let first = ws.track(&["--json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(ws.commit_count(), 2);
+    // The round's trees and commits are in one pack; only the blobs written beside the
+    // extraction are loose (git gathers them later).
+    assert_eq!(pack_count(&ws), 1);
+    let loose = loose_object_types(&ws);
+    assert!(
+        !loose.is_empty() && loose.iter().all(|t| t == "blob"),
+        "{loose:?}"
+    );
+    ws.assert_verifies();
+
+    // With git's threshold at one pack, the next round that records has git gather all.
+    ws.git(&["config", "gc.autoPackLimit", "1"]);
+    server.set("/privacy", Behaviour::html(V2));
+    let second = ws.track(&["--json"]);
+    assert_eq!(
+        document(&report(&second), "Example", "Privacy Policy")["status"],
+        "new_changes"
+    );
+    assert_eq!(pack_count(&ws), 1, "one pack after git's packing");
+    assert_eq!(loose_object_types(&ws), Vec::<String>::new());
+    assert_eq!(ws.commit_count(), 3);
+    ws.assert_verifies();
+
+    // Without maintenance, packs are left as written.
+    ws.append_config("record:\n  maintenance: false\n");
+    server.set("/privacy", Behaviour::html(V1));
+    let third = ws.track(&["--json"]);
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    assert_eq!(pack_count(&ws), 2);
+    ws.assert_verifies();
+}

@@ -13,7 +13,10 @@
 //! file lock, released even when the process is killed); objects are written
 //! before the branch moves, and the move is an atomic rename, so a run killed at
 //! any moment leaves a repository `git fsck` accepts. Commit dates never go back
-//! in time: history only grows, in order.
+//! in time: history only grows, in order. A tracking round records in batch mode
+//! ([`VersionsRepository::begin_batches`]): its trees and commits stay in memory until
+//! [`VersionsRepository::write_batch`] writes them as one pack and then moves the branch;
+//! [`maintain`] lets git pack the rest when it judges it should.
 //!
 //! ```
 //! use policydiff::record::{VersionsRepository, NewVersion, SourceFile};
@@ -40,7 +43,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+mod batch;
 mod history_index;
+use batch::Batch;
 use history_index::HistoryIndex;
 
 /// What a version is: policydiff's one vocabulary for versions, used by tracking reports,
@@ -238,6 +243,35 @@ pub fn write_blobs_ahead(
     })
 }
 
+/// Lets git pack the repository at `path` if it judges it should (`git gc --auto`: by its
+/// thresholds, thousands of loose objects or tens of packs; otherwise it does nothing and
+/// returns at once). Writing every version as compactly as `git gc` would (deltas between
+/// versions) would slow every round; packing now and then keeps the repository within a small
+/// factor of `git gc --aggressive` over years. Called with the writer's lock held; in the
+/// foreground, so that the next round never races it. Unreachable objects are pruned only
+/// after git's grace period (two weeks), so blobs written ahead of a commit are safe.
+pub fn maintain(path: &Path) -> Result<()> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(path)
+        .args(["-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::io(
+                "cannot run `git gc --auto` (is git installed? `record.maintenance: false` turns the packing off)",
+                e,
+            )
+        })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(Error::Repository {
+        context: format!("`git gc --auto` in {}", path.display()),
+        message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
+}
+
 /// A version written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Recorded {
@@ -316,6 +350,8 @@ pub struct VersionsRepository {
     stale_paths: Vec<String>,
     /// Whether the working tree is kept in line with the branch at all.
     working_tree: bool,
+    /// Commits held in memory until [`VersionsRepository::write_batch`] (batch mode only).
+    batch: Option<Batch>,
 }
 
 /// Name of the version file of a document.
@@ -447,6 +483,7 @@ impl VersionsRepository {
             history: Default::default(),
             stale_paths: Vec::new(),
             working_tree: true,
+            batch: None,
         })
     }
 
@@ -516,9 +553,89 @@ impl VersionsRepository {
         self.repo.head().ok()?.peel_to_commit().ok()
     }
 
+    /// The newest commit: the branch's tip, or in batch mode the last commit not yet written.
+    fn tip_commit(&self) -> Option<git2::Commit<'_>> {
+        match self.batch.as_ref().and_then(|batch| batch.tip) {
+            Some(tip) => self.repo.find_commit(tip).ok(),
+            None => self.head_commit(),
+        }
+    }
+
+    /// Batch mode: from now on, commits are held in memory and reach the disk (as one pack,
+    /// then the branch moves) with [`write_batch`](Self::write_batch) — one file per batch
+    /// instead of several per commit. A commit is recorded only once its batch is written; a
+    /// process killed before that leaves the branch where the last batch put it.
+    pub fn begin_batches(&mut self) -> Result<()> {
+        if self.batch.is_none() {
+            batch::write_to_memory(&self.repo)
+                .map_err(|e| git_error("cannot prepare the in-memory object database", e))?;
+            self.batch = Some(Batch::default());
+        }
+        Ok(())
+    }
+
+    /// Commits made since the last [`write_batch`](Self::write_batch) (0 outside batch mode).
+    pub fn unwritten_commits(&self) -> usize {
+        self.batch.as_ref().map_or(0, |batch| batch.commits)
+    }
+
+    /// Writes the commits held in memory (one pack and its index), then moves the branch onto
+    /// the newest; returns how many commits were written. On failure none of them is recorded:
+    /// the branch stays where it was, and the memory is emptied. Batch mode goes on.
+    pub fn write_batch(&mut self) -> Result<usize> {
+        let Some(batch) = self.batch.take() else {
+            return Ok(0);
+        };
+        let written = match batch.tip {
+            None => return Ok(0).inspect(|_| self.batch = Some(batch)),
+            Some(tip) => batch
+                .write_pack(&self.repo)
+                .map_err(|e| git_error("cannot write the pack of new versions", e))
+                .and_then(|()| self.move_branch(tip, batch.commits))
+                .map(|()| batch.commits),
+        };
+        // The files of commits recorded are shown at the next checkout; those of commits that
+        // are not recorded are not shown at all.
+        if written.is_ok() && self.working_tree {
+            self.stale_paths.extend(batch.paths);
+        }
+        // A fresh memory for the next batch: the written objects are on disk now (or, after a
+        // failure, dropped with the commits that needed them).
+        match batch::write_to_memory(&self.repo) {
+            Ok(()) => self.batch = Some(Batch::default()),
+            Err(error) => {
+                // Out of batch mode: the repository's own database takes the writes again.
+                tracing::warn!("recording without batches: {}", error.message());
+                let own = Repository::open(&self.path).and_then(|own| {
+                    let odb = own.odb()?;
+                    self.repo.set_odb(&odb)
+                });
+                if let Err(error) = own {
+                    tracing::warn!("cannot use the repository's objects: {}", error.message());
+                }
+            }
+        }
+        written
+    }
+
+    /// Moves the branch HEAD names (or a detached HEAD) onto `tip`, atomically.
+    fn move_branch(&self, tip: Oid, commits: usize) -> Result<()> {
+        let failed = |e| git_error("cannot move the branch onto the new versions", e);
+        let head = self.repo.find_reference("HEAD").map_err(failed)?;
+        let message = format!("policydiff: {commits} version(s) recorded");
+        match head.symbolic_target().map_err(failed)? {
+            Some(branch) => self
+                .repo
+                .reference(branch, tip, true, &message)
+                .map(drop)
+                .map_err(failed),
+            None => self.repo.set_head_detached(tip).map_err(failed),
+        }
+    }
+
     /// The bytes of a file at the branch's tip.
     pub fn read_current(&self, path: &str) -> Option<Vec<u8>> {
-        let tree = self.head_commit()?.tree().ok()?;
+        let tree = self.tip_commit()?.tree().ok()?;
         let entry = tree.get_path(Path::new(path)).ok()?;
         let blob = entry.to_object(&self.repo).ok()?.peel_to_blob().ok()?;
         Some(blob.content().to_vec())
@@ -532,7 +649,7 @@ impl VersionsRepository {
 
     /// The id of a document's version blob at the branch's tip (no read of its content).
     pub fn current_blob_id(&self, service_id: &str, terms_type: &str) -> Option<Oid> {
-        let tree = self.head_commit()?.tree().ok()?;
+        let tree = self.tip_commit()?.tree().ok()?;
         let entry = tree
             .get_path(Path::new(&version_path(service_id, terms_type)))
             .ok()?;
@@ -567,7 +684,7 @@ impl VersionsRepository {
             (Some(_), true) => VersionKind::TechnicalUpgrade,
             (Some(_), false) => VersionKind::NewChanges,
         };
-        let parent = self.head_commit();
+        let parent = self.tip_commit();
         let base_tree = match &parent {
             Some(commit) => commit
                 .tree()
@@ -584,10 +701,15 @@ impl VersionsRepository {
             }
         };
         let mut update = git2::build::TreeUpdateBuilder::new();
-        let blob = |bytes: &[u8]| -> Result<Oid> {
-            self.repo
+        // In batch mode, the objects written here are in memory until the batch's pack.
+        let mut new_objects = Vec::new();
+        let mut blob = |bytes: &[u8]| -> Result<Oid> {
+            let id = self
+                .repo
                 .blob(bytes)
-                .map_err(|e| git_error("cannot write a blob", e))
+                .map_err(|e| git_error("cannot write a blob", e))?;
+            new_objects.push(id);
+            Ok(id)
         };
         let text_blob = match written {
             Some(written) => written.text,
@@ -609,6 +731,9 @@ impl VersionsRepository {
             .repo
             .find_tree(tree_id)
             .map_err(|e| git_error("cannot read the new tree", e))?;
+        if self.batch.is_some() {
+            new_objects.extend(Batch::trees_on_path(&self.repo, tree_id, &path));
+        }
 
         // Never before the parent: history stays in time order even if clocks disagree.
         let mut when = version.fetched_at;
@@ -623,15 +748,17 @@ impl VersionsRepository {
             .map_err(|e| git_error("invalid author in the configuration", e))?;
         let message = commit_message(kind, version);
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        // Outside batch mode the branch moves with the commit; in batch mode, once the batch
+        // is on disk.
+        let update_ref = if self.batch.is_some() {
+            None
+        } else {
+            Some("HEAD")
+        };
         let commit = self
             .repo
             .commit(
-                Some("HEAD"),
-                &signature,
-                &signature,
-                &message,
-                &tree,
-                &parents,
+                update_ref, &signature, &signature, &message, &tree, &parents,
             )
             .map_err(|e| git_error("cannot write the commit", e))?;
         // The working tree (what people browse) is a view of the branch, brought in line once
@@ -641,12 +768,19 @@ impl VersionsRepository {
         drop(parent);
         drop(tree);
         drop(base_tree);
-        if self.working_tree {
-            self.stale_paths.push(path);
-            for source in &version.sources {
-                self.stale_paths
-                    .push(format!("{}/{}", version.service_id, source.file_name));
+        let mut paths = vec![path];
+        for source in &version.sources {
+            paths.push(format!("{}/{}", version.service_id, source.file_name));
+        }
+        match &mut self.batch {
+            Some(batch) => {
+                new_objects.push(commit);
+                batch.objects.extend(new_objects);
+                batch.tip = Some(commit);
+                batch.commits += 1;
+                batch.paths.extend(paths);
             }
+            None => self.stale_paths.extend(paths),
         }
         Ok(Some(Recorded {
             commit: commit.to_string(),
@@ -715,6 +849,7 @@ impl VersionsRepository {
             history: Default::default(),
             stale_paths: Vec::new(),
             working_tree: true,
+            batch: None,
         })
     }
 

@@ -4,7 +4,9 @@
 //! runs each document through the stages: sources are fetched concurrently
 //! (`fetch.concurrency` documents at once, the fetcher's per-host limits
 //! inside), extracted on blocking threads, and recorded by one writer, in the
-//! order documents finish. Each document ends as a [`DocumentReport`]; a failure
+//! order documents finish; its commits reach the disk a batch at a time (one pack,
+//! then the branch moves, at least every half second), and a document is recorded
+//! — reported, drafted — once its batch is written. Each document ends as a [`DocumentReport`]; a failure
 //! is a status and a class, never a recorded version and never the end of the
 //! round. A recorded change gets its memo ([`crate::memo`], kept in the
 //! [`crate::memo::MemoStore`]) from a drafting thread, so that analysis never
@@ -97,6 +99,10 @@ pub async fn track_until(
         repository.without_working_tree();
     }
     repository.sync_working_tree()?;
+    // Commits reach the disk a batch at a time (one pack each); without batches, one by one.
+    if let Err(error) = repository.begin_batches() {
+        tracing::warn!("recording commit by commit: {error}");
+    }
     for report in &reports {
         on_document(report);
     }
@@ -148,55 +154,45 @@ pub async fn track_until(
         reports.push(report);
     };
     let mut ticket = 0;
-    while let Some(task) = prepared.next().await {
-        let (document, result, started) = match task {
-            Ok(prepared) => prepared,
-            // A task that panicked fails its document alone.
-            Err(((service_id, terms_type), error)) => {
-                let error = Error::internal("fetching and extracting the document", error);
-                tell(
-                    DocumentReport::failed(&service_id, &terms_type, &error),
-                    &mut reports,
-                );
-                continue;
-            }
+    // Commits made but not yet written to disk: recorded (told, drafted) once their batch is.
+    let mut unwritten = Unwritten::default();
+    loop {
+        let next = match unwritten.deadline() {
+            None => prepared.next().await.map_or(Next::Done, Next::Document),
+            Some(deadline) => match tokio::time::timeout_at(deadline, prepared.next()).await {
+                Ok(Some(task)) => Next::Document(task),
+                Ok(None) => Next::Done,
+                Err(_) => Next::BatchDue,
+            },
         };
-        let report = match result {
-            Ok(mut prepared) => {
-                if let Some(extraction) = prepared.extraction.take() {
-                    remembered.push((
-                        document.service_id.clone(),
-                        document.terms.terms_type.clone(),
-                        extraction,
-                    ));
-                }
-                let (report, recorded) =
-                    record_document(config, &mut repository, &document, prepared, started);
-                match recorded {
-                    Some(recorded) if recorded.kind != VersionKind::FirstRecord => {
-                        ticket += 1;
-                        drafting.submit(DraftJob {
-                            ticket,
-                            service_id: document.service_id.clone(),
-                            service_name: document.service_name.clone(),
-                            terms_type: document.terms.terms_type.clone(),
-                            recorded,
-                        });
-                        awaiting_draft.push((ticket, report));
-                        None
-                    }
-                    _ => Some(report),
-                }
-            }
-            Err(error) => Some(failed_after(&document, &error, started)),
-        };
-        if let Some(report) = report {
+        let done = matches!(next, Next::Done);
+        if let Next::Document(task) = next
+            && let Some(report) = record_task(
+                config,
+                &mut repository,
+                task,
+                &mut remembered,
+                &mut unwritten,
+            )
+        {
             tell(report, &mut reports);
+        }
+        if done || unwritten.is_due() {
+            for (report, job) in unwritten.write(&mut repository) {
+                if let Some(report) =
+                    draft_or_tell(report, job, &mut drafting, &mut awaiting_draft, &mut ticket)
+                {
+                    tell(report, &mut reports);
+                }
+            }
         }
         for drafted in drafting.ready() {
             if let Some(report) = with_draft(&mut awaiting_draft, drafted) {
                 tell(report, &mut reports);
             }
+        }
+        if done {
+            break;
         }
     }
     drop(prepared);
@@ -219,6 +215,15 @@ pub async fn track_until(
     }
     let browser_started = browsers.was_started();
     browsers.close().await;
+    if config.record.maintenance && reports.iter().any(|r| r.commit.is_some()) {
+        let snapshots = config.snapshots.clone();
+        let packing = Instant::now();
+        match tokio::task::spawn_blocking(move || record::maintain(&snapshots)).await {
+            Ok(Ok(())) => tracing::debug!("repository maintenance took {:?}", packing.elapsed()),
+            Ok(Err(error)) => tracing::warn!("the repository was not packed: {error}"),
+            Err(error) => tracing::warn!("the repository was not packed: {error}"),
+        }
+    }
 
     drop(lock);
     let mut report = RunReport::from_documents(
@@ -242,6 +247,144 @@ pub async fn track_until(
     }
     RunLog::in_state(&config.state).append(&report)?;
     Ok(report)
+}
+
+/// What the recording loop waits for next.
+enum Next<T> {
+    /// A document fetched and extracted (or its task's failure).
+    Document(T),
+    /// The time of the commits waiting for their batch is up.
+    BatchDue,
+    /// Every document of the round is done.
+    Done,
+}
+
+/// What a document's task gives: the document, its fetched and extracted text (or why not) and
+/// when it started; or, when the task itself failed (panicked), the document's names and why.
+type DocumentTask = std::result::Result<
+    (Document, Result<Prepared>, Instant),
+    ((String, String), tokio::task::JoinError),
+>;
+
+/// A document's fetched and extracted task, recorded: its report, unless it made a commit
+/// (then the commit waits in `unwritten` for its batch, and is told once written).
+fn record_task(
+    config: &Config,
+    repository: &mut VersionsRepository,
+    task: DocumentTask,
+    remembered: &mut Vec<(String, String, Extraction)>,
+    unwritten: &mut Unwritten,
+) -> Option<DocumentReport> {
+    let (document, result, started) = match task {
+        Ok(prepared) => prepared,
+        // A task that panicked fails its document alone.
+        Err(((service_id, terms_type), error)) => {
+            let error = Error::internal("fetching and extracting the document", error);
+            return Some(DocumentReport::failed(&service_id, &terms_type, &error));
+        }
+    };
+    let mut prepared = match result {
+        Ok(prepared) => prepared,
+        Err(error) => return Some(failed_after(&document, &error, started)),
+    };
+    if let Some(extraction) = prepared.extraction.take() {
+        remembered.push((
+            document.service_id.clone(),
+            document.terms.terms_type.clone(),
+            extraction,
+        ));
+    }
+    match record_document(config, repository, &document, prepared, started) {
+        (report, Some(recorded)) => {
+            unwritten.push(report, &document, recorded);
+            None
+        }
+        (report, None) => Some(report),
+    }
+}
+
+/// Commits made and not yet written to disk, with the reports that will tell them.
+#[derive(Default)]
+struct Unwritten {
+    commits: Vec<(DocumentReport, DraftJob)>,
+    /// When the oldest of them was made.
+    since: Option<tokio::time::Instant>,
+}
+
+impl Unwritten {
+    /// Commits written in one pack, at most.
+    const MOST: usize = 256;
+    /// How long a commit waits for its batch, at most: its memo is drafted only once the batch
+    /// is on disk (drafting threads read it there), and a process killed loses at most this
+    /// much of its round's work. A pack every half second keeps packs few (`git gc --auto`
+    /// gathers them) and drafting beside recording.
+    const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+    fn push(&mut self, report: DocumentReport, document: &Document, recorded: record::Recorded) {
+        self.since.get_or_insert_with(tokio::time::Instant::now);
+        self.commits.push((
+            report,
+            DraftJob {
+                ticket: 0,
+                service_id: document.service_id.clone(),
+                service_name: document.service_name.clone(),
+                terms_type: document.terms.terms_type.clone(),
+                recorded,
+            },
+        ));
+    }
+
+    /// Whether the batch is to be written now (enough commits, or the oldest waited enough).
+    fn is_due(&self) -> bool {
+        self.commits.len() >= Self::MOST
+            || self
+                .since
+                .is_some_and(|since| since.elapsed() >= Self::LONGEST_WAIT)
+    }
+
+    /// When the batch must be written even if no other document comes.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.since.map(|since| since + Self::LONGEST_WAIT)
+    }
+
+    /// Writes the batch; gives each commit's report and drafting job: recorded, or, when the
+    /// batch cannot be written, its document failed (nothing recorded; the next round records
+    /// it).
+    fn write(&mut self, repository: &mut VersionsRepository) -> Vec<(DocumentReport, DraftJob)> {
+        self.since = None;
+        if self.commits.is_empty() {
+            return Vec::new();
+        }
+        let written = repository.write_batch();
+        let mut commits = std::mem::take(&mut self.commits);
+        if let Err(error) = &written {
+            for (report, job) in &mut commits {
+                let duration_ms = report.duration_ms;
+                *report = DocumentReport::failed(&job.service_id, &job.terms_type, error);
+                report.duration_ms = duration_ms;
+            }
+        }
+        commits
+    }
+}
+
+/// A recorded change goes to drafting (its report is told with its memo); a first record, or a
+/// failure, is told at once.
+fn draft_or_tell(
+    report: DocumentReport,
+    mut job: DraftJob,
+    drafting: &mut Drafting,
+    awaiting_draft: &mut Vec<(usize, DocumentReport)>,
+    ticket: &mut usize,
+) -> Option<DocumentReport> {
+    if report.commit.is_none() || job.recorded.kind == VersionKind::FirstRecord {
+        return Some(report);
+    }
+    *ticket += 1;
+    job.ticket = *ticket;
+    drafting.submit(job);
+    awaiting_draft.push((*ticket, report));
+    None
 }
 
 fn failed_after(document: &Document, error: &Error, started: Instant) -> DocumentReport {
@@ -304,11 +447,19 @@ async fn prepare(
             text: String::new(),
         };
         let recorded = record::recorded_blob_id(&snapshots, &service_id, &terms_type);
+        let mut declaration_and_engine_unchanged = false;
         if let Some(recorded) = recorded {
             extraction.text = recorded.to_string();
             if memory.gives_recorded_text(&service_id, &terms_type, &extraction) {
                 return Ok((None, None, None, None, None));
             }
+            declaration_and_engine_unchanged = memory.extracted_with(
+                &service_id,
+                &terms_type,
+                &extraction.declaration,
+                &extraction.engine,
+                &extraction.text,
+            );
         }
         let text = extract_parts(&for_extraction)?;
         let text_id = git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
@@ -327,15 +478,17 @@ async fn prepare(
             &sources,
         );
         // A new text (blobs written ahead) of a recorded document: is it the declaration's or
-        // the engine's doing? Re-extracting the recorded sources tells, here rather than on the
+        // the engine's doing? Not when both are those that last gave the recorded text;
+        // otherwise re-extracting the recorded sources tells, here rather than on the
         // recording thread.
         let technical = (written.is_some() && recorded.is_some()).then(|| {
-            guards::gives_recorded_sources(
-                |file| record::read_recorded(&snapshots, file),
-                &service_id,
-                &terms,
-                &text,
-            )
+            !declaration_and_engine_unchanged
+                && guards::gives_recorded_sources(
+                    |file| record::read_recorded(&snapshots, file),
+                    &service_id,
+                    &terms,
+                    &text,
+                )
         });
         Ok::<_, Error>((
             Some(text),

@@ -82,6 +82,27 @@ impl SourceMemory {
             .is_some_and(|remembered| remembered == extraction)
     }
 
+    /// Whether the recorded text (blob id `recorded_text`) last came out of an extraction with
+    /// this declaration and engine: then a new text now comes from new bytes, not from a change
+    /// of the declaration or the engine — it cannot be a technical upgrade, and the recorded
+    /// sources need not be extracted again to tell.
+    pub fn extracted_with(
+        &self,
+        service_id: &str,
+        terms_type: &str,
+        declaration: &str,
+        engine: &str,
+        recorded_text: &str,
+    ) -> bool {
+        self.extractions
+            .get(&Self::key(service_id, terms_type))
+            .is_some_and(|remembered| {
+                remembered.text == recorded_text
+                    && remembered.declaration == declaration
+                    && remembered.engine == engine
+            })
+    }
+
     /// Remembers a document's latest extraction.
     pub fn remember(&mut self, service_id: &str, terms_type: &str, extraction: Extraction) {
         self.extractions
@@ -140,6 +161,24 @@ mod tests {
         let mut other_type = extraction("t");
         other_type.sources[0].1 = Some("application/pdf".into());
         assert!(!memory.gives_recorded_text("S", "Privacy Policy", &other_type));
+    }
+
+    #[test]
+    fn a_recorded_text_extracted_with_today_s_declaration_and_engine_is_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut memory = SourceMemory::in_state(dir.path());
+        let engine = engine();
+        assert!(!memory.extracted_with("S", "Privacy Policy", "d", &engine, "t"));
+        memory.remember("S", "Privacy Policy", extraction("t"));
+        assert!(memory.extracted_with("S", "Privacy Policy", "d", &engine, "t"));
+        // Other bytes gave the same text: still the same declaration and engine.
+        let mut other_bytes = extraction("t");
+        other_bytes.sources[0].0 = "b".repeat(64);
+        memory.remember("S", "Privacy Policy", other_bytes);
+        assert!(memory.extracted_with("S", "Privacy Policy", "d", &engine, "t"));
+        assert!(!memory.extracted_with("S", "Privacy Policy", "e", &engine, "t"));
+        assert!(!memory.extracted_with("S", "Privacy Policy", "d", "0.0.0+other", "t"));
+        assert!(!memory.extracted_with("S", "Privacy Policy", "d", &engine, "u"));
     }
 
     #[test]
