@@ -337,16 +337,41 @@ fn a_recorded_repository_verifies_clean_and_tampering_is_found() {
             entry.ok().map(|entry| entry.id().to_string())
         })
         .unwrap();
-    let object = ws
-        .path()
-        .join("snapshots/.git/objects")
-        .join(&first_version[..2])
-        .join(&first_version[2..]);
-    let mut permissions = std::fs::metadata(&object).unwrap().permissions();
+    // Its bytes in the pack that holds it (tracking writes packs), overwritten in the middle of
+    // its compressed content.
+    let pack_dir = ws.path().join("snapshots/.git/objects/pack");
+    let (pack, offset) = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "idx"))
+        .find_map(|idx| {
+            let listing = std::process::Command::new("git")
+                .args(["verify-pack", "-v"])
+                .arg(&idx)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&listing.stdout)
+                .lines()
+                .find(|line| line.starts_with(&first_version))
+                .map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    (
+                        idx.with_extension("pack"),
+                        fields[4].parse::<usize>().unwrap(),
+                    )
+                })
+        })
+        .expect("the first version is in a pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    for byte in &mut bytes[offset + 4..offset + 12] {
+        *byte ^= 0x5a;
+    }
+    let mut permissions = std::fs::metadata(&pack).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     permissions.set_readonly(false);
-    std::fs::set_permissions(&object, permissions).unwrap();
-    std::fs::write(&object, b"not a zlib stream").unwrap();
+    std::fs::set_permissions(&pack, permissions).unwrap();
+    std::fs::write(&pack, &bytes).unwrap();
 
     let (code, tampered) = verify_json(&ws);
     assert_eq!(code, Some(1), "{tampered}");

@@ -1180,14 +1180,9 @@ fn a_round_writes_its_commits_in_a_pack_and_git_packs_the_rest_when_it_should() 
     let first = ws.track(&["--json"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert_eq!(ws.commit_count(), 2);
-    // The round's trees and commits are in one pack; only the blobs written beside the
-    // extraction are loose (git gathers them later).
+    // The round's objects (texts, sources, trees, commits) are in one pack, none loose.
     assert_eq!(pack_count(&ws), 1);
-    let loose = loose_object_types(&ws);
-    assert!(
-        !loose.is_empty() && loose.iter().all(|t| t == "blob"),
-        "{loose:?}"
-    );
+    assert_eq!(loose_object_types(&ws), Vec::<String>::new());
     ws.assert_verifies();
 
     // With git's threshold at one pack, the next round that records has git gather all.

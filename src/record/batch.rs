@@ -1,17 +1,21 @@
 //! Commits held in memory and written to disk as one pack: what a tracking round records.
 //!
-//! Writing each tree and commit as its own loose object costs a file creation per object — on
-//! a round of a thousand new documents, more time than everything else the recorder does. In
-//! batch mode ([`super::VersionsRepository::begin_batches`]) the recorder writes trees, commits
-//! (and any blob not written ahead) to an in-memory object database layered over the
-//! repository's objects. [`Batch::write_pack`] then writes them as one pack (and its index) into
-//! `objects/pack`, and only then does the branch move, so that a process killed at any moment
-//! leaves the branch on commits whose objects are all on disk: the commits of an unwritten batch
-//! are simply not recorded (no report said they were) and the next round records them.
+//! Writing each object as its own loose file costs a file creation per object — on a round of
+//! a thousand new documents, more time than everything else the recorder does. In batch mode
+//! ([`super::VersionsRepository::begin_batches`]) the blobs of new versions come hashed and
+//! compressed from the extraction threads ([`super::pack_blobs_ahead`]), and the recorder
+//! writes trees and commits (and any blob not prepared ahead) to an in-memory object database
+//! layered over the repository's objects. [`Batch::write_pack`] then writes them all as one
+//! pack and its index into `objects/pack`, and only then does the branch move, so that a
+//! process killed at any moment leaves the branch on commits whose objects are all on disk: the
+//! commits of an unwritten batch are simply not recorded (no report said they were) and the
+//! next round records them.
 
 use std::path::Path;
 
 use git2::{Oid, Repository};
+
+use super::pack::{PackEntry, write_pack};
 
 /// Commits made since the last pack was written.
 #[derive(Debug, Default)]
@@ -24,6 +28,8 @@ pub(super) struct Batch {
     pub commits: usize,
     /// The files those commits changed (to show in the working tree once recorded).
     pub paths: Vec<String>,
+    /// Blobs compressed ahead by the extraction threads, for the pack.
+    pub entries: Vec<PackEntry>,
 }
 
 /// Makes every object written through `repo` from now on land in memory (an object database
@@ -41,14 +47,22 @@ pub(super) fn write_to_memory(repo: &Repository) -> Result<(), git2::Error> {
 }
 
 impl Batch {
-    /// Writes the batch's objects as one pack in `objects/pack` (the pack's index written by
-    /// libgit2's indexer, which checks every object it indexes).
-    pub fn write_pack(&self, repo: &Repository) -> Result<(), git2::Error> {
-        let mut builder = repo.packbuilder()?;
+    /// Writes the batch's objects as one pack in `objects/pack`: the blobs compressed ahead,
+    /// and the objects held in memory (trees, commits), compressed here.
+    pub fn write_pack(&mut self, repo: &Repository) -> Result<(), git2::Error> {
+        let odb = repo.odb()?;
+        let mut entries = std::mem::take(&mut self.entries);
         for id in &self.objects {
-            builder.insert_object(*id, None)?;
+            let object = odb.read(*id)?;
+            entries.push(PackEntry::new(object.kind(), *id, object.data()));
         }
-        builder.write(&repo.path().join("objects").join("pack"), 0)
+        write_pack(&repo.path().join("objects").join("pack"), &entries).map_err(|e| {
+            git2::Error::new(
+                git2::ErrorCode::GenericError,
+                git2::ErrorClass::Os,
+                e.to_string(),
+            )
+        })
     }
 
     /// The ids of the trees a path's new version sits in, from the root down (new objects

@@ -45,6 +45,7 @@ use crate::{Error, Result};
 
 mod batch;
 mod history_index;
+pub mod pack;
 use batch::Batch;
 use history_index::HistoryIndex;
 
@@ -146,13 +147,15 @@ pub struct NewVersion<'a> {
     pub technical: bool,
 }
 
-/// The blobs of a version written ahead of its commit by [`write_blobs_ahead`].
+/// The blobs of a version, hashed and compressed ahead of its commit by [`pack_blobs_ahead`].
 #[derive(Debug, Clone)]
 pub struct WrittenBlobs {
     /// The text's blob.
     pub text: Oid,
     /// Each source's blob, in the version's order.
     pub sources: Vec<Oid>,
+    /// Their pack entries, written to disk with the batch of the commit that names them.
+    entries: Vec<pack::PackEntry>,
 }
 
 thread_local! {
@@ -214,15 +217,14 @@ pub fn read_recorded(path: &Path, file: &str) -> Option<Vec<u8>> {
     })
 }
 
-/// Writes a version's blobs (its text, whose blob id is `text_id`, and its sources) into the
-/// repository at `path`, from any
-/// thread, ahead of the commit that the repository's single writer then makes with
-/// [`VersionsRepository::record_with`]: compressing, hashing and writing object files — most of
-/// what recording costs — is so shared among the threads that extract. `None` when the text is
-/// the one at the branch's tip (nothing to record) or the repository cannot be used (the writer
-/// then writes the blobs itself). A blob written for a version that is not committed after all
-/// (held back, or the process killed) is an unreferenced object: harmless, and pruned by `git gc`.
-pub fn write_blobs_ahead(
+/// Hashes and compresses a version's blobs (its text, whose blob id is `text_id`, and its
+/// sources) ahead of the commit that the repository's single writer then makes with
+/// [`VersionsRepository::record_with`], from any thread: compressing and hashing — most of what
+/// recording costs — is so shared among the threads that extract, and the writer only copies
+/// the compressed bytes into its batch's pack. `None` when the text is the one at the branch's
+/// tip of the repository at `path` (nothing to record) or the repository cannot be read (the
+/// writer then writes the blobs itself).
+pub fn pack_blobs_ahead(
     path: &Path,
     service_id: &str,
     terms_type: &str,
@@ -234,12 +236,23 @@ pub fn write_blobs_ahead(
         if tip_blob_id(repo, service_id, terms_type) == Some(text_id) {
             return None;
         }
-        let text = repo.blob(text.as_bytes()).ok()?;
-        let sources = sources
-            .iter()
-            .map(|bytes| repo.blob(bytes).ok())
-            .collect::<Option<Vec<Oid>>>()?;
-        Some(WrittenBlobs { text, sources })
+        let mut entries = Vec::with_capacity(1 + sources.len());
+        entries.push(pack::PackEntry::new(
+            git2::ObjectType::Blob,
+            text_id,
+            text.as_bytes(),
+        ));
+        let mut ids = Vec::with_capacity(sources.len());
+        for bytes in sources {
+            let entry = pack::PackEntry::blob(bytes).ok()?;
+            ids.push(entry.id);
+            entries.push(entry);
+        }
+        Some(WrittenBlobs {
+            text: text_id,
+            sources: ids,
+            entries,
+        })
     })
 }
 
@@ -583,7 +596,7 @@ impl VersionsRepository {
     /// the newest; returns how many commits were written. On failure none of them is recorded:
     /// the branch stays where it was, and the memory is emptied. Batch mode goes on.
     pub fn write_batch(&mut self) -> Result<usize> {
-        let Some(batch) = self.batch.take() else {
+        let Some(mut batch) = self.batch.take() else {
             return Ok(0);
         };
         let written = match batch.tip {
@@ -661,16 +674,18 @@ impl VersionsRepository {
         self.record_with(version, None)
     }
 
-    /// [`record`](Self::record), with the version's blobs already written by
-    /// [`write_blobs_ahead`] (they are written here otherwise).
+    /// [`record`](Self::record), with the version's blobs already hashed and compressed by
+    /// [`pack_blobs_ahead`] (used in batch mode, where they go into the batch's pack; outside
+    /// it, and when not given, the blobs are written here).
     pub fn record_with(
         &mut self,
         version: &NewVersion<'_>,
-        written: Option<&WrittenBlobs>,
+        written: Option<WrittenBlobs>,
     ) -> Result<Option<Recorded>> {
-        // Blobs written ahead are used only if they are this version's, to the byte.
-        let written = written.filter(|w| {
-            w.sources.len() == version.sources.len()
+        // Blobs prepared ahead are used only if they are this version's, to the byte.
+        let mut written = written.filter(|w| {
+            self.batch.is_some()
+                && w.sources.len() == version.sources.len()
                 && git2::Oid::hash_object(git2::ObjectType::Blob, version.text.as_bytes()).ok()
                     == Some(w.text)
         });
@@ -711,14 +726,14 @@ impl VersionsRepository {
             new_objects.push(id);
             Ok(id)
         };
-        let text_blob = match written {
+        let text_blob = match &written {
             Some(written) => written.text,
             None => blob(version.text.as_bytes())?,
         };
         update.upsert(&path, text_blob, git2::FileMode::Blob);
         for (index, source) in version.sources.iter().enumerate() {
             let source_path = format!("{}/{}", version.service_id, source.file_name);
-            let source_blob = match written {
+            let source_blob = match &written {
                 Some(written) => written.sources[index],
                 None => blob(&source.bytes)?,
             };
@@ -776,6 +791,9 @@ impl VersionsRepository {
             Some(batch) => {
                 new_objects.push(commit);
                 batch.objects.extend(new_objects);
+                if let Some(written) = written.take() {
+                    batch.entries.extend(written.entries);
+                }
                 batch.tip = Some(commit);
                 batch.commits += 1;
                 batch.paths.extend(paths);

@@ -469,7 +469,7 @@ async fn prepare(
             .iter()
             .map(|(_, fetched)| fetched.bytes.as_slice())
             .collect();
-        let written = record::write_blobs_ahead(
+        let written = record::pack_blobs_ahead(
             &snapshots,
             &service_id,
             &terms_type,
@@ -689,7 +689,7 @@ fn record_document(
         declaration_sha256: document.declaration_sha256.clone(),
         technical,
     };
-    let recorded = match repository.record_with(&version, prepared.written.as_ref()) {
+    let recorded = match repository.record_with(&version, prepared.written) {
         Ok(Some(recorded)) => {
             report.status = recorded.kind.into();
             report.commit = Some(recorded.commit.clone());
