@@ -14,6 +14,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Git packs are read through memory maps; every page touched counts as the process's
+    // memory until unmapped. Small windows under a modest cap keep a long round over a large
+    // repository from holding its packs mapped (reads stay fast: the pages are in the cache).
+    // SAFETY: libgit2's global options, set before any thread uses libgit2.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(1 << 20);
+        let _ = git2::opts::set_mwindow_mapped_limit(32 << 20);
+    }
     let arguments = cli::args::Cli::parse();
     let command = arguments.command.name();
     match cli::commands::run(arguments) {

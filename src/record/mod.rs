@@ -237,11 +237,9 @@ pub fn pack_blobs_ahead(
             return None;
         }
         let mut entries = Vec::with_capacity(1 + sources.len());
-        entries.push(pack::PackEntry::new(
-            git2::ObjectType::Blob,
-            text_id,
-            text.as_bytes(),
-        ));
+        entries.push(
+            pack::PackEntry::new(git2::ObjectType::Blob, text_id, text.as_bytes()).read_often(),
+        );
         let mut ids = Vec::with_capacity(sources.len());
         for bytes in sources {
             let entry = pack::PackEntry::blob(bytes).ok()?;
