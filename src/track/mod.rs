@@ -5,8 +5,9 @@
 //! (`fetch.concurrency` documents at once, the fetcher's per-host limits
 //! inside), extracted on blocking threads, and recorded by one writer, in the
 //! order documents finish; its commits reach the disk a batch at a time (one pack,
-//! then the branch moves, at least every half second), and a document is recorded
-//! — reported, drafted — once its batch is written. Each document ends as a [`DocumentReport`]; a failure
+//! then the branch moves; within half a second for changes to draft, five seconds
+//! for first records), and a document is recorded — reported, drafted — once its
+//! batch is written. Each document ends as a [`DocumentReport`]; a failure
 //! is a status and a class, never a recorded version and never the end of the
 //! round. A recorded change gets its memo ([`crate::memo`], kept in the
 //! [`crate::memo::MemoStore`]) from a drafting thread, so that analysis never
@@ -309,19 +310,24 @@ struct Unwritten {
     commits: Vec<(DocumentReport, DraftJob)>,
     /// When the oldest of them was made.
     since: Option<tokio::time::Instant>,
+    /// Whether one of them has a memo to draft (it is more than a first record).
+    to_draft: bool,
 }
 
 impl Unwritten {
-    /// Commits written in one pack, at most.
-    const MOST: usize = 256;
-    /// How long a commit waits for its batch, at most: its memo is drafted only once the batch
-    /// is on disk (drafting threads read it there), and a process killed loses at most this
-    /// much of its round's work. A pack every half second keeps packs few (`git gc --auto`
-    /// gathers them) and drafting beside recording.
-    const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+    /// Commits written in one pack, at most (their blobs wait in memory, ~40 kB each).
+    const MOST: usize = 512;
+    /// How long a change waits for its batch, at most: its memo is drafted only once the batch
+    /// is on disk (drafting threads read it there), so drafting keeps up with recording.
+    const LONGEST_WAIT_TO_DRAFT: std::time::Duration = std::time::Duration::from_millis(500);
+    /// How long a first record waits, at most: nothing is drafted for it, so longer, for fewer
+    /// packs (`git gc --auto` gathers packs once there are tens of them). A process killed
+    /// loses at most this much of its round's work, which the next round records.
+    const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
     fn push(&mut self, report: DocumentReport, document: &Document, recorded: record::Recorded) {
         self.since.get_or_insert_with(tokio::time::Instant::now);
+        self.to_draft |= recorded.kind != VersionKind::FirstRecord;
         self.commits.push((
             report,
             DraftJob {
@@ -338,13 +344,18 @@ impl Unwritten {
     fn is_due(&self) -> bool {
         self.commits.len() >= Self::MOST
             || self
-                .since
-                .is_some_and(|since| since.elapsed() >= Self::LONGEST_WAIT)
+                .deadline()
+                .is_some_and(|deadline| deadline <= tokio::time::Instant::now())
     }
 
     /// When the batch must be written even if no other document comes.
     fn deadline(&self) -> Option<tokio::time::Instant> {
-        self.since.map(|since| since + Self::LONGEST_WAIT)
+        let wait = if self.to_draft {
+            Self::LONGEST_WAIT_TO_DRAFT
+        } else {
+            Self::LONGEST_WAIT
+        };
+        self.since.map(|since| since + wait)
     }
 
     /// Writes the batch; gives each commit's report and drafting job: recorded, or, when the
@@ -352,6 +363,7 @@ impl Unwritten {
     /// it).
     fn write(&mut self, repository: &mut VersionsRepository) -> Vec<(DocumentReport, DraftJob)> {
         self.since = None;
+        self.to_draft = false;
         if self.commits.is_empty() {
             return Vec::new();
         }
