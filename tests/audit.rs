@@ -246,14 +246,7 @@ fn version_files_in(zip_path: &std::path::Path) -> usize {
 
 /// A repository with two documents and two versions of one, recorded by `track`.
 fn tracked_repository(server: &Server) -> Workspace {
-    server.set("/privacy", Behaviour::html(V1));
-    server.set("/terms", Behaviour::html("<main><p>Be nice.</p></main>"));
-    let ws = Workspace::new("");
-    ws.declare(
-        "Example",
-        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"},
-               "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
-    );
+    let ws = Workspace::privacy_and_terms(server, V1);
     report(&ws.track(&["--json"]));
     std::thread::sleep(std::time::Duration::from_millis(1100));
     server.set("/privacy", Behaviour::html(V2));

@@ -1169,14 +1169,7 @@ fn pack_count(ws: &Workspace) -> usize {
 #[test]
 fn a_round_writes_its_commits_in_a_pack_and_git_packs_the_rest_when_it_should() {
     let server = Server::start();
-    server.set("/privacy", Behaviour::html(V1));
-    server.set("/terms", Behaviour::html("<main><p>Be nice.</p></main>"));
-    let ws = Workspace::new("");
-    ws.declare(
-        "Example",
-        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"},
-               "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
-    );
+    let ws = Workspace::privacy_and_terms(&server, V1);
     let first = ws.track(&["--json"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert_eq!(ws.commit_count(), 2);

@@ -299,6 +299,21 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// A workspace declaring service "Example" with two documents served by `server`: its
+    /// Privacy Policy (`privacy_page` at /privacy) and its Terms of Service (at /terms).
+    #[allow(dead_code)]
+    pub fn privacy_and_terms(server: &Server, privacy_page: &str) -> Workspace {
+        server.set("/privacy", Behaviour::html(privacy_page));
+        server.set("/terms", Behaviour::html("<main><p>Be nice.</p></main>"));
+        let ws = Workspace::new("");
+        ws.declare(
+            "Example",
+            serde_json::json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"},
+                   "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
+        );
+        ws
+    }
+
     pub fn new(config_extra: &str) -> Workspace {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
