@@ -315,8 +315,9 @@ struct Unwritten {
 }
 
 impl Unwritten {
-    /// Commits written in one pack, at most (their blobs wait in memory, ~40 kB each).
-    const MOST: usize = 512;
+    /// Commits written in one pack, at most (their blobs wait in memory, ~40 kB each, and a
+    /// root tree each: ~20 kB at the scale of OTA's federation).
+    const MOST: usize = 256;
     /// How long a change waits for its batch, at most: its memo is drafted only once the batch
     /// is on disk (drafting threads read it there), so drafting keeps up with recording.
     const LONGEST_WAIT_TO_DRAFT: std::time::Duration = std::time::Duration::from_millis(500);
