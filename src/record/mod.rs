@@ -259,8 +259,7 @@ pub fn pack_blobs_ahead(
 /// returns at once). Writing every version as compactly as `git gc` would (deltas between
 /// versions) would slow every round; packing now and then keeps the repository within a small
 /// factor of `git gc --aggressive` over years. Called with the writer's lock held; in the
-/// foreground, so that the next round never races it. Unreachable objects are pruned only
-/// after git's grace period (two weeks), so blobs written ahead of a commit are safe.
+/// foreground, so that the next round never races it.
 pub fn maintain(path: &Path) -> Result<()> {
     let output = std::process::Command::new("git")
         .arg("-C")
@@ -597,14 +596,15 @@ impl VersionsRepository {
         let Some(mut batch) = self.batch.take() else {
             return Ok(0);
         };
-        let written = match batch.tip {
-            None => return Ok(0).inspect(|_| self.batch = Some(batch)),
-            Some(tip) => batch
-                .write_pack(&self.repo)
-                .map_err(|e| git_error("cannot write the pack of new versions", e))
-                .and_then(|()| self.move_branch(tip, batch.commits))
-                .map(|()| batch.commits),
+        let Some(tip) = batch.tip else {
+            self.batch = Some(batch);
+            return Ok(0);
         };
+        let written = batch
+            .write_pack(&self.repo)
+            .map_err(|e| git_error("cannot write the pack of new versions", e))
+            .and_then(|()| self.move_branch(tip, batch.commits))
+            .map(|()| batch.commits);
         // The files of commits recorded are shown at the next checkout; those of commits that
         // are not recorded are not shown at all.
         if written.is_ok() && self.working_tree {
