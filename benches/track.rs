@@ -39,22 +39,51 @@ const TERMS: [&str; 10] = [
     "Law Enforcement Guidelines",
 ];
 
-/// The peak resident memory of a running process, in kB, read from its `VmHWM` until it ends;
-/// and the most of it seen anonymous (`RssAnon`: the process's own memory, without the pages of
-/// files it maps, such as git packs, which the kernel can drop at will), sampled every 10 ms.
+/// What a running process used, read from `/proc` every 10 ms until it ends.
+struct Usage {
+    /// Peak resident memory (`VmHWM`), kB.
+    peak_kb: u64,
+    /// The most of it seen anonymous (`RssAnon`: the process's own memory, without the pages
+    /// of files it maps, such as git packs, which the kernel can drop at will), kB.
+    anonymous_kb: u64,
+    /// CPU time, user and system, of all its threads (s): against the wall time, how much of
+    /// the machine's cores the round kept busy.
+    cpu_seconds: f64,
+}
+
+/// Reads a running process's [`Usage`] until it ends.
 /// (Not `getrusage(RUSAGE_CHILDREN)`: a child started by vfork and exec inherits the high-water
 /// mark of this process — the pages it serves — which would be counted as the child's.)
-fn peak_rss_kb(child: &mut std::process::Child) -> (u64, u64) {
-    let path = format!("/proc/{}/status", child.id());
-    let (mut peak, mut anonymous) = (0, 0);
+fn usage_of(child: &mut std::process::Child) -> Usage {
+    let status_path = format!("/proc/{}/status", child.id());
+    let stat_path = format!("/proc/{}/stat", child.id());
+    // Clock ticks per second of `/proc/<pid>/stat`'s times: 100 on Linux.
+    const TICKS: f64 = 100.0;
+    let mut usage = Usage {
+        peak_kb: 0,
+        anonymous_kb: 0,
+        cpu_seconds: 0.0,
+    };
     loop {
-        if let Ok(status) = std::fs::read_to_string(&path) {
+        if let Ok(status) = std::fs::read_to_string(&status_path) {
             let field = |key| status_field(&status, key).and_then(|v| v.parse::<u64>().ok());
-            peak = peak.max(field("VmHWM:").unwrap_or(0));
-            anonymous = anonymous.max(field("RssAnon:").unwrap_or(0));
+            usage.peak_kb = usage.peak_kb.max(field("VmHWM:").unwrap_or(0));
+            usage.anonymous_kb = usage.anonymous_kb.max(field("RssAnon:").unwrap_or(0));
+        }
+        if let Ok(stat) = std::fs::read_to_string(&stat_path) {
+            // After the command's name (in parentheses, which may hold spaces): fields 3…;
+            // utime and stime are the 14th and 15th.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|(_, rest)| rest.split_whitespace().collect())
+                .unwrap_or_default();
+            let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+            if let (Some(user), Some(system)) = (ticks(11), ticks(12)) {
+                usage.cpu_seconds = usage.cpu_seconds.max((user + system) as f64 / TICKS);
+            }
         }
         if child.try_wait().ok().flatten().is_some() {
-            return (peak, anonymous);
+            return usage;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
@@ -223,12 +252,13 @@ fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut stdout, &mut bytes).map(|_| bytes)
     });
-    let (peak_kb, anonymous_kb) = peak_rss_kb(&mut child);
+    let usage = usage_of(&mut child);
+    let (peak_kb, anonymous_kb) = (usage.peak_kb, usage.anonymous_kb);
     let elapsed = started.elapsed();
     let stdout = reader.join().expect("reader").expect("report");
     let report: serde_json::Value = serde_json::from_slice(&stdout).expect("JSON report");
     println!(
-        "{name}: {} documents in {:.2}s = {:.0} documents/s ({:.1}× the floor); recorded {}, unchanged {}, failed {}; peak RSS {} MB (anonymous {} MB); .git {:.1} MB",
+        "{name}: {} documents in {:.2}s = {:.0} documents/s ({:.1}× the floor); recorded {}, unchanged {}, failed {}; CPU {:.2}s ({:.0}% of a core); peak RSS {} MB (anonymous {} MB); .git {:.1} MB",
         documents,
         elapsed.as_secs_f64(),
         documents as f64 / elapsed.as_secs_f64(),
@@ -236,6 +266,8 @@ fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64
         report["recorded"],
         report["unchanged"],
         report["failed"],
+        usage.cpu_seconds,
+        100.0 * usage.cpu_seconds / elapsed.as_secs_f64(),
         peak_kb / 1024,
         anonymous_kb / 1024,
         size_of(&dir.join("snapshots/.git")) as f64 / 1e6

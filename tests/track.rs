@@ -1199,3 +1199,89 @@ fn a_round_writes_its_commits_in_a_pack_and_git_packs_the_rest_when_it_should() 
     assert_eq!(pack_count(&ws), 2);
     ws.assert_verifies();
 }
+
+/// Every file of the branch's tip, as `git ls-tree` lists it, with its bytes at the tip.
+fn files_at_tip(ws: &Workspace) -> Vec<(String, Vec<u8>)> {
+    ws.git(&["ls-tree", "-r", "--name-only", "-z", "HEAD"])
+        .split('\0')
+        .filter(|path| !path.is_empty())
+        .map(|path| {
+            let bytes = std::process::Command::new("git")
+                .arg("-C")
+                .arg(ws.repo())
+                .args(["cat-file", "blob", &format!("HEAD:{path}")])
+                .output()
+                .unwrap()
+                .stdout;
+            (path.to_string(), bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn the_working_tree_shows_the_branch_and_never_follows_a_link_out_of_it() {
+    let server = Server::start();
+    let ws = Workspace::privacy_and_terms(&server, V1);
+    let first = ws.track(&["--json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let tip = files_at_tip(&ws);
+    assert_eq!(tip.len(), 4, "two texts and their two sources: {tip:?}");
+    for (path, bytes) in &tip {
+        assert_eq!(ws.file(path).as_ref(), Some(bytes), "{path} as recorded");
+    }
+    assert_eq!(ws.git(&["status", "--porcelain"]), "");
+
+    // Someone put a link where the version file belongs, to a file outside the repository.
+    let outside = ws.path().join("outside.md");
+    std::fs::write(&outside, "not policydiff's").unwrap();
+    let version = ws.repo().join("Example/Privacy Policy.md");
+    std::fs::remove_file(&version).unwrap();
+    std::os::unix::fs::symlink(&outside, &version).unwrap();
+    server.set("/privacy", Behaviour::html(V2));
+    let second = ws.track(&["--json"]);
+    assert_eq!(
+        document(&report(&second), "Example", "Privacy Policy")["status"],
+        "new_changes"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "not policydiff's",
+        "the link is replaced, never written through"
+    );
+    assert!(!std::fs::symlink_metadata(&version).unwrap().is_symlink());
+    for (path, bytes) in files_at_tip(&ws) {
+        assert_eq!(ws.file(&path), Some(bytes), "{path} as recorded");
+    }
+    assert!(
+        String::from_utf8(ws.file("Example/Privacy Policy.md").unwrap())
+            .unwrap()
+            .contains("interactions with AI features")
+    );
+    assert_eq!(ws.git(&["status", "--porcelain"]), "");
+    // No temporary file is left beside the versions.
+    let leftovers: Vec<_> = std::fs::read_dir(ws.repo().join("Example"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("policydiff-tmp"))
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new());
+
+    // A link where the service's folder belongs, to a folder outside: left alone too.
+    let outside_folder = ws.path().join("outside-folder");
+    std::fs::rename(ws.repo().join("Example"), &outside_folder).unwrap();
+    std::os::unix::fs::symlink(&outside_folder, ws.repo().join("Example")).unwrap();
+    let before = std::fs::read(outside_folder.join("Privacy Policy.md")).unwrap();
+    server.set("/privacy", Behaviour::html(V1));
+    let third = ws.track(&["--json"]);
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    assert_eq!(
+        std::fs::read(outside_folder.join("Privacy Policy.md")).unwrap(),
+        before
+    );
+    let folder = std::fs::symlink_metadata(ws.repo().join("Example")).unwrap();
+    assert!(folder.is_dir() && !folder.is_symlink());
+    for (path, bytes) in files_at_tip(&ws) {
+        assert_eq!(ws.file(&path), Some(bytes), "{path} as recorded");
+    }
+    assert_eq!(ws.git(&["status", "--porcelain"]), "");
+}

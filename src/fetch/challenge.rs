@@ -110,9 +110,15 @@ const MARKERS: &[&str] = &[
     "recaptcha.net/recaptcha/api.js",
 ];
 
+/// Finds the markers in the page's bytes as served, ignoring ASCII case (the markers are
+/// ASCII), without a lower-case copy of the page: most pages hold none of them.
 static MARKER_FINDER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
     std::sync::LazyLock::new(|| {
-        aho_corasick::AhoCorasick::new(MARKERS).expect("the markers are plain strings")
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(MARKERS)
+            .expect("the markers are plain strings")
     });
 
 /// Recognises a page standing in for the document; returns what it is, for the `blocked`
@@ -123,22 +129,25 @@ pub fn challenge(
     requested: &str,
     final_url: &str,
 ) -> Option<&'static str> {
-    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
     let mut present = vec![false; MARKERS.len()];
-    for found in MARKER_FINDER.find_overlapping_iter(&text) {
+    for found in MARKER_FINDER.find_overlapping_iter(body) {
         present[found.pattern().as_usize()] = true;
     }
+    // The page in lower case, made only when a check needs more than a marker's presence.
+    let lower = std::cell::OnceCell::new();
+    let text =
+        || -> &str { lower.get_or_init(|| String::from_utf8_lossy(body).to_ascii_lowercase()) };
     let has = |marker: &str| match MARKERS.iter().position(|m| *m == marker) {
         Some(index) => present[index],
-        None => text.contains(marker),
+        None => text().contains(marker),
     };
     // A URL is looked for where it occurs only if it occurs at all.
-    let referenced = |text: &str, needle: &str| has(needle) && referenced(text, needle);
+    let references = |needle: &str| has(needle) && referenced(text(), needle);
     let error = status >= 400;
 
     // Cloudflare: the challenge platform's scripts, its options global, its interstitial, and
     // the block page of its firewall ("Sorry, you have been blocked").
-    if referenced(&text, "/cdn-cgi/challenge-platform/")
+    if references("/cdn-cgi/challenge-platform/")
         || has("window._cf_chl_opt")
         || has("cf-browser-verification")
         || (has("<title>just a moment...</title>") && has("cloudflare"))
@@ -148,14 +157,14 @@ pub fn challenge(
         return Some("a Cloudflare challenge or block page");
     }
     // Imperva Incapsula: its resource endpoint in a script or frame, its incident message.
-    if referenced(&text, "/_incapsula_resource")
+    if references("/_incapsula_resource")
         || has("incapsula incident id")
         || has("request unsuccessful. incapsula")
     {
         return Some("an Imperva Incapsula block page");
     }
     // DataDome: its captcha host in a frame or script, its `dd` global.
-    if referenced(&text, "captcha-delivery.com")
+    if references("captcha-delivery.com")
         || (has("var dd={") && has("'cid'"))
         || (error && has("datadome"))
     {
@@ -165,8 +174,8 @@ pub fn challenge(
     if has("id=\"px-captcha\"")
         || has("_pxcaptcha")
         || has("window._pxappid")
-        || referenced(&text, "px-cloud.net")
-        || referenced(&text, "px-cdn.net")
+        || references("px-cloud.net")
+        || references("px-cdn.net")
         || (error && (has("perimeterx") || has("px-captcha")))
     {
         return Some("a PerimeterX (HUMAN) captcha page");
@@ -177,14 +186,14 @@ pub fn challenge(
     }
     // AWS WAF: the challenge integration and its token.
     if has("awswafintegration")
-        || referenced(&text, ".awswaf.com/")
+        || references(".awswaf.com/")
         || has("window.gokuprops")
         || (error && has("aws-waf-token"))
     {
         return Some("an AWS WAF challenge page");
     }
     // Akamai: the Bot Manager challenge, and the edge's access-denied page.
-    if referenced(&text, "/_sec/cp_challenge/")
+    if references("/_sec/cp_challenge/")
         || has("bm-verify")
         || (error && has("errors.edgesuite.net"))
         || (has("<title>access denied</title>")
@@ -206,10 +215,10 @@ pub fn challenge(
     // A captcha wall: a captcha widget and little else, or on an error status.
     let captcha = has("class=\"g-recaptcha\"")
         || has("class=\"h-captcha\"")
-        || referenced(&text, "hcaptcha.com/1/api.js")
-        || referenced(&text, "google.com/recaptcha/api.js")
-        || referenced(&text, "recaptcha.net/recaptcha/api.js");
-    if captcha && (error || visible_text_len(&text) < 1500) {
+        || references("hcaptcha.com/1/api.js")
+        || references("google.com/recaptcha/api.js")
+        || references("recaptcha.net/recaptcha/api.js");
+    if captcha && (error || visible_text_len(text()) < 1500) {
         return Some("a captcha page");
     }
     let login = |url: &str| {

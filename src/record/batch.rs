@@ -26,8 +26,9 @@ pub(super) struct Batch {
     pub objects: Vec<Oid>,
     /// Commits since the last pack.
     pub commits: usize,
-    /// The files those commits changed (to show in the working tree once recorded).
-    pub paths: Vec<String>,
+    /// The files those commits changed, with their blobs (to show in the working tree once
+    /// recorded).
+    pub files: Vec<(String, Oid)>,
     /// Blobs compressed ahead by the extraction threads, for the pack.
     pub entries: Vec<PackEntry>,
 }

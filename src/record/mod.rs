@@ -16,7 +16,8 @@
 //! in time: history only grows, in order. A tracking round records in batch mode
 //! ([`VersionsRepository::begin_batches`]): its trees and commits stay in memory until
 //! [`VersionsRepository::write_batch`] writes them as one pack and then moves the branch;
-//! [`maintain`] lets git pack the rest when it judges it should.
+//! [`maintain`] lets git pack the rest when it judges it should. The working tree, a view of
+//! the branch, is written beside the recording as each batch lands (`working_tree`).
 //!
 //! ```
 //! use policydiff::record::{VersionsRepository, NewVersion, SourceFile};
@@ -46,8 +47,10 @@ use crate::{Error, Result};
 mod batch;
 mod history_index;
 pub mod pack;
+mod working_tree;
 use batch::Batch;
 use history_index::HistoryIndex;
+use working_tree::WorkingTreeWriter;
 
 /// What a version is: policydiff's one vocabulary for versions, used by tracking reports,
 /// audit logs, memos and the commit subjects (OTA's) that record them.
@@ -362,6 +365,9 @@ pub struct VersionsRepository {
     working_tree: bool,
     /// Commits held in memory until [`VersionsRepository::write_batch`] (batch mode only).
     batch: Option<Batch>,
+    /// Writes the files of written batches into the working tree, beside the recording (batch
+    /// mode with a working tree; otherwise `stale_paths` are checked out at the round's end).
+    working_tree_writer: Option<WorkingTreeWriter>,
 }
 
 /// Name of the version file of a document.
@@ -494,6 +500,7 @@ impl VersionsRepository {
             stale_paths: Vec::new(),
             working_tree: true,
             batch: None,
+            working_tree_writer: None,
         })
     }
 
@@ -580,6 +587,18 @@ impl VersionsRepository {
             batch::write_to_memory(&self.repo)
                 .map_err(|e| git_error("cannot prepare the in-memory object database", e))?;
             self.batch = Some(Batch::default());
+            if self.working_tree
+                && self.working_tree_writer.is_none()
+                && self.repo.workdir().is_some()
+                && !working_tree::needs_filters(&self.repo)
+            {
+                match WorkingTreeWriter::start(&self.path) {
+                    Ok(writer) => self.working_tree_writer = Some(writer),
+                    Err(error) => tracing::warn!(
+                        "the working tree is updated at the round's end instead: {error}"
+                    ),
+                }
+            }
         }
         Ok(())
     }
@@ -608,7 +627,12 @@ impl VersionsRepository {
         // The files of commits recorded are shown at the next checkout; those of commits that
         // are not recorded are not shown at all.
         if written.is_ok() && self.working_tree {
-            self.stale_paths.extend(batch.paths);
+            match &self.working_tree_writer {
+                Some(writer) => writer.show(batch.files),
+                None => self
+                    .stale_paths
+                    .extend(batch.files.into_iter().map(|(path, _)| path)),
+            }
         }
         // A fresh memory for the next batch: the written objects are on disk now (or, after a
         // failure, dropped with the commits that needed them).
@@ -729,6 +753,7 @@ impl VersionsRepository {
             None => blob(version.text.as_bytes())?,
         };
         update.upsert(&path, text_blob, git2::FileMode::Blob);
+        let mut source_files = Vec::with_capacity(version.sources.len());
         for (index, source) in version.sources.iter().enumerate() {
             let source_path = format!("{}/{}", version.service_id, source.file_name);
             let source_blob = match &written {
@@ -736,6 +761,7 @@ impl VersionsRepository {
                 None => blob(&source.bytes)?,
             };
             update.upsert(&source_path, source_blob, git2::FileMode::Blob);
+            source_files.push((source_path, source_blob));
         }
         let tree_id = update
             .create_updated(&self.repo, &base_tree)
@@ -781,10 +807,8 @@ impl VersionsRepository {
         drop(parent);
         drop(tree);
         drop(base_tree);
-        let mut paths = vec![path];
-        for source in &version.sources {
-            paths.push(format!("{}/{}", version.service_id, source.file_name));
-        }
+        let mut files = vec![(path, text_blob)];
+        files.extend(source_files);
         match &mut self.batch {
             Some(batch) => {
                 new_objects.push(commit);
@@ -794,9 +818,11 @@ impl VersionsRepository {
                 }
                 batch.tip = Some(commit);
                 batch.commits += 1;
-                batch.paths.extend(paths);
+                batch.files.extend(files);
             }
-            None => self.stale_paths.extend(paths),
+            None => self
+                .stale_paths
+                .extend(files.into_iter().map(|(path, _)| path)),
         }
         Ok(Some(Recorded {
             commit: commit.to_string(),
@@ -808,8 +834,18 @@ impl VersionsRepository {
     /// A failure (disk full…) is logged: the versions are recorded, and the next run's
     /// [`sync_working_tree`](Self::sync_working_tree) brings the view in line.
     pub fn update_working_tree(&mut self) {
+        // Batches written from now on are shown at the next call.
+        if let Some(mut writer) = self.working_tree_writer.take() {
+            writer.finish();
+        }
         if self.stale_paths.is_empty() {
             return;
+        }
+        if let Some(workdir) = self.repo.workdir() {
+            working_tree::remove_links_in_the_way(
+                workdir,
+                self.stale_paths.iter().map(String::as_str),
+            );
         }
         let mut checkout = git2::build::CheckoutBuilder::new();
         // The paths are file names, not patterns: matched exactly (a name may hold `[` or `*`),
@@ -830,13 +866,29 @@ impl VersionsRepository {
     /// (`record.working_tree: false`; writing the files is most of a first round's disk time).
     pub fn without_working_tree(&mut self) {
         self.working_tree = false;
+        self.working_tree_writer = None;
         self.stale_paths.clear();
     }
 
     /// Brings the working tree and index in line with the branch (after an interrupted run).
     pub fn sync_working_tree(&self) -> Result<()> {
-        if !self.working_tree || self.head_commit().is_none() {
+        if !self.working_tree {
             return Ok(());
+        }
+        let Some(head) = self.head_commit() else {
+            return Ok(());
+        };
+        if let (Some(workdir), Ok(tree)) = (self.repo.workdir(), head.tree()) {
+            let mut paths = Vec::new();
+            let _ = tree.walk(git2::TreeWalkMode::PreOrder, |folder, entry| {
+                if entry.kind() == Some(git2::ObjectType::Blob)
+                    && let Ok(name) = entry.name()
+                {
+                    paths.push(format!("{folder}{name}"));
+                }
+                git2::TreeWalkResult::Ok
+            });
+            working_tree::remove_links_in_the_way(workdir, paths.iter().map(String::as_str));
         }
         self.repo
             .checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
@@ -866,6 +918,7 @@ impl VersionsRepository {
             stale_paths: Vec::new(),
             working_tree: true,
             batch: None,
+            working_tree_writer: None,
         })
     }
 

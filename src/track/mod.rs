@@ -203,7 +203,9 @@ pub async fn track_until(
         memory.remember(&service_id, &terms_type, extraction);
     }
     memory.save();
+    tracing::debug!("sources seen saved after {:?}", started.elapsed());
     repository.update_working_tree();
+    tracing::debug!("working tree updated after {:?}", started.elapsed());
     for drafted in drafting.finish().await {
         if let Some(report) = with_draft(&mut awaiting_draft, drafted) {
             tell(report, &mut reports);
