@@ -517,10 +517,15 @@ impl RangeBounds {
     }
 }
 
+/// The attributes of an element that the conversion to Markdown reads (the others are not copied).
 fn attributes(element: &scraper::node::Element) -> Vec<(String, String)> {
     element
         .attrs
         .iter()
+        .filter(|(name, _)| {
+            name.prefix.is_none()
+                && crate::extract::markdown::RULE_ATTRIBUTES.contains(&name.local.as_ref())
+        })
         .map(|(name, value)| {
             let name = match &name.prefix {
                 Some(prefix) => format!("{prefix}:{}", name.local),

@@ -18,7 +18,132 @@ pub(crate) struct Element {
     /// As the DOM's `nodeName`: upper case for HTML elements, as written otherwise (SVG, MathML).
     pub(crate) node_name: String,
     pub(crate) attrs: Vec<(String, String)>,
+    /// What turndown asks of the name, worked out once ([`Element::BLOCK`] …): the rules ask
+    /// it of every node, often several times.
+    pub(crate) flags: u8,
 }
+
+impl Element {
+    /// turndown's block elements.
+    pub(crate) const BLOCK: u8 = 1;
+    /// turndown's void elements.
+    pub(crate) const VOID: u8 = 2;
+    /// Elements that count even when blank.
+    pub(crate) const MEANINGFUL_WHEN_BLANK: u8 = 4;
+    /// `<pre>`.
+    pub(crate) const PRE: u8 = 8;
+    /// `<br>`.
+    pub(crate) const BR: u8 = 16;
+    /// `<table>`.
+    pub(crate) const TABLE: u8 = 32;
+
+    fn flags_of(node_name: &str) -> u8 {
+        let mut flags = 0;
+        if matches!(
+            node_name,
+            "ADDRESS"
+                | "ARTICLE"
+                | "ASIDE"
+                | "AUDIO"
+                | "BLOCKQUOTE"
+                | "BODY"
+                | "CANVAS"
+                | "CENTER"
+                | "DD"
+                | "DIR"
+                | "DIV"
+                | "DL"
+                | "DT"
+                | "FIELDSET"
+                | "FIGCAPTION"
+                | "FIGURE"
+                | "FOOTER"
+                | "FORM"
+                | "FRAMESET"
+                | "H1"
+                | "H2"
+                | "H3"
+                | "H4"
+                | "H5"
+                | "H6"
+                | "HEADER"
+                | "HGROUP"
+                | "HR"
+                | "HTML"
+                | "ISINDEX"
+                | "LI"
+                | "MAIN"
+                | "MENU"
+                | "NAV"
+                | "NOFRAMES"
+                | "NOSCRIPT"
+                | "OL"
+                | "OUTPUT"
+                | "P"
+                | "PRE"
+                | "SECTION"
+                | "TABLE"
+                | "TBODY"
+                | "TD"
+                | "TFOOT"
+                | "TH"
+                | "THEAD"
+                | "TR"
+                | "UL"
+        ) {
+            flags |= Self::BLOCK;
+        }
+        if matches!(
+            node_name,
+            "AREA"
+                | "BASE"
+                | "BR"
+                | "COL"
+                | "COMMAND"
+                | "EMBED"
+                | "HR"
+                | "IMG"
+                | "INPUT"
+                | "KEYGEN"
+                | "LINK"
+                | "META"
+                | "PARAM"
+                | "SOURCE"
+                | "TRACK"
+                | "WBR"
+        ) {
+            flags |= Self::VOID;
+        }
+        if matches!(
+            node_name,
+            "A" | "TABLE"
+                | "THEAD"
+                | "TBODY"
+                | "TFOOT"
+                | "TH"
+                | "TD"
+                | "IFRAME"
+                | "SCRIPT"
+                | "AUDIO"
+                | "VIDEO"
+        ) {
+            flags |= Self::MEANINGFUL_WHEN_BLANK;
+        }
+        match node_name {
+            "PRE" => flags |= Self::PRE,
+            "BR" => flags |= Self::BR,
+            "TABLE" => flags |= Self::TABLE,
+            _ => {}
+        }
+        flags
+    }
+}
+
+/// The attributes turndown's rules (and OTA's) read: the only ones a fragment copied from a
+/// page needs to hold.
+pub(crate) const RULE_ATTRIBUTES: &[&str] = &[
+    "href", "title", "type", "checked", "class", "alt", "src", "start", "colspan",
+];
 
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
@@ -93,7 +218,15 @@ impl Fragment {
         } else {
             local_name.to_string()
         };
-        self.append(parent, Kind::Element(Element { node_name, attrs }))
+        let flags = Element::flags_of(&node_name);
+        self.append(
+            parent,
+            Kind::Element(Element {
+                node_name,
+                attrs,
+                flags,
+            }),
+        )
     }
 
     /// Appends a text node.
@@ -150,6 +283,10 @@ impl Fragment {
     }
 
     pub(crate) fn attr(&self, id: NodeId, name: &str) -> Option<&str> {
+        debug_assert!(
+            RULE_ATTRIBUTES.contains(&name),
+            "{name} is read by a rule: add it to RULE_ATTRIBUTES"
+        );
         match &self.nodes[id].kind {
             Kind::Element(e) => e
                 .attrs
@@ -158,6 +295,11 @@ impl Fragment {
                 .map(|(_, v)| v.as_str()),
             _ => None,
         }
+    }
+
+    /// Whether the node is an element with any of these [`Element`] flags.
+    pub(crate) fn has_flag(&self, id: NodeId, flag: u8) -> bool {
+        matches!(&self.nodes[id].kind, Kind::Element(e) if e.flags & flag != 0)
     }
 
     pub(crate) fn is_element(&self, id: NodeId) -> bool {
@@ -175,73 +317,4 @@ impl Fragment {
             Kind::Other => {}
         }
     }
-}
-
-pub(crate) const BLOCK: &[&str] = &[
-    "ADDRESS",
-    "ARTICLE",
-    "ASIDE",
-    "AUDIO",
-    "BLOCKQUOTE",
-    "BODY",
-    "CANVAS",
-    "CENTER",
-    "DD",
-    "DIR",
-    "DIV",
-    "DL",
-    "DT",
-    "FIELDSET",
-    "FIGCAPTION",
-    "FIGURE",
-    "FOOTER",
-    "FORM",
-    "FRAMESET",
-    "H1",
-    "H2",
-    "H3",
-    "H4",
-    "H5",
-    "H6",
-    "HEADER",
-    "HGROUP",
-    "HR",
-    "HTML",
-    "ISINDEX",
-    "LI",
-    "MAIN",
-    "MENU",
-    "NAV",
-    "NOFRAMES",
-    "NOSCRIPT",
-    "OL",
-    "OUTPUT",
-    "P",
-    "PRE",
-    "SECTION",
-    "TABLE",
-    "TBODY",
-    "TD",
-    "TFOOT",
-    "TH",
-    "THEAD",
-    "TR",
-    "UL",
-];
-
-pub(crate) const VOID: &[&str] = &[
-    "AREA", "BASE", "BR", "COL", "COMMAND", "EMBED", "HR", "IMG", "INPUT", "KEYGEN", "LINK",
-    "META", "PARAM", "SOURCE", "TRACK", "WBR",
-];
-
-pub(crate) const MEANINGFUL_WHEN_BLANK: &[&str] = &[
-    "A", "TABLE", "THEAD", "TBODY", "TFOOT", "TH", "TD", "IFRAME", "SCRIPT", "AUDIO", "VIDEO",
-];
-
-pub(crate) fn is_block_name(name: &str) -> bool {
-    BLOCK.contains(&name)
-}
-
-pub(crate) fn is_void_name(name: &str) -> bool {
-    VOID.contains(&name)
 }

@@ -32,8 +32,9 @@ mod fragment;
 mod js;
 mod whitespace;
 
+pub(crate) use fragment::RULE_ATTRIBUTES;
+use fragment::{Element, Kind};
 pub use fragment::{Fragment, NodeId};
-use fragment::{Kind, MEANINGFUL_WHEN_BLANK, is_block_name, is_void_name};
 use js::{is_ascii_space, js_number, js_number_to_string, trim_newlines, utf16_len};
 pub use js::{is_js_space, js_trim};
 use whitespace::{TextFacts, collapse_whitespace, text_facts};
@@ -86,16 +87,17 @@ pub fn to_markdown(mut fragment: Fragment, limit: usize) -> Result<String, TooLo
 /// turndown's `escape`: Markdown characters in text become literal.
 pub fn escape_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if matches!(c, '\\' | '*' | '`' | '[' | ']' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
+    escape_markdown_into(text, &mut out);
+    out
+}
+
+/// [`escape_markdown`], appending to `out`.
+fn escape_markdown_into(text: &str, out: &mut String) {
     // Line-start escapes apply to the start of the text node only (no multiline flag);
     // at most one applies, as each one makes the text start with a backslash.
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let hashes = text.bytes().take_while(|&b| b == b'#').count();
+    let mut rest = text;
     if text.starts_with('-')
         || text.starts_with("+ ")
         || text.starts_with('=')
@@ -103,11 +105,23 @@ pub fn escape_markdown(text: &str) -> String {
         || text.starts_with("~~~")
         || text.starts_with('>')
     {
-        out.insert(0, '\\');
+        out.push('\\');
     } else if digits > 0 && text[digits..].starts_with(". ") {
-        out.insert(digits, '\\');
+        // Digits need no escaping of their own.
+        out.push_str(&text[..digits]);
+        out.push('\\');
+        rest = &text[digits..];
     }
-    out
+    // The characters escaped are ASCII: copied between them a run at a time.
+    let mut copied = 0;
+    for (at, byte) in rest.bytes().enumerate() {
+        if matches!(byte, b'\\' | b'*' | b'`' | b'[' | b']' | b'_') {
+            out.push_str(&rest[copied..at]);
+            out.push('\\');
+            copied = at;
+        }
+    }
+    out.push_str(&rest[copied..]);
 }
 
 fn clean_attribute(value: Option<&str>) -> String {
@@ -151,13 +165,37 @@ fn escape_link_title(title: &str) -> String {
 /// Appends a replacement as turndown's `join` does: the newlines between two pieces are
 /// the larger of the two sides' newlines, at most two.
 fn join(output: &mut String, replacement: &str) {
+    let body = replacement.trim_start_matches('\n');
+    join_newlines(output, replacement.len() - body.len());
+    output.push_str(body);
+}
+
+/// The newlines `join` puts at the end of `output` before a piece that starts with `leading`
+/// newlines (which the piece then leaves out).
+fn join_newlines(output: &mut String, leading: usize) {
     let kept = output.trim_end_matches('\n').len();
     let trailing = output.len() - kept;
     output.truncate(kept);
-    let body = replacement.trim_start_matches('\n');
-    let leading = replacement.len() - body.len();
     output.push_str(&"\n\n"[..trailing.max(leading).min(2)]);
-    output.push_str(body);
+}
+
+/// `prefix`, `content` and `suffix` in one string.
+fn wrap(prefix: &str, content: &str, suffix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + content.len() + suffix.len());
+    out.push_str(prefix);
+    out.push_str(content);
+    out.push_str(suffix);
+    out
+}
+
+/// An element's name in lower case, in `buffer` (names longer than it match no rule: "").
+fn lower_case_name<'b>(name: &str, buffer: &'b mut [u8; 16]) -> &'b str {
+    let Some(target) = buffer.get_mut(..name.len()) else {
+        return "";
+    };
+    target.copy_from_slice(name.as_bytes());
+    target.make_ascii_lowercase();
+    std::str::from_utf8(target).unwrap_or("")
 }
 
 impl Converter<'_> {
@@ -166,27 +204,33 @@ impl Converter<'_> {
     }
 
     fn process(&mut self, parent: NodeId, parent_is_code: bool) -> String {
+        let f = self.fragment;
         let mut output = String::new();
-        let children: Vec<NodeId> = self.fragment.children(parent).collect();
-        for child in children {
+        let mut next = f.nodes[parent].first_child;
+        while let Some(child) = next {
+            next = f.nodes[child].next;
             if self.too_long {
                 return String::new();
             }
-            let replacement = match &self.fragment.nodes[child].kind {
-                Kind::Text(text) => {
+            match &f.nodes[child].kind {
+                // Text never starts with a newline once whitespace is collapsed, except in
+                // code: written straight into the output, as `join` would.
+                Kind::Text(text) if !text.starts_with('\n') => {
+                    join_newlines(&mut output, 0);
                     if parent_is_code {
-                        text.clone()
+                        output.push_str(text);
                     } else {
-                        escape_markdown(text)
+                        escape_markdown_into(text, &mut output);
                     }
                 }
-                Kind::Element(_) => {
-                    let is_code = self.name(child) == "CODE" || parent_is_code;
-                    self.replacement_for_node(child, is_code)
+                Kind::Text(text) => join(&mut output, text),
+                Kind::Element(element) => {
+                    let is_code = parent_is_code || element.node_name == "CODE";
+                    let replacement = self.replacement_for_node(child, is_code);
+                    join(&mut output, &replacement);
                 }
-                _ => String::new(),
-            };
-            join(&mut output, &replacement);
+                _ => join(&mut output, ""),
+            }
             if output.len() > self.limit {
                 self.too_long = true;
                 return String::new();
@@ -196,10 +240,10 @@ impl Converter<'_> {
     }
 
     fn is_blank(&self, id: NodeId) -> bool {
-        let name = self.name(id);
         let facts = &self.facts[id];
-        !is_void_name(name)
-            && !MEANINGFUL_WHEN_BLANK.contains(&name)
+        !self
+            .fragment
+            .has_flag(id, Element::VOID | Element::MEANINGFUL_WHEN_BLANK)
             && facts.all_space
             && !facts.has_void
             && !facts.has_meaningful_when_blank
@@ -219,7 +263,7 @@ impl Converter<'_> {
                     t.chars().next()
                 }
             }
-            Kind::Element(e) if !is_block_name(&e.node_name) => {
+            Kind::Element(e) if e.flags & Element::BLOCK == 0 => {
                 let facts = &self.facts[sibling];
                 if left { facts.last } else { facts.first }
             }
@@ -228,20 +272,23 @@ impl Converter<'_> {
         edge == Some(' ')
     }
 
-    fn flanking_whitespace(&self, id: NodeId) -> (String, String) {
-        if is_block_name(self.name(id)) {
-            return (String::new(), String::new());
+    fn flanking_whitespace(&self, id: NodeId) -> (&str, &str) {
+        if self.fragment.has_flag(id, Element::BLOCK) {
+            return ("", "");
         }
         let facts = &self.facts[id];
-        let mut leading = facts.leading.clone();
-        let ascii_lead = leading.chars().take_while(|&c| is_ascii_space(c)).count();
+        let mut leading = facts.leading.as_str();
+        let ascii_lead = leading
+            .bytes()
+            .take_while(|&b| is_ascii_space(b as char))
+            .count();
         if ascii_lead > 0 && self.flanked_by_space(id, true) {
-            leading = leading[ascii_lead..].to_string();
+            leading = &leading[ascii_lead..];
         }
-        let mut trailing = facts.trailing.clone();
+        let mut trailing = facts.trailing.as_str();
         let ascii_trail_start = trailing.trim_end_matches(is_ascii_space).len();
         if ascii_trail_start < trailing.len() && self.flanked_by_space(id, false) {
-            trailing.truncate(ascii_trail_start);
+            trailing = &trailing[..ascii_trail_start];
         }
         (leading, trailing)
     }
@@ -262,15 +309,22 @@ impl Converter<'_> {
             self.too_long = true;
             return String::new();
         }
-        let mut out = leading;
+        // Borrowed again: `apply_rule` needed `self` mutably.
+        let (leading, trailing) = self.flanking_whitespace(id);
+        if leading.is_empty() && trailing.is_empty() {
+            return replacement;
+        }
+        let mut out = String::with_capacity(leading.len() + replacement.len() + trailing.len());
+        out.push_str(leading);
         out.push_str(&replacement);
-        out.push_str(&trailing);
+        out.push_str(trailing);
         out
     }
 
     fn apply_rule(&mut self, id: NodeId, content: String) -> String {
-        let name = self.name(id).to_string();
-        let is_block = is_block_name(&name);
+        let f = self.fragment;
+        let name = f.name(id);
+        let is_block = f.has_flag(id, Element::BLOCK);
         if self.is_blank(id) {
             return if is_block {
                 "\n\n".into()
@@ -278,8 +332,8 @@ impl Converter<'_> {
                 String::new()
             };
         }
-        let lower = name.to_ascii_lowercase();
-        let f = self.fragment;
+        let mut buffer = [0; 16];
+        let lower = lower_case_name(name, &mut buffer);
         // Rules in turndown's order (plugin and OTA rules first, as `addRule` prepends).
         if name == "A" && f.attr(id, "href").is_some_and(|h| !h.is_empty()) {
             return self.link(id, js_trim(&content));
@@ -291,7 +345,7 @@ impl Converter<'_> {
                 "[ ] ".into()
             };
         }
-        match lower.as_str() {
+        match lower {
             "thead" | "tbody" | "tfoot" => return content,
             _ => {}
         }
@@ -308,8 +362,8 @@ impl Converter<'_> {
             }
             return self.cell(&content, Some(id), None);
         }
-        if matches!(lower.as_str(), "del" | "s" | "strike") {
-            return format!("~{content}~");
+        if matches!(lower, "del" | "s" | "strike") {
+            return wrap("~", &content, "~");
         }
         if name == "DIV"
             && let Some(first) = f.nodes[id].first_child
@@ -320,8 +374,8 @@ impl Converter<'_> {
             f.text_content(first, &mut code);
             return format!("\n\n```{language}\n{code}\n```\n\n");
         }
-        match lower.as_str() {
-            "p" => return format!("\n\n{content}\n\n"),
+        match lower {
+            "p" => return wrap("\n\n", &content, "\n\n"),
             "br" => return "  \n".into(),
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 let level = usize::from(lower.as_bytes()[1] - b'0');
@@ -332,7 +386,7 @@ impl Converter<'_> {
                         underline.repeat(utf16_len(&content))
                     )
                 } else {
-                    format!("\n\n{} {content}\n\n", "#".repeat(level))
+                    wrap(&format!("\n\n{} ", "#".repeat(level)), &content, "\n\n")
                 };
             }
             "blockquote" => return format!("\n\n{}\n\n", quote_lines(trim_newlines(&content))),
@@ -359,20 +413,20 @@ impl Converter<'_> {
             f.text_content(first, &mut code);
             return format!("\n\n    {}\n\n", code.replace('\n', "\n    "));
         }
-        match lower.as_str() {
+        match lower {
             "hr" => return "\n\n* * *\n\n".into(),
             "em" | "i" => {
                 return if js_trim(&content).is_empty() {
                     String::new()
                 } else {
-                    format!("_{content}_")
+                    wrap("_", &content, "_")
                 };
             }
             "strong" | "b" => {
                 return if js_trim(&content).is_empty() {
                     String::new()
                 } else {
-                    format!("**{content}**")
+                    wrap("**", &content, "**")
                 };
             }
             _ => {}
@@ -401,7 +455,7 @@ impl Converter<'_> {
             };
         }
         if is_block {
-            format!("\n\n{content}\n\n")
+            wrap("\n\n", &content, "\n\n")
         } else {
             content
         }

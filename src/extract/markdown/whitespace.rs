@@ -1,7 +1,7 @@
 //! turndown's whitespace collapsing, and the facts about each node's text that the conversion
 //! rules ask for (computed once, bottom-up, after collapsing).
 
-use super::fragment::{Fragment, Kind, MEANINGFUL_WHEN_BLANK, NodeId, is_block_name, is_void_name};
+use super::fragment::{Element, Fragment, Kind, NodeId};
 use super::js::is_js_space;
 
 /// Text facts of a node's `textContent`, computed once after whitespace collapsing.
@@ -27,7 +27,7 @@ pub(crate) fn collapse_whitespace(fragment: &mut Fragment) {
     if fragment.nodes[root].first_child.is_none() {
         return;
     }
-    let is_pre = |f: &Fragment, id: NodeId| f.name(id) == "PRE";
+    let is_pre = |f: &Fragment, id: NodeId| f.has_flag(id, Element::PRE);
     let next = |f: &Fragment, prev: Option<NodeId>, current: NodeId| -> NodeId {
         let node = &f.nodes[current];
         let returning = prev.is_some_and(|p| f.nodes[p].parent == Some(current));
@@ -50,8 +50,12 @@ pub(crate) fn collapse_whitespace(fragment: &mut Fragment) {
     let mut node = next(fragment, prev, root);
     while node != root {
         match &fragment.nodes[node].kind {
-            Kind::Text(data) => {
-                let mut text = collapse_ascii_space(data);
+            Kind::Text(_) => {
+                let Kind::Text(text) = &mut fragment.nodes[node].kind else {
+                    unreachable!("matched as text above")
+                };
+                let mut text = std::mem::take(text);
+                collapse_ascii_space_in_place(&mut text);
                 let previous_ends_with_space = match prev_text {
                     None => true,
                     Some(p) => matches!(&fragment.nodes[p].kind, Kind::Text(t) if t.ends_with(' ')),
@@ -67,14 +71,14 @@ pub(crate) fn collapse_whitespace(fragment: &mut Fragment) {
                 prev_text = Some(node);
             }
             Kind::Element(element) => {
-                let name = element.node_name.as_str();
-                if is_block_name(name) || name == "BR" {
+                let flags = element.flags;
+                if flags & (Element::BLOCK | Element::BR) != 0 {
                     if let Some(p) = prev_text {
                         strip_one_trailing_space(fragment, p);
                     }
                     prev_text = None;
                     keep_leading_space = false;
-                } else if is_void_name(name) || name == "PRE" {
+                } else if flags & (Element::VOID | Element::PRE) != 0 {
                     prev_text = None;
                     keep_leading_space = true;
                 } else if prev_text.is_some() {
@@ -98,23 +102,39 @@ pub(crate) fn collapse_whitespace(fragment: &mut Fragment) {
     }
 }
 
-pub(crate) fn collapse_ascii_space(data: &str) -> String {
-    // Byte by byte: ASCII whitespace never occurs inside a multi-byte UTF-8 sequence.
-    let mut out = Vec::with_capacity(data.len());
+/// Runs of ASCII whitespace become one space, in place (the text only shrinks).
+pub(crate) fn collapse_ascii_space_in_place(text: &mut String) {
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let bytes = text.as_bytes();
+    // Most text nodes have nothing to collapse: single spaces between words.
+    let needs_work = bytes.iter().enumerate().any(|(i, &b)| {
+        matches!(b, b'\t' | b'\r' | b'\n') || (b == b' ' && bytes.get(i + 1) == Some(&b' '))
+    });
+    if !needs_work {
+        return;
+    }
+    let mut bytes = std::mem::take(text).into_bytes();
+    let mut kept = 0;
     let mut in_space = false;
-    for &byte in data.as_bytes() {
-        if matches!(byte, b' ' | b'\t' | b'\r' | b'\n') {
+    for read in 0..bytes.len() {
+        let byte = bytes[read];
+        if is_space(byte) {
             if !in_space {
-                out.push(b' ');
+                bytes[kept] = b' ';
+                kept += 1;
             }
             in_space = true;
         } else {
-            out.push(byte);
+            bytes[kept] = byte;
+            kept += 1;
             in_space = false;
         }
     }
-    // Only ASCII bytes were replaced, by an ASCII byte: still UTF-8.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    bytes.truncate(kept);
+    // Byte by byte is safe: ASCII whitespace never occurs inside a multi-byte UTF-8 sequence,
+    // and it was replaced by an ASCII byte, so the bytes are still UTF-8.
+    *text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 pub(crate) fn strip_one_trailing_space(fragment: &mut Fragment, id: NodeId) {
@@ -153,18 +173,20 @@ pub(crate) fn text_facts(fragment: &Fragment) -> Vec<TextFacts> {
                 ..TextFacts::default()
             },
             Kind::Element(_) | Kind::Root => {
-                let children: Vec<NodeId> = fragment.children(id).collect();
                 let mut fact = TextFacts {
                     all_space: true,
                     ..TextFacts::default()
                 };
-                for &child in &children {
-                    let name = fragment.name(child);
+                for child in fragment.children(id) {
                     let child_fact = &facts[child];
-                    fact.has_void |= is_void_name(name) || child_fact.has_void;
-                    fact.has_meaningful_when_blank |= MEANINGFUL_WHEN_BLANK.contains(&name)
+                    let flags = match &fragment.nodes[child].kind {
+                        Kind::Element(e) => e.flags,
+                        _ => 0,
+                    };
+                    fact.has_void |= flags & Element::VOID != 0 || child_fact.has_void;
+                    fact.has_meaningful_when_blank |= flags & Element::MEANINGFUL_WHEN_BLANK != 0
                         || child_fact.has_meaningful_when_blank;
-                    fact.has_table |= name == "TABLE" || child_fact.has_table;
+                    fact.has_table |= flags & Element::TABLE != 0 || child_fact.has_table;
                     if fact.first.is_none() {
                         fact.first = child_fact.first;
                     }
@@ -172,30 +194,31 @@ pub(crate) fn text_facts(fragment: &Fragment) -> Vec<TextFacts> {
                         fact.last = child_fact.last;
                     }
                 }
-                let mut leading_done = false;
-                for &child in &children {
+                for child in fragment.children(id) {
                     let child_fact = &facts[child];
-                    if leading_done {
-                        break;
-                    }
                     fact.leading.push_str(&child_fact.leading);
                     if !child_fact.all_space {
                         fact.all_space = false;
-                        leading_done = true;
+                        break;
                     }
                 }
                 if !fact.all_space {
-                    let mut parts: Vec<&str> = Vec::new();
-                    for &child in children.iter().rev() {
-                        let child_fact = &facts[child];
-                        if child_fact.all_space {
-                            parts.push(&child_fact.leading);
-                        } else {
-                            parts.push(&child_fact.trailing);
+                    // The trailing whitespace: that of the last child with text, then the
+                    // whitespace of the blank children after it.
+                    let mut child = fragment.nodes[id].last_child;
+                    let mut blank_after = Vec::new();
+                    while let Some(c) = child {
+                        let child_fact = &facts[c];
+                        if !child_fact.all_space {
+                            fact.trailing.push_str(&child_fact.trailing);
                             break;
                         }
+                        blank_after.push(c);
+                        child = fragment.nodes[c].prev;
                     }
-                    fact.trailing = parts.into_iter().rev().collect();
+                    for &c in blank_after.iter().rev() {
+                        fact.trailing.push_str(&facts[c].leading);
+                    }
                 }
                 fact
             }
