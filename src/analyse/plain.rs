@@ -17,29 +17,37 @@
 /// The plain words of a Markdown text, line by line (lines are kept).
 pub fn plain_text(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());
+    let mut rendered = String::new();
     for (index, line) in markdown.split('\n').enumerate() {
         if index > 0 {
             out.push('\n');
         }
-        out.push_str(&plain_line(line));
+        // Most lines are plain words already: nothing to render, no run of spaces.
+        let plain = !line
+            .bytes()
+            .any(|b| matches!(b, b'\\' | b'[' | b'!' | b'_' | b'`' | b'*' | b'<'))
+            && !line.contains("  ");
+        if plain {
+            out.push_str(line);
+            continue;
+        }
+        rendered.clear();
+        render_inline(line, &mut rendered);
+        push_collapsing_spaces(&rendered, &mut out);
     }
     out
 }
 
-/// One line, rendered; spaces collapsed.
-fn plain_line(line: &str) -> String {
-    let mut rendered = String::with_capacity(line.len());
-    render_inline(line, &mut rendered);
-    let mut out = String::with_capacity(rendered.len());
+/// Appends `text` to `out` with each run of spaces as one.
+fn push_collapsing_spaces(text: &str, out: &mut String) {
     let mut previous_space = false;
-    for c in rendered.chars() {
+    for c in text.chars() {
         let space = c == ' ';
         if !(space && previous_space) {
             out.push(c);
         }
         previous_space = space;
     }
-    out
 }
 
 /// Where the `close` matching the `open` at `at` is: escapes skipped, pairs nested, and for a

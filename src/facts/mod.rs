@@ -412,6 +412,7 @@ fn read_line(rules: &Rules, reading: &[usize], heading: &str, line: &str, hits: 
 fn rules_touched_by_change(
     old: &[(&str, &str)],
     new: &[(&str, &str)],
+    operations: &[similar::DiffOp],
     terms_type: &str,
     rules: &Rules,
 ) -> Vec<usize> {
@@ -422,23 +423,73 @@ fn rules_touched_by_change(
         return Vec::new();
     }
     let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); rules.rules.len()];
-    for operation in similar::capture_diff_slices(similar::Algorithm::Myers, old, new) {
+    for operation in operations {
+        if matches!(operation.tag(), similar::DiffTag::Equal) {
+            continue;
+        }
         for index in operation.old_range() {
-            if !matches!(operation.tag(), similar::DiffTag::Equal) {
-                let (heading, line) = old[index];
-                read_line(rules, &reading, heading, line, &mut hits);
-            }
+            let (heading, line) = old[index];
+            read_line(rules, &reading, heading, line, &mut hits);
         }
         for index in operation.new_range() {
-            if !matches!(operation.tag(), similar::DiffTag::Equal) {
-                let (heading, line) = new[index];
-                read_line(rules, &reading, heading, line, &mut hits);
-            }
+            let (heading, line) = new[index];
+            read_line(rules, &reading, heading, line, &mut hits);
         }
     }
     (0..rules.rules.len())
         .filter(|&i| !hits[i].is_empty())
         .collect()
+}
+
+/// The hits of the rules `reading` in a document before and after a change ([`read_plain_for`]
+/// on each side), reading the lines the change left alone once for both sides: most of a
+/// document. `operations` is the diff of the two sides' lines.
+fn hits_before_and_after(
+    (plain_before, lines_before): (&str, &[(&str, &str)]),
+    (plain_after, lines_after): (&str, &[(&str, &str)]),
+    operations: &[similar::DiffOp],
+    rules: &Rules,
+    reading: &[usize],
+) -> (Vec<Vec<Hit>>, Vec<Vec<Hit>>) {
+    let no_hits = || vec![Vec::new(); rules.rules.len()];
+    let reading_before = could_answer_in(rules, reading, plain_before);
+    let reading_after = could_answer_in(rules, reading, plain_after);
+    if reading_before != reading_after {
+        return (
+            read_plain_for(plain_before, lines_before, rules, reading_before, no_hits()),
+            read_plain_for(plain_after, lines_after, rules, reading_after, no_hits()),
+        );
+    }
+    let reading = reading_before;
+    let (mut before, mut after) = (no_hits(), no_hits());
+    if reading.is_empty() {
+        return (before, after);
+    }
+    let mut same_line = no_hits();
+    for operation in operations {
+        if matches!(operation.tag(), similar::DiffTag::Equal) {
+            for index in operation.old_range() {
+                let (heading, line) = lines_before[index];
+                read_line(rules, &reading, heading, line, &mut same_line);
+                for (rule, hits) in same_line.iter_mut().enumerate() {
+                    if !hits.is_empty() {
+                        before[rule].extend(hits.iter().cloned());
+                        after[rule].append(hits);
+                    }
+                }
+            }
+            continue;
+        }
+        for index in operation.old_range() {
+            let (heading, line) = lines_before[index];
+            read_line(rules, &reading, heading, line, &mut before);
+        }
+        for index in operation.new_range() {
+            let (heading, line) = lines_after[index];
+            read_line(rules, &reading, heading, line, &mut after);
+        }
+    }
+    (before, after)
 }
 
 /// The answer of a rule from the hits of a service's documents:
@@ -870,24 +921,19 @@ pub fn changes_at_commit(
         lines_under_headings(&plain_before),
         lines_under_headings(&plain_after),
     );
-    let touched = rules_touched_by_change(&lines_before, &lines_after, terms_type, rules);
+    let operations =
+        similar::capture_diff_slices(similar::Algorithm::Myers, &lines_before, &lines_after);
+    let touched =
+        rules_touched_by_change(&lines_before, &lines_after, &operations, terms_type, rules);
     if touched.is_empty() {
         return Ok(Vec::new());
     }
-    let no_hits = || vec![Vec::new(); rules.rules.len()];
-    let hits_before = read_plain_for(
-        &plain_before,
-        &lines_before,
+    let (hits_before, hits_after) = hits_before_and_after(
+        (&plain_before, &lines_before),
+        (&plain_after, &lines_after),
+        &operations,
         rules,
-        touched.clone(),
-        no_hits(),
-    );
-    let hits_after = read_plain_for(
-        &plain_after,
-        &lines_after,
-        rules,
-        touched.clone(),
-        no_hits(),
+        &touched,
     );
     let changed: Vec<usize> = touched
         .into_iter()
@@ -1121,6 +1167,56 @@ mod tests {
 
     fn rules() -> Rules {
         Rules::with_additions(&[]).unwrap()
+    }
+
+    #[test]
+    fn lines_a_change_left_alone_give_the_hits_they_gave_before() {
+        let rules = rules();
+        let reading: Vec<usize> = (0..rules.rules.len()).collect();
+        let before = "Privacy Policy\n==============\n\n## How we use your data\n\n\
+            We use your conversations to train our AI models. You can opt out in Settings.\n\n\
+            We keep your data for 30 days.\n\n## Sharing\n\nWe do not sell your personal data.";
+        for after in [
+            // A sentence added among others that answer facts.
+            before.replace(
+                "We keep your data",
+                "We use your interactions with AI features to personalise ads.\n\nWe keep your data",
+            ),
+            // A sentence that answered removed, another rewritten.
+            before
+                .replace("We do not sell your personal data.", "")
+                .replace("30 days", "90 days"),
+            // Nothing that any rule reads.
+            before.replace("## Sharing", "## Who we share with"),
+        ] {
+            let (plain_before, plain_after) = (plain_text(before), plain_text(&after));
+            let lines_before = lines_under_headings(&plain_before);
+            let lines_after = lines_under_headings(&plain_after);
+            let operations = similar::capture_diff_slices(
+                similar::Algorithm::Myers,
+                &lines_before,
+                &lines_after,
+            );
+            let each_side = |plain: &str, lines: &[(&str, &str)]| {
+                read_plain_for(
+                    plain,
+                    lines,
+                    &rules,
+                    reading.clone(),
+                    vec![Vec::new(); rules.rules.len()],
+                )
+            };
+            let (hits_before, hits_after) = hits_before_and_after(
+                (&plain_before, &lines_before),
+                (&plain_after, &lines_after),
+                &operations,
+                &rules,
+                &reading,
+            );
+            assert_eq!(hits_before, each_side(&plain_before, &lines_before));
+            assert_eq!(hits_after, each_side(&plain_after, &lines_after));
+            assert!(hits_after.iter().any(|hits| !hits.is_empty()), "{after}");
+        }
     }
 
     fn says(id: &str, text: &str) -> Vec<(Says, Vec<String>)> {
