@@ -1218,6 +1218,13 @@ fn files_at_tip(ws: &Workspace) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// Every file of the branch's tip stands in the working tree with the bytes recorded.
+fn assert_working_tree_shows_the_tip(ws: &Workspace) {
+    for (path, bytes) in files_at_tip(ws) {
+        assert_eq!(ws.file(&path), Some(bytes), "{path} as recorded");
+    }
+}
+
 #[test]
 fn the_working_tree_shows_the_branch_and_never_follows_a_link_out_of_it() {
     let server = Server::start();
@@ -1226,9 +1233,7 @@ fn the_working_tree_shows_the_branch_and_never_follows_a_link_out_of_it() {
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let tip = files_at_tip(&ws);
     assert_eq!(tip.len(), 4, "two texts and their two sources: {tip:?}");
-    for (path, bytes) in &tip {
-        assert_eq!(ws.file(path).as_ref(), Some(bytes), "{path} as recorded");
-    }
+    assert_working_tree_shows_the_tip(&ws);
     assert_eq!(ws.git(&["status", "--porcelain"]), "");
 
     // Someone put a link where the version file belongs, to a file outside the repository.
@@ -1249,9 +1254,7 @@ fn the_working_tree_shows_the_branch_and_never_follows_a_link_out_of_it() {
         "the link is replaced, never written through"
     );
     assert!(!std::fs::symlink_metadata(&version).unwrap().is_symlink());
-    for (path, bytes) in files_at_tip(&ws) {
-        assert_eq!(ws.file(&path), Some(bytes), "{path} as recorded");
-    }
+    assert_working_tree_shows_the_tip(&ws);
     assert!(
         String::from_utf8(ws.file("Example/Privacy Policy.md").unwrap())
             .unwrap()
@@ -1288,8 +1291,6 @@ fn the_working_tree_shows_the_branch_and_never_follows_a_link_out_of_it() {
     );
     let folder = std::fs::symlink_metadata(ws.repo().join("Example")).unwrap();
     assert!(folder.is_dir() && !folder.is_symlink());
-    for (path, bytes) in files_at_tip(&ws) {
-        assert_eq!(ws.file(&path), Some(bytes), "{path} as recorded");
-    }
+    assert_working_tree_shows_the_tip(&ws);
     assert_eq!(ws.git(&["status", "--porcelain"]), "");
 }

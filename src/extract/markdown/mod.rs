@@ -41,7 +41,7 @@ use whitespace::{TextFacts, collapse_whitespace, text_facts};
 
 struct Converter<'a> {
     fragment: &'a Fragment,
-    facts: Vec<TextFacts>,
+    facts: &'a [TextFacts],
     table_cache: HashMap<NodeId, TableFacts>,
     /// Longest text any node may convert to, in bytes.
     limit: usize,
@@ -69,7 +69,7 @@ pub fn to_markdown(mut fragment: Fragment, limit: usize) -> Result<String, TooLo
     let facts = text_facts(&fragment);
     let mut converter = Converter {
         fragment: &fragment,
-        facts,
+        facts: &facts,
         table_cache: HashMap::new(),
         limit,
         too_long: false,
@@ -198,7 +198,7 @@ fn lower_case_name<'b>(name: &str, buffer: &'b mut [u8; 16]) -> &'b str {
     std::str::from_utf8(target).unwrap_or("")
 }
 
-impl Converter<'_> {
+impl<'a> Converter<'a> {
     fn name(&self, id: NodeId) -> &str {
         self.fragment.name(id)
     }
@@ -272,7 +272,7 @@ impl Converter<'_> {
         edge == Some(' ')
     }
 
-    fn flanking_whitespace(&self, id: NodeId) -> (&str, &str) {
+    fn flanking_whitespace(&self, id: NodeId) -> (&'a str, &'a str) {
         if self.fragment.has_flag(id, Element::BLOCK) {
             return ("", "");
         }
@@ -309,8 +309,6 @@ impl Converter<'_> {
             self.too_long = true;
             return String::new();
         }
-        // Borrowed again: `apply_rule` needed `self` mutably.
-        let (leading, trailing) = self.flanking_whitespace(id);
         if leading.is_empty() && trailing.is_empty() {
             return replacement;
         }
