@@ -8,8 +8,13 @@
 //!
 //! Run: `cargo bench --bench track`; `POLICYDIFF_BENCH_DOCUMENTS=5000 cargo bench --bench track`
 //! for the scale of OTA's whole federation (with `POLICYDIFF_BENCH_SKIP_GC=1` to leave out the
-//! long `git gc --aggressive` comparison, and `POLICYDIFF_BENCH_PROFILE=DIR` to profile each
-//! round with `perf`).
+//! long `git gc --aggressive` comparison, `POLICYDIFF_BENCH_PROFILE=DIR` to profile each
+//! round with `perf`, `POLICYDIFF_BENCH_BINARY=PATH` to measure another build, and
+//! `POLICYDIFF_BENCH_ROUNDS=1` to run the first round alone).
+//!
+//! On ext4 without a journal, creating a file within minutes of many being deleted (the last
+//! run's temporary folder) scans the freed inodes, which can double a first round: leave a few
+//! minutes between runs, or measure without the disk (`TMPDIR=/dev/shm/...`).
 
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -18,6 +23,21 @@ use std::time::Instant;
 mod common;
 #[path = "support.rs"]
 mod support;
+
+/// The policydiff measured: this build's, or `POLICYDIFF_BENCH_BINARY` (another build of it, to
+/// compare two builds on the same machine at the same hour: this VM's speed varies by the hour).
+fn binary() -> std::ffi::OsString {
+    std::env::var_os("POLICYDIFF_BENCH_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_policydiff").into())
+}
+
+/// Rounds run: `POLICYDIFF_BENCH_ROUNDS` (1 for the first round alone), default all four.
+fn rounds() -> usize {
+    std::env::var("POLICYDIFF_BENCH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4)
+}
 
 /// Documents tracked (10 per service): `POLICYDIFF_BENCH_DOCUMENTS`, default 1,000.
 fn documents() -> usize {
@@ -235,10 +255,10 @@ fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64
             ])
             .arg(file)
             .arg("--")
-            .arg(env!("CARGO_BIN_EXE_policydiff"));
+            .arg(binary());
             perf
         }
-        None => std::process::Command::new(env!("CARGO_BIN_EXE_policydiff")),
+        None => std::process::Command::new(binary()),
     };
     let mut child = command
         .current_dir(dir)
@@ -391,6 +411,9 @@ fn main() {
     let ours = round(dir.path(), "first round", documents, floor_seconds);
     if let Some((engine, ota_dir)) = &ota {
         ota_round(engine, ota_dir.path(), "first round", ours);
+    }
+    if rounds() < 2 {
+        return;
     }
     {
         let mut pages = pages.write().unwrap();

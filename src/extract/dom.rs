@@ -98,30 +98,41 @@ impl Page {
     /// The document's base URL: the first `<base href>`, else the location.
     fn document_base(&self) -> Url {
         let selector = compile("base[href]").expect("static selector");
-        self.matches(&selector)
-            .first()
-            .and_then(|&id| self.attr(id, "href").map(str::to_string))
+        self.matching(&selector)
+            .next()
+            .and_then(|id| self.attr(id, "href").map(str::to_string))
             .and_then(|href: String| self.location.join(&href).ok())
             .unwrap_or_else(|| self.location.clone())
     }
 
     /// Elements matching a selector, in document order (not inside `<template>` contents).
     fn matches(&self, selector: &scraper::Selector) -> Vec<NodeId> {
+        self.matching(selector).collect()
+    }
+
+    /// [`matches`](Self::matches), one at a time.
+    fn matching<'s>(
+        &'s self,
+        selector: &'s scraper::Selector,
+    ) -> impl Iterator<Item = NodeId> + 's {
         // A walk from the root: only attached nodes, in document order (the tree's
         // storage order differs once the parser or a filter has moved nodes).
+        // scraper's `select` keeps its matching caches across the elements it visits; asking
+        // `Selector::matches` of each element set up fresh ones every time (a tenth of an
+        // extraction). Scoped at the document's element, where `:scope` is `:root`, as in
+        // `document.querySelectorAll`.
         self.html
             .tree
             .root()
-            .descendants()
+            .children()
             .filter_map(scraper::ElementRef::wrap)
-            .filter(|element| selector.matches(element))
+            .flat_map(|element| element.select(selector))
             .filter(|element| {
                 !element
                     .ancestors()
                     .any(|ancestor| matches!(ancestor.value(), Node::Fragment))
             })
             .map(|element| element.id())
-            .collect()
     }
 
     fn select_css(&self, css: &str) -> Result<Vec<NodeId>> {

@@ -48,9 +48,6 @@ const MARKDOWN_GROWTH: usize = 8;
 /// …plus this many bytes.
 const MARKDOWN_ALLOWANCE: usize = 1 << 20;
 
-/// Stack of the extraction thread: conversion recurses once per nesting level.
-const EXTRACTION_STACK_BYTES: usize = 256 * 1024 * 1024;
-
 /// The text of one source document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extracted {
@@ -101,22 +98,20 @@ pub fn extract(
     })
 }
 
-/// Extracts from an HTML text already decoded. Runs on a thread with a large stack, so that
-/// deeply nested pages cannot overflow it.
+/// Extracts from an HTML text already decoded. The conversion recurses once per nesting level;
+/// it grows its stack as it goes deeper ([`markdown`]), so that deeply nested pages cannot
+/// overflow the caller's. A panic (a bug) is this page's failure, not the caller's.
 pub fn extract_html(html: &str, location: &str, source: &SourceDocument) -> Result<String> {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("extract".into())
-            .stack_size(EXTRACTION_STACK_BYTES)
-            .spawn_scoped(scope, || extract_html_here(html, location, source))
-            .map_err(|e| Error::io("cannot start the extraction thread", e))?
-            .join()
-            .unwrap_or_else(|_| {
-                Err(Error::internal(
-                    format!("extraction of {location}"),
-                    "the extraction thread panicked",
-                ))
-            })
+    // Run on the caller's thread: a thread of its own for every page cost a tenth of
+    // extraction's time (its start, and its stack's pages faulted in again for each page).
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        extract_html_here(html, location, source)
+    }))
+    .unwrap_or_else(|_| {
+        Err(Error::internal(
+            format!("extraction of {location}"),
+            "the extraction panicked",
+        ))
     })
 }
 
@@ -161,40 +156,59 @@ fn extract_html_here(html: &str, location: &str, source: &SourceDocument) -> Res
     Ok(markdown)
 }
 
-/// Elements whose end tag may be left out: unclosed, they do not nest.
-const OPTIONAL_END: &[&str] = &[
-    "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "rb",
-    "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body",
-];
-const VOID_ELEMENTS: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
-    "source", "track", "wbr", "command", "basefont", "bgsound", "frame", "image",
-];
+/// Whether an element's end tag may be left out (unclosed, it does not nest), or it has none.
+fn never_nests(name: &[u8]) -> bool {
+    matches!(
+        name,
+        // End tag optional.
+        b"p" | b"li" | b"dt" | b"dd" | b"option" | b"optgroup" | b"tr" | b"td" | b"th"
+            | b"thead" | b"tbody" | b"tfoot" | b"rb" | b"rt" | b"rtc" | b"rp" | b"colgroup"
+            | b"caption" | b"html" | b"head" | b"body"
+            // Void.
+            | b"area" | b"base" | b"br" | b"col" | b"embed" | b"hr" | b"img" | b"input"
+            | b"keygen" | b"link" | b"meta" | b"param" | b"source" | b"track" | b"wbr"
+            | b"command" | b"basefont" | b"bgsound" | b"frame" | b"image"
+    )
+}
+
+/// Elements whose content is raw text, read to their end tag without nesting.
+fn is_raw_text(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"script" | b"style" | b"textarea" | b"title" | b"xmp" | b"plaintext"
+    )
+}
 
 /// A fast upper estimate of element nesting from the tags alone (linear, before parsing).
 pub fn estimated_nesting(html: &str) -> usize {
     let bytes = html.as_bytes();
     let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
-    let mut name = String::new();
-    while let Some(offset) = memchr_lt(&bytes[i..]) {
+    // Tag names longer than this are no name matched below (they count as nesting).
+    let mut name = [0u8; 16];
+    while let Some(offset) = memchr::memchr(b'<', &bytes[i..]) {
         i += offset + 1;
         if bytes[i..].starts_with(b"!--") {
-            i = find_from(bytes, i, b"-->").map_or(bytes.len(), |end| end + 3);
+            i = memchr::memmem::find(&bytes[i..], b"-->").map_or(bytes.len(), |end| i + end + 3);
             continue;
         }
         let closing = bytes.get(i) == Some(&b'/');
         let start = if closing { i + 1 } else { i };
-        name.clear();
-        name.extend(
-            bytes[start..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
-                .map(|b| char::from(b.to_ascii_lowercase())),
-        );
-        if name.is_empty() || !bytes[start].is_ascii_alphabetic() {
+        if !bytes.get(start).is_some_and(u8::is_ascii_alphabetic) {
             continue;
         }
-        if OPTIONAL_END.contains(&name.as_str()) || VOID_ELEMENTS.contains(&name.as_str()) {
+        let length = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+            .count();
+        let lower = match name.get_mut(..length) {
+            Some(lower) => {
+                lower.copy_from_slice(&bytes[start..start + length]);
+                lower.make_ascii_lowercase();
+                &*lower
+            }
+            None => &[][..],
+        };
+        if never_nests(lower) {
             continue;
         }
         if closing {
@@ -203,36 +217,99 @@ pub fn estimated_nesting(html: &str) -> usize {
         }
         depth += 1;
         deepest = deepest.max(depth);
-        for raw in ["script", "style", "textarea", "title", "xmp", "plaintext"] {
-            if name == raw {
-                let end = format!("</{raw}");
-                i = find_from_ignore_case(bytes, i, end.as_bytes()).unwrap_or(bytes.len());
-                break;
-            }
+        if is_raw_text(lower) {
+            i = find_end_tag(bytes, start + length, lower).unwrap_or(bytes.len());
         }
     }
     deepest
 }
 
-fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'<')
-}
-
-fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes[from.min(bytes.len())..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
-}
-
-fn find_from_ignore_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes[from.min(bytes.len())..]
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-        .map(|p| p + from)
+/// Where the end tag `</name` (in any case) starts, from `from` on.
+fn find_end_tag(bytes: &[u8], from: usize, name: &[u8]) -> Option<usize> {
+    let mut at = from;
+    while let Some(offset) = memchr::memchr(b'<', bytes.get(at..)?) {
+        let tag = at + offset;
+        let candidate = bytes.get(tag + 1..tag + 2 + name.len())?;
+        if candidate[0] == b'/' && candidate[1..].eq_ignore_ascii_case(name) {
+            return Some(tag);
+        }
+        at = tag + 1;
+    }
+    None
 }
 
 /// Joins the texts of a combined document's parts, as OTA does.
 pub fn combine(parts: &[String]) -> String {
     parts.join(SOURCE_DOCUMENTS_SEPARATOR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::declaration::Selector;
+
+    fn source(select: &str) -> SourceDocument {
+        SourceDocument {
+            fetch: "https://example.com/terms".into(),
+            select: vec![Selector::Css(select.into())],
+            remove: vec![],
+            filters: vec![],
+            execute_client_scripts: None,
+            actions: vec![],
+        }
+    }
+
+    #[test]
+    fn nesting_is_estimated_from_the_tags_that_nest() {
+        assert_eq!(estimated_nesting("<div><div><span>x</span></div></div>"), 3);
+        // Optional end tags and void elements do not nest; names are read in any case.
+        assert_eq!(
+            estimated_nesting("<DIV><p>a<p>b<br><img src=x><li>c</DIV>"),
+            1
+        );
+        // Comments and raw text hide what looks like tags.
+        assert_eq!(
+            estimated_nesting(
+                "<div><!-- <div><div> --><script>if (a<b) '<div><div>'</SCRIPT></div>"
+            ),
+            2
+        );
+        assert_eq!(estimated_nesting("<div><style>div > <span>"), 2);
+        assert_eq!(estimated_nesting("<!--><div></div> <3 < p"), 1);
+        assert_eq!(estimated_nesting(""), 0);
+    }
+
+    #[test]
+    fn pages_nested_as_deep_as_allowed_convert_on_a_small_stack() {
+        // Block and inline elements, nested just under the limit, and
+        // extracted on a thread with a quarter of the default stack: the conversion must grow
+        // its own stack, never overflow the caller's.
+        let kinds = [
+            "div", "span", "strong", "section", "em", "article", "b", "i",
+        ];
+        let depth = MAX_NESTING - 100;
+        let mut page = String::from("<body>");
+        for level in 0..depth {
+            page.push('<');
+            page.push_str(kinds[level % kinds.len()]);
+            page.push('>');
+        }
+        page.push_str("deep");
+        for level in (0..depth).rev() {
+            let name = kinds[level % kinds.len()].split(' ').next().unwrap();
+            page.push_str("</");
+            page.push_str(name);
+            page.push('>');
+        }
+        page.push_str("</body>");
+        assert!(estimated_nesting(&page) <= MAX_NESTING);
+        let markdown = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || extract_html(&page, "https://example.com/terms", &source("body")))
+            .unwrap()
+            .join()
+            .expect("no stack overflow")
+            .unwrap();
+        assert!(markdown.contains("deep"), "{markdown}");
+    }
 }

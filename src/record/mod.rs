@@ -154,11 +154,20 @@ pub struct NewVersion<'a> {
 #[derive(Debug, Clone)]
 pub struct WrittenBlobs {
     /// The text's blob.
-    pub text: Oid,
+    text: Oid,
     /// Each source's blob, in the version's order.
-    pub sources: Vec<Oid>,
+    sources: Vec<Oid>,
     /// Their pack entries, written to disk with the batch of the commit that names them.
     entries: Vec<pack::PackEntry>,
+    /// The text's length and CRC-32: a cheap check that a version is the one these blobs were
+    /// made from (its id was computed from the same bytes; hashing them again with SHA-1, on the
+    /// recording thread, cost more than the rest of a commit).
+    text_check: (usize, u32),
+}
+
+/// The [`WrittenBlobs::text_check`] of a text.
+fn text_check(text: &str) -> (usize, u32) {
+    (text.len(), crc32fast::hash(text.as_bytes()))
 }
 
 thread_local! {
@@ -220,22 +229,23 @@ pub fn read_recorded(path: &Path, file: &str) -> Option<Vec<u8>> {
     })
 }
 
-/// Hashes and compresses a version's blobs (its text, whose blob id is `text_id`, and its
-/// sources) ahead of the commit that the repository's single writer then makes with
-/// [`VersionsRepository::record_with`], from any thread: compressing and hashing — most of what
-/// recording costs — is so shared among the threads that extract, and the writer only copies
-/// the compressed bytes into its batch's pack. `None` when the text is the one at the branch's
-/// tip of the repository at `path` (nothing to record) or the repository cannot be read (the
-/// writer then writes the blobs itself).
+/// Hashes and compresses a version's blobs (its text and its sources) ahead of the commit that
+/// the repository's single writer then makes with [`VersionsRepository::record_with`], from any
+/// thread: compressing and hashing — most of what recording costs — is so shared among the
+/// threads that extract, and the writer only copies the compressed bytes into its batch's pack.
+/// Gives the text's blob id, and the blobs: `None` when the text is the one at the branch's tip
+/// of the repository at `path` (nothing to record) or the repository cannot be read (the writer
+/// then writes the blobs itself).
 pub fn pack_blobs_ahead(
     path: &Path,
     service_id: &str,
     terms_type: &str,
     text: &str,
-    text_id: Oid,
     sources: &[&[u8]],
-) -> Option<WrittenBlobs> {
-    with_thread_repository(path, |repo| {
+) -> Result<(Oid, Option<WrittenBlobs>)> {
+    let text_id = Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
+        .map_err(|e| git_error("cannot hash a version's text", e))?;
+    let written = with_thread_repository(path, |repo| {
         if tip_blob_id(repo, service_id, terms_type) == Some(text_id) {
             return None;
         }
@@ -253,8 +263,10 @@ pub fn pack_blobs_ahead(
             text: text_id,
             sources: ids,
             entries,
+            text_check: text_check(text),
         })
-    })
+    });
+    Ok((text_id, written))
 }
 
 /// Lets git pack the repository at `path` if it judges it should (`git gc --auto`: by its
@@ -708,8 +720,7 @@ impl VersionsRepository {
         let mut written = written.filter(|w| {
             self.batch.is_some()
                 && w.sources.len() == version.sources.len()
-                && git2::Oid::hash_object(git2::ObjectType::Blob, version.text.as_bytes()).ok()
-                    == Some(w.text)
+                && text_check(version.text) == w.text_check
         });
         let path = version_path(version.service_id, version.terms_type);
         let previous = self.read_current(&path);

@@ -114,6 +114,9 @@ pub async fn track_until(
     let snapshots = Arc::new(config.snapshots.clone());
     let memory = Arc::new(SourceMemory::in_state(&config.state));
     let engine = Arc::new(same_sources::engine());
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        std::thread::available_parallelism().map_or(2, usize::from),
+    ));
     let mut remembered: Vec<(String, String, Extraction)> = Vec::new();
     let mut prepared = futures_util::stream::iter(documents)
         .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
@@ -124,6 +127,7 @@ pub async fn track_until(
                 snapshots: snapshots.clone(),
                 memory: memory.clone(),
                 engine: engine.clone(),
+                slots: slots.clone(),
             };
             let named = (
                 document.service_id.clone(),
@@ -414,6 +418,8 @@ struct Extracting {
     snapshots: Arc<PathBuf>,
     memory: Arc<SourceMemory>,
     engine: Arc<String>,
+    /// One permit per page extracted at once.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Fetches and extracts a document; when its text is new, the extraction thread also writes
@@ -435,17 +441,28 @@ async fn prepare(
         .map(|(_, f)| f.fetched_at)
         .max()
         .unwrap_or_else(Utc::now);
-    let for_extraction = parts.clone();
     let service_id = document.service_id.clone();
     let terms_type = document.terms.terms_type.clone();
     let declaration = document.declaration_sha256.clone();
     let terms = document.terms.clone();
-    let (text, text_id, written, extraction, technical) = tokio::task::spawn_blocking(move || {
+    // No more pages extracted at once than the machine has cores: more would only share the
+    // cores among more pages held in memory at once (a parsed page takes megabytes), and
+    // leave the recorder less of them. Fetching goes on meanwhile.
+    let slot = extracting
+        .slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| Error::internal("waiting to extract", e))?;
+    let extracted = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let Extracting {
             snapshots,
             memory,
             engine,
+            slots: _,
         } = extracting;
+        let for_extraction = &parts;
         let mut extraction = Extraction {
             sources: for_extraction
                 .iter()
@@ -466,7 +483,7 @@ async fn prepare(
         if let Some(recorded) = recorded {
             extraction.text = recorded.to_string();
             if memory.gives_recorded_text(&service_id, &terms_type, &extraction) {
-                return Ok((None, None, None, None, None));
+                return Ok((parts, None, None, None, None, None));
             }
             declaration_and_engine_unchanged = memory.extracted_with(
                 &service_id,
@@ -476,22 +493,14 @@ async fn prepare(
                 &extraction.text,
             );
         }
-        let text = extract_parts(&for_extraction)?;
-        let text_id = git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
-            .map_err(|e| Error::internal("hashing the extracted text", e))?;
-        extraction.text = text_id.to_string();
+        let text = extract_parts(for_extraction)?;
         let sources: Vec<&[u8]> = for_extraction
             .iter()
             .map(|(_, fetched)| fetched.bytes.as_slice())
             .collect();
-        let written = record::pack_blobs_ahead(
-            &snapshots,
-            &service_id,
-            &terms_type,
-            &text,
-            text_id,
-            &sources,
-        );
+        let (text_id, written) =
+            record::pack_blobs_ahead(&snapshots, &service_id, &terms_type, &text, &sources)?;
+        extraction.text = text_id.to_string();
         // A new text (blobs written ahead) of a recorded document: is it the declaration's or
         // the engine's doing? Not when both are those that last gave the recorded text;
         // otherwise re-extracting the recorded sources tells, here rather than on the
@@ -506,6 +515,7 @@ async fn prepare(
                 )
         });
         Ok::<_, Error>((
+            parts,
             Some(text),
             Some(text_id),
             written,
@@ -514,7 +524,8 @@ async fn prepare(
         ))
     })
     .await
-    .map_err(|e| Error::internal("the extraction thread", e))??;
+    .map_err(|e| Error::internal("the extraction thread", e))?;
+    let (parts, text, text_id, written, extraction, technical) = extracted?;
     Ok(Prepared {
         text,
         parts,

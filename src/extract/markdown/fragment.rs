@@ -1,6 +1,8 @@
 //! The [`Fragment`]: a small mutable DOM (an arena of nodes with sibling links) holding copies
 //! of the selected nodes, which the conversion rules read and whitespace collapsing edits.
 
+use std::borrow::Cow;
+
 /// Index of a node in a [`Fragment`].
 pub type NodeId = usize;
 
@@ -16,7 +18,7 @@ pub(crate) enum Kind {
 #[derive(Debug, Clone)]
 pub(crate) struct Element {
     /// As the DOM's `nodeName`: upper case for HTML elements, as written otherwise (SVG, MathML).
-    pub(crate) node_name: String,
+    pub(crate) node_name: Cow<'static, str>,
     pub(crate) attrs: Vec<(String, String)>,
     /// What turndown asks of the name, worked out once ([`Element::BLOCK`] …): the rules ask
     /// it of every node, often several times.
@@ -139,6 +141,65 @@ impl Element {
     }
 }
 
+/// An HTML element's `nodeName`: its name in upper case, without allocating for the common ones
+/// (a page has thousands of elements, nearly all of a few dozen names).
+fn upper_case_name(local_name: &str) -> Cow<'static, str> {
+    Cow::Borrowed(match local_name {
+        "a" => "A",
+        "abbr" => "ABBR",
+        "article" => "ARTICLE",
+        "aside" => "ASIDE",
+        "b" => "B",
+        "blockquote" => "BLOCKQUOTE",
+        "body" => "BODY",
+        "br" => "BR",
+        "button" => "BUTTON",
+        "caption" => "CAPTION",
+        "code" => "CODE",
+        "dd" => "DD",
+        "div" => "DIV",
+        "dl" => "DL",
+        "dt" => "DT",
+        "em" => "EM",
+        "figure" => "FIGURE",
+        "footer" => "FOOTER",
+        "h1" => "H1",
+        "h2" => "H2",
+        "h3" => "H3",
+        "h4" => "H4",
+        "h5" => "H5",
+        "h6" => "H6",
+        "header" => "HEADER",
+        "hr" => "HR",
+        "i" => "I",
+        "img" => "IMG",
+        "input" => "INPUT",
+        "label" => "LABEL",
+        "li" => "LI",
+        "main" => "MAIN",
+        "nav" => "NAV",
+        "ol" => "OL",
+        "p" => "P",
+        "pre" => "PRE",
+        "section" => "SECTION",
+        "small" => "SMALL",
+        "span" => "SPAN",
+        "strong" => "STRONG",
+        "sub" => "SUB",
+        "sup" => "SUP",
+        "svg" => "SVG",
+        "table" => "TABLE",
+        "tbody" => "TBODY",
+        "td" => "TD",
+        "th" => "TH",
+        "thead" => "THEAD",
+        "tr" => "TR",
+        "u" => "U",
+        "ul" => "UL",
+        _ => return Cow::Owned(local_name.to_ascii_uppercase()),
+    })
+}
+
 /// The attributes turndown's rules (and OTA's) read: the only ones a fragment copied from a
 /// page needs to hold.
 pub(crate) const RULE_ATTRIBUTES: &[&str] = &[
@@ -214,9 +275,9 @@ impl Fragment {
         attrs: Vec<(String, String)>,
     ) -> NodeId {
         let node_name = if html {
-            local_name.to_ascii_uppercase()
+            upper_case_name(local_name)
         } else {
-            local_name.to_string()
+            Cow::Owned(local_name.to_string())
         };
         let flags = Element::flags_of(&node_name);
         self.append(

@@ -39,6 +39,11 @@ use js::{is_ascii_space, js_number, js_number_to_string, trim_newlines, utf16_le
 pub use js::{is_js_space, js_trim};
 use whitespace::{TextFacts, collapse_whitespace, text_facts};
 
+/// Stack left below which the conversion of an element's children runs on a new segment…
+const STACK_RED_ZONE: usize = 128 * 1024;
+/// …of this size (the conversion recurses once per nesting level).
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
 struct Converter<'a> {
     fragment: &'a Fragment,
     facts: &'a [TextFacts],
@@ -294,7 +299,9 @@ impl<'a> Converter<'a> {
     }
 
     fn replacement_for_node(&mut self, id: NodeId, is_code: bool) -> String {
-        let content = self.process(id, is_code);
+        // One level deeper: on a stack grown when little is left (pages nest thousands deep).
+        let content =
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.process(id, is_code));
         let (leading, trailing) = self.flanking_whitespace(id);
         let content = if !leading.is_empty() || !trailing.is_empty() {
             js_trim(&content).to_string()

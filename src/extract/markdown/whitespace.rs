@@ -107,9 +107,8 @@ pub(crate) fn collapse_ascii_space_in_place(text: &mut String) {
     let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let bytes = text.as_bytes();
     // Most text nodes have nothing to collapse: single spaces between words.
-    let needs_work = bytes.iter().enumerate().any(|(i, &b)| {
-        matches!(b, b'\t' | b'\r' | b'\n') || (b == b' ' && bytes.get(i + 1) == Some(&b' '))
-    });
+    let needs_work = memchr::memchr3(b'\t', b'\r', b'\n', bytes).is_some()
+        || memchr::memmem::find(bytes, b"  ").is_some();
     if !needs_work {
         return;
     }
