@@ -362,6 +362,19 @@ fn lines_under_headings(plain: &str) -> Vec<(&str, &str)> {
     read
 }
 
+/// [`read_line`] on the lines at `range` of `lines` (heading, line).
+fn read_lines(
+    lines: &[(&str, &str)],
+    range: std::ops::Range<usize>,
+    rules: &Rules,
+    reading: &[usize],
+    hits: &mut [Vec<Hit>],
+) {
+    for &(heading, line) in &lines[range] {
+        read_line(rules, reading, heading, line, hits);
+    }
+}
+
 /// The hits of the rules at `reading` in one line under `heading`: a line is read on its own
 /// (a sentence's context is its heading and the sentence before it in the same line).
 fn read_line(rules: &Rules, reading: &[usize], heading: &str, line: &str, hits: &mut [Vec<Hit>]) {
@@ -427,14 +440,8 @@ fn rules_touched_by_change(
         if matches!(operation.tag(), similar::DiffTag::Equal) {
             continue;
         }
-        for index in operation.old_range() {
-            let (heading, line) = old[index];
-            read_line(rules, &reading, heading, line, &mut hits);
-        }
-        for index in operation.new_range() {
-            let (heading, line) = new[index];
-            read_line(rules, &reading, heading, line, &mut hits);
-        }
+        read_lines(old, operation.old_range(), rules, &reading, &mut hits);
+        read_lines(new, operation.new_range(), rules, &reading, &mut hits);
     }
     (0..rules.rules.len())
         .filter(|&i| !hits[i].is_empty())
@@ -480,14 +487,20 @@ fn hits_before_and_after(
             }
             continue;
         }
-        for index in operation.old_range() {
-            let (heading, line) = lines_before[index];
-            read_line(rules, &reading, heading, line, &mut before);
-        }
-        for index in operation.new_range() {
-            let (heading, line) = lines_after[index];
-            read_line(rules, &reading, heading, line, &mut after);
-        }
+        read_lines(
+            lines_before,
+            operation.old_range(),
+            rules,
+            &reading,
+            &mut before,
+        );
+        read_lines(
+            lines_after,
+            operation.new_range(),
+            rules,
+            &reading,
+            &mut after,
+        );
     }
     (before, after)
 }
