@@ -15,7 +15,7 @@ use std::path::Path;
 
 use git2::{Oid, Repository};
 
-use super::pack::{PackEntry, write_pack};
+use super::pack::{PackEntry, WrittenPack, write_pack};
 
 /// Commits made since the last pack was written.
 #[derive(Debug, Default)]
@@ -50,7 +50,7 @@ pub(super) fn write_to_memory(repo: &Repository) -> Result<(), git2::Error> {
 impl Batch {
     /// Writes the batch's objects as one pack in `objects/pack`: the blobs compressed ahead,
     /// and the objects held in memory (trees, commits), compressed here.
-    pub fn write_pack(&mut self, repo: &Repository) -> Result<(), git2::Error> {
+    pub fn write_pack(&mut self, repo: &Repository) -> Result<WrittenPack, git2::Error> {
         let odb = repo.odb()?;
         let mut entries = std::mem::take(&mut self.entries);
         for id in &self.objects {

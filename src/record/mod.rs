@@ -634,18 +634,20 @@ impl VersionsRepository {
         let written = batch
             .write_pack(&self.repo)
             .map_err(|e| git_error("cannot write the pack of new versions", e))
-            .and_then(|()| self.move_branch(tip, batch.commits))
-            .map(|()| batch.commits);
+            .and_then(|pack| self.move_branch(tip, batch.commits).map(|()| pack));
         // The files of commits recorded are shown at the next checkout; those of commits that
         // are not recorded are not shown at all.
-        if written.is_ok() && self.working_tree {
+        if let Ok(pack) = &written
+            && self.working_tree
+        {
             match &self.working_tree_writer {
-                Some(writer) => writer.show(batch.files),
+                Some(writer) => writer.show(batch.files, pack),
                 None => self
                     .stale_paths
                     .extend(batch.files.into_iter().map(|(path, _)| path)),
             }
         }
+        let written = written.map(|_| batch.commits);
         // A fresh memory for the next batch: the written objects are on disk now (or, after a
         // failure, dropped with the commits that needed them).
         match batch::write_to_memory(&self.repo) {

@@ -105,8 +105,17 @@ fn deflate_into(out: &mut Vec<u8>, data: &[u8]) {
     }
 }
 
+/// A pack written by [`write_pack`]: its file, and where each of its objects lies in it.
+#[derive(Debug, Default)]
+pub struct WrittenPack {
+    /// The `.pack` file.
+    pub path: std::path::PathBuf,
+    /// Each object's entry: its offset in the pack and its length (header and zlib stream).
+    pub entries: std::collections::HashMap<Oid, (u64, usize)>,
+}
+
 /// Writes `entries` (duplicates are written once) as one pack and its index in `pack_dir`.
-pub fn write_pack(pack_dir: &Path, entries: &[PackEntry]) -> std::io::Result<()> {
+pub fn write_pack(pack_dir: &Path, entries: &[PackEntry]) -> std::io::Result<WrittenPack> {
     let mut unique: Vec<&PackEntry> = Vec::with_capacity(entries.len());
     let mut seen = std::collections::HashSet::with_capacity(entries.len());
     for entry in entries {
@@ -185,8 +194,8 @@ pub fn write_pack(pack_dir: &Path, entries: &[PackEntry]) -> std::io::Result<()>
 
     // The pack under its name first, then the index that makes it visible.
     read_only(pack.as_file())?;
-    pack.persist(pack_dir.join(format!("{name}.pack")))
-        .map_err(|e| e.error)?;
+    let pack_path = pack_dir.join(format!("{name}.pack"));
+    pack.persist(&pack_path).map_err(|e| e.error)?;
     let mut idx = tempfile::Builder::new()
         .prefix("tmp_idx_")
         .tempfile_in(pack_dir)?;
@@ -194,7 +203,64 @@ pub fn write_pack(pack_dir: &Path, entries: &[PackEntry]) -> std::io::Result<()>
     read_only(idx.as_file())?;
     idx.persist(pack_dir.join(format!("{name}.idx")))
         .map_err(|e| e.error)?;
-    Ok(())
+    Ok(WrittenPack {
+        path: pack_path,
+        entries: unique
+            .iter()
+            .zip(offsets)
+            .map(|(entry, offset)| (entry.id, (offset, entry.bytes.len())))
+            .collect(),
+    })
+}
+
+/// Reads back the content of the blob whose entry lies at `offset` in `pack` and is `length`
+/// bytes long (as [`WrittenPack`] tells), inflated with this crate's zlib — more than twice
+/// as fast as libgit2's, which the working tree's writer paid for every file of a first round.
+/// zlib's own checksum (Adler-32) and the size in the entry's header vouch for the content.
+pub fn read_blob_at(
+    pack: &std::fs::File,
+    offset: u64,
+    length: usize,
+    inflate: &mut flate2::Decompress,
+) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let corrupt = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string());
+    let mut entry = vec![0; length];
+    pack.read_exact_at(&mut entry, offset)?;
+    // The header: type in bits 4–6 of the first byte, the size in a little-endian varint.
+    let first = *entry
+        .first()
+        .ok_or_else(|| corrupt("an empty pack entry"))?;
+    if (first >> 4) & 0x07 != 3 {
+        return Err(corrupt("the pack entry is not a blob"));
+    }
+    let mut size = u64::from(first & 0x0f);
+    let mut shift = 4;
+    let mut at = 1;
+    let mut byte = first;
+    while byte & 0x80 != 0 {
+        byte = *entry
+            .get(at)
+            .ok_or_else(|| corrupt("a truncated pack entry header"))?;
+        if shift > 57 {
+            return Err(corrupt("a pack entry's size is too large"));
+        }
+        size |= u64::from(byte & 0x7f) << shift;
+        shift += 7;
+        at += 1;
+    }
+    let size = usize::try_from(size).map_err(|_| corrupt("a pack entry's size is too large"))?;
+    let mut content = Vec::with_capacity(size);
+    inflate.reset(true);
+    let status = inflate
+        .decompress_vec(&entry[at..], &mut content, flate2::FlushDecompress::Finish)
+        .map_err(|e| corrupt(&format!("the pack entry does not inflate: {e}")))?;
+    if status != flate2::Status::StreamEnd || content.len() != size {
+        return Err(corrupt(
+            "the pack entry inflates to another size than its header's",
+        ));
+    }
+    Ok(content)
 }
 
 /// Packs are never modified: read-only, as git makes them.
@@ -221,11 +287,21 @@ mod tests {
             .map(|data| PackEntry::blob(data).unwrap())
             .collect();
         let pack_dir = dir.path().join(".git/objects/pack");
-        write_pack(&pack_dir, &entries).unwrap();
+        let written = write_pack(&pack_dir, &entries).unwrap();
+        let pack = std::fs::File::open(&written.path).unwrap();
+        let mut inflate = flate2::Decompress::new(true);
         for (data, entry) in contents.iter().zip(&entries) {
             let blob = repo.find_blob(entry.id).unwrap();
             assert_eq!(blob.content(), *data);
+            // Read back from where the pack says it wrote the entry, as the working tree does.
+            let (offset, length) = written.entries[&entry.id];
+            let read = read_blob_at(&pack, offset, length, &mut inflate).unwrap();
+            assert_eq!(read, *data);
         }
+        // An entry read from the wrong place, or cut short, is refused, never taken for a blob.
+        let (offset, length) = written.entries[&entries[3].id];
+        assert!(read_blob_at(&pack, offset + 1, length - 1, &mut inflate).is_err());
+        assert!(read_blob_at(&pack, offset, length - 1, &mut inflate).is_err());
         let idx = std::fs::read_dir(&pack_dir)
             .unwrap()
             .flatten()
