@@ -780,9 +780,23 @@ fn killing_a_run_at_any_moment_leaves_a_valid_repository() {
             );
         }
     }
+    // A killed round leaves its batch's unfinished pack behind (no index: invisible to git);
+    // the next round removes ours, and leaves git's own temporary files alone.
+    let pack_dir = ws.repo().join(".git/objects/pack");
+    std::fs::create_dir_all(&pack_dir).unwrap();
+    std::fs::write(pack_dir.join("tmp_pack_policydiff_left"), b"PACK").unwrap();
+    std::fs::write(pack_dir.join("tmp_pack_git0"), b"PACK").unwrap();
     // One clean run records whatever is still new: every document holds the last served text.
     let output = ws.track(&["--json"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let left: Vec<String> = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("tmp_"))
+        .collect();
+    assert_eq!(left, ["tmp_pack_git0"]);
+    std::fs::remove_file(pack_dir.join("tmp_pack_git0")).unwrap();
     for service in 0..5 {
         for terms_type in types {
             let text = String::from_utf8(

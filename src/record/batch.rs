@@ -3,19 +3,20 @@
 //! Writing each object as its own loose file costs a file creation per object — on a round of
 //! a thousand new documents, more time than everything else the recorder does. In batch mode
 //! ([`super::VersionsRepository::begin_batches`]) the blobs of new versions come hashed and
-//! compressed from the extraction threads ([`super::pack_blobs_ahead`]), and the recorder
-//! writes trees and commits (and any blob not prepared ahead) to an in-memory object database
-//! layered over the repository's objects. [`Batch::write_pack`] then writes them all as one
-//! pack and its index into `objects/pack`, and only then does the branch move, so that a
-//! process killed at any moment leaves the branch on commits whose objects are all on disk: the
-//! commits of an unwritten batch are simply not recorded (no report said they were) and the
-//! next round records them.
+//! compressed from the extraction threads ([`super::pack_blobs_ahead`]); the recorder appends
+//! them to the batch's pack as it records them ([`Batch::add_to_pack`], a file not yet visible
+//! to git), and writes trees and commits (and any blob not prepared ahead) to an in-memory
+//! object database layered over the repository's objects. [`Batch::write_pack`] then adds
+//! those to the pack, completes it and writes its index into `objects/pack`, and only then
+//! does the branch move, so that a process killed at any moment leaves the branch on commits
+//! whose objects are all on disk: the commits of an unwritten batch are simply not recorded (no
+//! report said they were) and the next round records them; its unfinished pack is removed.
 
 use std::path::Path;
 
 use git2::{Oid, Repository};
 
-use super::pack::{PackEntry, WrittenPack, write_pack};
+use super::pack::{PackEntry, PackWriter, WrittenPack};
 
 /// Commits made since the last pack was written.
 #[derive(Debug, Default)]
@@ -29,8 +30,10 @@ pub(super) struct Batch {
     /// The files those commits changed, with their blobs (to show in the working tree once
     /// recorded).
     pub files: Vec<(String, Oid)>,
-    /// Blobs compressed ahead by the extraction threads, for the pack.
-    pub entries: Vec<PackEntry>,
+    /// The batch's pack, being written: blobs compressed ahead by the extraction threads go
+    /// to disk as they are recorded (a batch of first records would otherwise hold megabytes
+    /// of compressed pages until its end); trees and commits follow at the end.
+    pub pack: Option<PackWriter>,
 }
 
 /// Makes every object written through `repo` from now on land in memory (an object database
@@ -47,23 +50,51 @@ pub(super) fn write_to_memory(repo: &Repository) -> Result<(), git2::Error> {
     repo.set_odb(&odb)
 }
 
+fn pack_dir(repo: &Repository) -> std::path::PathBuf {
+    repo.path().join("objects").join("pack")
+}
+
+fn os_error(error: std::io::Error) -> git2::Error {
+    git2::Error::new(
+        git2::ErrorCode::GenericError,
+        git2::ErrorClass::Os,
+        error.to_string(),
+    )
+}
+
 impl Batch {
-    /// Writes the batch's objects as one pack in `objects/pack`: the blobs compressed ahead,
-    /// and the objects held in memory (trees, commits), compressed here.
+    /// Adds blobs compressed ahead to the batch's pack (started on the first).
+    pub fn add_to_pack(
+        &mut self,
+        repo: &Repository,
+        entries: &[PackEntry],
+    ) -> Result<(), git2::Error> {
+        let pack = match &mut self.pack {
+            Some(pack) => pack,
+            None => self
+                .pack
+                .insert(PackWriter::create(&pack_dir(repo)).map_err(os_error)?),
+        };
+        for entry in entries {
+            pack.add(entry).map_err(os_error)?;
+        }
+        Ok(())
+    }
+
+    /// Completes the batch's pack in `objects/pack`: the blobs compressed ahead are in it, and
+    /// the objects held in memory (trees, commits) are compressed and added here.
     pub fn write_pack(&mut self, repo: &Repository) -> Result<WrittenPack, git2::Error> {
         let odb = repo.odb()?;
-        let mut entries = std::mem::take(&mut self.entries);
+        let mut pack = match self.pack.take() {
+            Some(pack) => pack,
+            None => PackWriter::create(&pack_dir(repo)).map_err(os_error)?,
+        };
         for id in &self.objects {
             let object = odb.read(*id)?;
-            entries.push(PackEntry::new(object.kind(), *id, object.data()));
+            pack.add(&PackEntry::new(object.kind(), *id, object.data()))
+                .map_err(os_error)?;
         }
-        write_pack(&repo.path().join("objects").join("pack"), &entries).map_err(|e| {
-            git2::Error::new(
-                git2::ErrorCode::GenericError,
-                git2::ErrorClass::Os,
-                e.to_string(),
-            )
-        })
+        pack.finish().map_err(os_error)
     }
 
     /// The ids of the trees a path's new version sits in, from the root down (new objects

@@ -250,9 +250,11 @@ pub fn pack_blobs_ahead(
             return None;
         }
         let mut entries = Vec::with_capacity(1 + sources.len());
-        entries.push(
-            pack::PackEntry::new(git2::ObjectType::Blob, text_id, text.as_bytes()).read_often(),
-        );
+        entries.push(pack::PackEntry::new(
+            git2::ObjectType::Blob,
+            text_id,
+            text.as_bytes(),
+        ));
         let mut ids = Vec::with_capacity(sources.len());
         for bytes in sources {
             let entry = pack::PackEntry::blob(bytes).ok()?;
@@ -541,6 +543,7 @@ impl VersionsRepository {
                 file.set_len(0).ok();
                 let _ = write!(file, "{}", std::process::id());
                 self.remove_stale_git_locks();
+                self.remove_unfinished_packs();
                 Ok(RepositoryLock { _file: file })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -552,6 +555,25 @@ impl VersionsRepository {
             }
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(Error::io(format!("cannot lock {}", lock_path.display()), e))
+            }
+        }
+    }
+
+    /// Packs a round killed mid-batch left unfinished (never visible: they have no index).
+    /// Holding policydiff's lock means no batch of ours is being written.
+    fn remove_unfinished_packs(&self) {
+        let pack_dir = self.repo.path().join("objects").join("pack");
+        let Ok(entries) = std::fs::read_dir(&pack_dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(pack::TEMPORARY_PREFIX)
+            {
+                tracing::debug!(file = %entry.path().display(), "removing an unfinished pack");
+                let _ = std::fs::remove_file(entry.path());
             }
         }
     }
@@ -827,7 +849,9 @@ impl VersionsRepository {
                 new_objects.push(commit);
                 batch.objects.extend(new_objects);
                 if let Some(written) = written.take() {
-                    batch.entries.extend(written.entries);
+                    batch
+                        .add_to_pack(&self.repo, &written.entries)
+                        .map_err(|e| git_error("cannot write the pack of new versions", e))?;
                 }
                 batch.tip = Some(commit);
                 batch.commits += 1;

@@ -3,10 +3,12 @@
 //! A pack is one file holding many objects, each zlib-compressed behind a short header, and an
 //! index beside it mapping object ids to their places (git's pack format, version 2, without
 //! deltas). [`PackEntry::new`] compresses one object — on whichever thread has its bytes, so
-//! that the extraction threads compress the blobs they produce — and [`write_pack`] writes a
-//! batch of entries as `objects/pack/pack-<checksum>.pack` and its `.idx`. The index is written
+//! that the extraction threads compress the blobs they produce — and a [`PackWriter`] appends
+//! entries to a temporary file as they come, then makes it `objects/pack/pack-<checksum>.pack`
+//! and writes its `.idx` ([`write_pack`] does both for entries at hand). The index is written
 //! last, by a rename: git and libgit2 see a pack only through its index, so a pack interrupted
-//! at any point is invisible (a leftover temporary file, which `git gc` removes).
+//! at any point is invisible (a leftover temporary file, which `git gc` removes, and so does
+//! the next round).
 
 use std::io::Write;
 use std::path::Path;
@@ -14,18 +16,13 @@ use std::path::Path;
 use git2::{ObjectType, Oid};
 use sha1::{Digest, Sha1};
 
-/// One object as a pack stores it: its header and compressed content, with its id and the
-/// CRC-32 the index records for it.
+/// One object as a pack stores it: its header and compressed content, with its id.
 #[derive(Debug, Clone)]
 pub struct PackEntry {
     /// The object's id.
     pub id: Oid,
     /// The entry's bytes: type-and-size header, then the zlib stream of the content.
     bytes: Vec<u8>,
-    /// Where it goes in the pack: trees and commits first, then the blobs read often (version
-    /// texts), then the rest (sources), so that reading the small, often-read objects touches
-    /// few pages of the pack (readers map packs into memory).
-    place: u8,
 }
 
 impl PackEntry {
@@ -50,14 +47,7 @@ impl PackEntry {
         }
         bytes.push(byte);
         deflate_into(&mut bytes, data);
-        let place = if type_bits == 3 { 2 } else { 0 };
-        PackEntry { id, bytes, place }
-    }
-
-    /// The same entry, marked as read often (a version's text): placed before other blobs.
-    pub fn read_often(mut self) -> PackEntry {
-        self.place = self.place.min(1);
-        self
+        PackEntry { id, bytes }
     }
 
     /// The blob entry of `data`, with its id computed here.
@@ -72,30 +62,37 @@ impl PackEntry {
 /// than 1 for little more time.
 const LEVEL: u32 = 2;
 
-thread_local! {
-    /// Each thread's compressor, reset for each object: a compressor's state is a few hundred
-    /// kilobytes, which allocated for every object left the allocator holding much memory.
-    static DEFLATE: std::cell::RefCell<flate2::Compress> =
-        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::new(LEVEL), true));
-}
+/// Compressors not in use, reset for each object: a compressor's state is a few hundred
+/// kilobytes, which allocated for every object left the allocator holding much memory. Shared
+/// rather than one per thread: a round's extractions run on whichever of the blocking pool's
+/// threads is free, and a compressor per thread that ever compressed held megabytes.
+static COMPRESSORS: std::sync::Mutex<Vec<flate2::Compress>> = std::sync::Mutex::new(Vec::new());
 
 /// Appends the zlib stream of `data` to `out`.
 fn deflate_into(out: &mut Vec<u8>, data: &[u8]) {
     let start = out.len();
-    let done = DEFLATE.with(|cell| {
-        let mut compress = cell.borrow_mut();
-        compress.reset();
-        loop {
-            out.reserve(data.len() / 4 + 256);
-            let consumed = compress.total_in() as usize;
-            match compress.compress_vec(&data[consumed..], out, flate2::FlushCompress::Finish) {
-                Ok(flate2::Status::StreamEnd) => return true,
-                Ok(_) => continue,
-                Err(_) => return false,
-            }
+    let spare = COMPRESSORS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .pop();
+    let mut compress =
+        spare.unwrap_or_else(|| flate2::Compress::new(flate2::Compression::new(LEVEL), true));
+    compress.reset();
+    let done = loop {
+        out.reserve(data.len() / 4 + 256);
+        let consumed = compress.total_in() as usize;
+        match compress.compress_vec(&data[consumed..], out, flate2::FlushCompress::Finish) {
+            Ok(flate2::Status::StreamEnd) => break true,
+            Ok(_) => continue,
+            Err(_) => break false,
         }
-    });
-    if !done {
+    };
+    if done {
+        COMPRESSORS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(compress);
+    } else {
         // Never expected (the compressor is in a known state); a fresh one then.
         out.truncate(start);
         let mut encoder =
@@ -114,103 +111,177 @@ pub struct WrittenPack {
     pub entries: std::collections::HashMap<Oid, (u64, usize)>,
 }
 
-/// Writes `entries` (duplicates are written once) as one pack and its index in `pack_dir`.
-pub fn write_pack(pack_dir: &Path, entries: &[PackEntry]) -> std::io::Result<WrittenPack> {
-    let mut unique: Vec<&PackEntry> = Vec::with_capacity(entries.len());
-    let mut seen = std::collections::HashSet::with_capacity(entries.len());
-    for entry in entries {
-        if seen.insert(entry.id) {
-            unique.push(entry);
-        }
-    }
-    unique.sort_by_key(|entry| entry.place);
-    std::fs::create_dir_all(pack_dir)?;
+/// The prefix of the files a [`PackWriter`] writes into before they become a pack: git's own
+/// prefix for packs being written (`git gc` removes them once old), then ours, so that a round
+/// can remove those an earlier round left when it was killed.
+pub const TEMPORARY_PREFIX: &str = "tmp_pack_policydiff_";
 
-    // The pack: header, entries, and the SHA-1 of all that.
-    let mut pack = tempfile::Builder::new()
-        .prefix("tmp_pack_")
-        .tempfile_in(pack_dir)?;
-    let mut checksum = Sha1::new();
-    let mut offsets = Vec::with_capacity(unique.len());
-    let pack_checksum = {
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, pack.as_file_mut());
-        let mut header = Vec::with_capacity(12);
-        header.extend_from_slice(b"PACK");
-        header.extend_from_slice(&2u32.to_be_bytes());
-        header.extend_from_slice(&(unique.len() as u32).to_be_bytes());
-        out.write_all(&header)?;
-        checksum.update(&header);
-        let mut offset = header.len() as u64;
-        for entry in &unique {
-            offsets.push(offset);
-            out.write_all(&entry.bytes)?;
-            checksum.update(&entry.bytes);
-            offset += entry.bytes.len() as u64;
+/// A pack being written, entry by entry, in a temporary file beside the packs: entries reach
+/// the disk as they come instead of waiting in memory for the batch's end (a batch of new
+/// documents holds megabytes of compressed pages). [`finish`](Self::finish) completes it
+/// (object count, checksum, index) and gives it its name; dropped unfinished, the temporary
+/// file is removed.
+pub struct PackWriter {
+    pack_dir: std::path::PathBuf,
+    file: tempfile::NamedTempFile,
+    /// Where the next entry goes.
+    offset: u64,
+    /// Each entry written: id, offset, length, CRC-32 (what the index records).
+    written: Vec<(Oid, u64, usize, u32)>,
+    seen: std::collections::HashSet<Oid>,
+}
+
+impl std::fmt::Debug for PackWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackWriter")
+            .field("file", &self.file.path())
+            .field("entries", &self.written.len())
+            .finish()
+    }
+}
+
+/// The pack header for `count` objects (version 2).
+fn pack_header(count: u32) -> [u8; 12] {
+    let mut header = [0u8; 12];
+    header[..4].copy_from_slice(b"PACK");
+    header[4..8].copy_from_slice(&2u32.to_be_bytes());
+    header[8..].copy_from_slice(&count.to_be_bytes());
+    header
+}
+
+impl PackWriter {
+    /// Starts a pack in `pack_dir` (made if missing).
+    pub fn create(pack_dir: &Path) -> std::io::Result<PackWriter> {
+        std::fs::create_dir_all(pack_dir)?;
+        let mut file = tempfile::Builder::new()
+            .prefix(TEMPORARY_PREFIX)
+            .tempfile_in(pack_dir)?;
+        // The count is written once known, at the end.
+        file.write_all(&pack_header(0))?;
+        Ok(PackWriter {
+            pack_dir: pack_dir.to_path_buf(),
+            file,
+            offset: 12,
+            written: Vec::new(),
+            seen: std::collections::HashSet::new(),
+        })
+    }
+
+    /// Appends an entry (an object already in the pack is not written again).
+    pub fn add(&mut self, entry: &PackEntry) -> std::io::Result<()> {
+        if self.offset == u64::MAX {
+            return Err(std::io::Error::other("an earlier write to the pack failed"));
+        }
+        if !self.seen.insert(entry.id) {
+            return Ok(());
+        }
+        if let Err(error) = self.file.write_all(&entry.bytes) {
+            // The file's end is unknown now: nothing more is appended, and finishing fails.
+            self.offset = u64::MAX;
+            return Err(error);
+        }
+        let crc = crc32fast::hash(&entry.bytes);
+        self.written
+            .push((entry.id, self.offset, entry.bytes.len(), crc));
+        self.offset += entry.bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Completes the pack: its object count, its checksum (the file read back, from the page
+    /// cache), then its index, written last, which makes it visible.
+    pub fn finish(mut self) -> std::io::Result<WrittenPack> {
+        use std::io::{Read, Seek, SeekFrom};
+        if self.offset == u64::MAX {
+            return Err(std::io::Error::other("an earlier write to the pack failed"));
+        }
+        let count = u32::try_from(self.written.len())
+            .map_err(|_| std::io::Error::other("too many objects for one pack"))?;
+        let file = self.file.as_file_mut();
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&pack_header(count))?;
+        file.seek(SeekFrom::Start(0))?;
+        let mut checksum = Sha1::new();
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut left = self.offset;
+        while left > 0 {
+            let read = file.read(&mut buffer[..(left.min(1 << 20) as usize)])?;
+            if read == 0 {
+                return Err(std::io::Error::other("the pack is shorter than written"));
+            }
+            checksum.update(&buffer[..read]);
+            left -= read as u64;
         }
         let pack_checksum: [u8; 20] = checksum.finalize_reset().into();
-        out.write_all(&pack_checksum)?;
-        out.flush()?;
-        pack_checksum
-    };
-    let name = format!("pack-{}", hex::encode(pack_checksum));
+        file.seek(SeekFrom::Start(self.offset))?;
+        file.write_all(&pack_checksum)?;
+        let name = format!("pack-{}", hex::encode(pack_checksum));
 
-    // The index (version 2): fan-out table, sorted ids, CRC-32s, offsets, checksums.
-    let mut order: Vec<usize> = (0..unique.len()).collect();
-    order.sort_by(|&a, &b| unique[a].id.as_bytes().cmp(unique[b].id.as_bytes()));
-    let mut index = Vec::with_capacity(8 + 1024 + unique.len() * 28 + 40);
-    index.extend_from_slice(b"\xfftOc");
-    index.extend_from_slice(&2u32.to_be_bytes());
-    let mut fanout = [0u32; 256];
-    for entry in &unique {
-        fanout[entry.id.as_bytes()[0] as usize] += 1;
-    }
-    let mut total = 0u32;
-    for count in fanout {
-        total += count;
-        index.extend_from_slice(&total.to_be_bytes());
-    }
-    for &i in &order {
-        index.extend_from_slice(unique[i].id.as_bytes());
-    }
-    for &i in &order {
-        index.extend_from_slice(&crc32fast::hash(&unique[i].bytes).to_be_bytes());
-    }
-    // Offsets past 2 GiB go to a table of 8-byte offsets, named by index with the high bit set.
-    let mut large = Vec::new();
-    for &i in &order {
-        let offset = offsets[i];
-        if offset < 0x8000_0000 {
-            index.extend_from_slice(&(offset as u32).to_be_bytes());
-        } else {
-            index.extend_from_slice(&(0x8000_0000u32 | (large.len() as u32 / 8)).to_be_bytes());
-            large.extend_from_slice(&offset.to_be_bytes());
+        // The index (version 2): fan-out table, sorted ids, CRC-32s, offsets, checksums.
+        let written = &mut self.written;
+        written.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let mut index = Vec::with_capacity(8 + 1024 + written.len() * 28 + 40);
+        index.extend_from_slice(b"\xfftOc");
+        index.extend_from_slice(&2u32.to_be_bytes());
+        let mut fanout = [0u32; 256];
+        for (id, ..) in written.iter() {
+            fanout[id.as_bytes()[0] as usize] += 1;
         }
-    }
-    index.extend_from_slice(&large);
-    index.extend_from_slice(&pack_checksum);
-    checksum.update(&index);
-    let index_checksum: [u8; 20] = checksum.finalize().into();
-    index.extend_from_slice(&index_checksum);
+        let mut total = 0u32;
+        for count in fanout {
+            total += count;
+            index.extend_from_slice(&total.to_be_bytes());
+        }
+        for (id, ..) in written.iter() {
+            index.extend_from_slice(id.as_bytes());
+        }
+        for (.., crc) in written.iter() {
+            index.extend_from_slice(&crc.to_be_bytes());
+        }
+        // Offsets past 2 GiB go to a table of 8-byte offsets, named by index with the high bit set.
+        let mut large = Vec::new();
+        for &(_, offset, ..) in written.iter() {
+            if offset < 0x8000_0000 {
+                index.extend_from_slice(&(offset as u32).to_be_bytes());
+            } else {
+                index.extend_from_slice(&(0x8000_0000u32 | (large.len() as u32 / 8)).to_be_bytes());
+                large.extend_from_slice(&offset.to_be_bytes());
+            }
+        }
+        index.extend_from_slice(&large);
+        index.extend_from_slice(&pack_checksum);
+        checksum.update(&index);
+        let index_checksum: [u8; 20] = checksum.finalize().into();
+        index.extend_from_slice(&index_checksum);
 
-    // The pack under its name first, then the index that makes it visible.
-    read_only(pack.as_file())?;
-    let pack_path = pack_dir.join(format!("{name}.pack"));
-    pack.persist(&pack_path).map_err(|e| e.error)?;
-    let mut idx = tempfile::Builder::new()
-        .prefix("tmp_idx_")
-        .tempfile_in(pack_dir)?;
-    idx.write_all(&index)?;
-    read_only(idx.as_file())?;
-    idx.persist(pack_dir.join(format!("{name}.idx")))
-        .map_err(|e| e.error)?;
-    Ok(WrittenPack {
-        path: pack_path,
-        entries: unique
-            .iter()
-            .zip(offsets)
-            .map(|(entry, offset)| (entry.id, (offset, entry.bytes.len())))
-            .collect(),
-    })
+        // The pack under its name first, then the index that makes it visible.
+        read_only(self.file.as_file())?;
+        let pack_path = self.pack_dir.join(format!("{name}.pack"));
+        self.file.persist(&pack_path).map_err(|e| e.error)?;
+        let mut idx = tempfile::Builder::new()
+            .prefix("tmp_idx_")
+            .tempfile_in(&self.pack_dir)?;
+        idx.write_all(&index)?;
+        read_only(idx.as_file())?;
+        idx.persist(self.pack_dir.join(format!("{name}.idx")))
+            .map_err(|e| e.error)?;
+        Ok(WrittenPack {
+            path: pack_path,
+            entries: self
+                .written
+                .iter()
+                .map(|&(id, offset, length, _)| (id, (offset, length)))
+                .collect(),
+        })
+    }
+}
+
+/// Writes `entries` (duplicates are written once) as one pack and its index in `pack_dir`.
+pub fn write_pack(pack_dir: &Path, entries: &[PackEntry]) -> std::io::Result<WrittenPack> {
+    let mut writer = PackWriter::create(pack_dir)?;
+    for entry in entries {
+        writer.add(entry)?;
+    }
+    writer.finish()
 }
 
 /// Reads back the content of the blob whose entry lies at `offset` in `pack` and is `length`
