@@ -544,6 +544,17 @@ impl Unprivileged {
         if let Some(user) = self.user {
             command.uid(user).gid(user);
         }
+        // The copy of the binary was open for writing moments ago; a process another test
+        // forked meanwhile may hold that descriptor until it execs, and the kernel refuses to
+        // run a file open for writing (ETXTBSY): try again shortly.
+        for _ in 0..50 {
+            match command.output() {
+                Err(error) if error.raw_os_error() == Some(libc::ETXTBSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                result => return result.unwrap(),
+            }
+        }
         command.output().unwrap()
     }
 
