@@ -102,7 +102,7 @@ fn deflate_into(out: &mut Vec<u8>, data: &[u8]) {
     }
 }
 
-/// A pack written by [`write_pack`]: its file, and where each of its objects lies in it.
+/// A pack a [`PackWriter`] completed: its file, and where each of its objects lies in it.
 #[derive(Debug, Default)]
 pub struct WrittenPack {
     /// The `.pack` file.
@@ -320,7 +320,11 @@ pub fn read_blob_at(
         shift += 7;
         at += 1;
     }
-    let size = usize::try_from(size).map_err(|_| corrupt("a pack entry's size is too large"))?;
+    // Deflate shrinks data at most about a thousandfold: a larger claim is no entry of ours.
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|&size| size <= length.saturating_mul(1100))
+        .ok_or_else(|| corrupt("a pack entry's size is too large"))?;
     let mut content = Vec::with_capacity(size);
     inflate.reset(true);
     let status = inflate
