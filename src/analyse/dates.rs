@@ -105,7 +105,12 @@ pub fn announced_change(text: &str) -> Option<Announcement> {
         Regex::new(r"(?i)(will\s+(take|go|come)\s+into\s+effect|goes\s+into\s+effect|comes\s+into\s+effect|will\s+take\s+effect|will\s+apply|will\s+be\s+updated|updating\s+on|will\s+update|upcoming\s+(change|update)s?|we('re|\s+are)\s+updating)")
             .expect("valid regex")
     });
-    for line in text.lines() {
+    // A sentence that matches is in a line that matches, in a text that matches: most texts
+    // and lines are passed over without being cut into sentences.
+    if !announce.is_match(text) {
+        return None;
+    }
+    for line in text.lines().filter(|line| announce.is_match(line)) {
         for sentence in super::sentences(line) {
             if announce.is_match(sentence)
                 && let Some(date) = first_date(sentence)

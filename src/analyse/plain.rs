@@ -41,30 +41,30 @@ pub fn plain_text(markdown: &str) -> String {
 /// Appends `text` to `out` with each run of spaces as one.
 fn push_collapsing_spaces(text: &str, out: &mut String) {
     let mut previous_space = false;
-    for c in text.chars() {
-        let space = c == ' ';
-        if !(space && previous_space) {
-            out.push(c);
+    // Copied in runs: everything up to a space that follows a space.
+    let mut run = 0;
+    for (at, &byte) in text.as_bytes().iter().enumerate() {
+        let space = byte == b' ';
+        if space && previous_space {
+            out.push_str(&text[run..at]);
+            run = at + 1;
         }
         previous_space = space;
     }
+    out.push_str(&text[run..]);
 }
 
 /// Where the `close` matching the `open` at `at` is: escapes skipped, pairs nested, and for a
-/// link destination (`quoted_title`) a `"…"` title skipped.
-fn closing(
-    chars: &[char],
-    at: usize,
-    (open, close): (char, char),
-    quoted_title: bool,
-) -> Option<usize> {
+/// link destination (`quoted_title`) a `"…"` title skipped. (Bytes: every character looked for
+/// is ASCII, and no byte of a longer character is.)
+fn closing(bytes: &[u8], at: usize, (open, close): (u8, u8), quoted_title: bool) -> Option<usize> {
     let mut depth = 0;
     let mut in_title = false;
     let mut i = at;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' => i += 1,
-            '"' if quoted_title => in_title = !in_title,
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'"' if quoted_title => in_title = !in_title,
             c if c == open && !in_title => depth += 1,
             c if c == close && !in_title => {
                 depth -= 1;
@@ -79,68 +79,78 @@ fn closing(
     None
 }
 
+/// Renders one line's inline Markdown into `out`. The text between markup is copied in runs;
+/// every markup character is ASCII, so a run always starts and ends between characters.
 fn render_inline(text: &str, out: &mut String) {
-    let chars: Vec<char> = text.chars().collect();
+    let bytes = text.as_bytes();
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
+    // Where the run of text copied as it is began.
+    let mut run = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        match byte {
             // An escaped character is itself.
-            '\\' if i + 1 < chars.len() && chars[i + 1].is_ascii_punctuation() => {
-                out.push(chars[i + 1]);
+            b'\\' if bytes.get(i + 1).is_some_and(u8::is_ascii_punctuation) => {
+                out.push_str(&text[run..i]);
+                out.push(char::from(bytes[i + 1]));
                 i += 2;
+                run = i;
             }
             // A link or an image: its text.
-            '[' | '!' => {
-                let open = if c == '!' { i + 1 } else { i };
-                let link = (open < chars.len() && chars[open] == '[')
-                    .then(|| closing(&chars, open, ('[', ']'), false))
+            b'[' | b'!' => {
+                let open = if byte == b'!' { i + 1 } else { i };
+                let link = (bytes.get(open) == Some(&b'['))
+                    .then(|| closing(bytes, open, (b'[', b']'), false))
                     .flatten()
-                    .filter(|&close| chars.get(close + 1) == Some(&'('))
+                    .filter(|&close| bytes.get(close + 1) == Some(&b'('))
                     .and_then(|close| {
-                        closing(&chars, close + 1, ('(', ')'), true).map(|end| (close, end))
+                        closing(bytes, close + 1, (b'(', b')'), true).map(|end| (close, end))
                     });
                 match link {
                     Some((close, end)) => {
-                        let inner: String = chars[open + 1..close].iter().collect();
-                        render_inline(&inner, out);
+                        out.push_str(&text[run..i]);
+                        render_inline(&text[open + 1..close], out);
                         i = end + 1;
+                        run = i;
                     }
-                    None => {
-                        out.push(c);
-                        i += 1;
-                    }
+                    None => i += 1,
                 }
             }
             // Emphasis and code markers (literal ones are escaped by the writer).
-            '_' | '`' => i += 1,
-            '*' if chars.get(i + 1) == Some(&'*') => i += 2,
+            b'_' | b'`' => {
+                out.push_str(&text[run..i]);
+                i += 1;
+                run = i;
+            }
+            b'*' if bytes.get(i + 1) == Some(&b'*') => {
+                out.push_str(&text[run..i]);
+                i += 2;
+                run = i;
+            }
             // HTML tags: a break is a space, other tags go.
-            '<' if chars
+            b'<' if bytes
                 .get(i + 1)
-                .is_some_and(|n| n.is_ascii_alphabetic() || *n == '/') =>
+                .is_some_and(|n| n.is_ascii_alphabetic() || *n == b'/') =>
             {
-                match chars[i..].iter().position(|&c| c == '>') {
+                match bytes[i..].iter().position(|&c| c == b'>') {
                     Some(length) => {
-                        let tag: String = chars[i..i + length].iter().collect();
-                        let name = tag.trim_start_matches(['<', '/']).to_ascii_lowercase();
+                        out.push_str(&text[run..i]);
+                        let name = text[i..i + length]
+                            .trim_start_matches(['<', '/'])
+                            .to_ascii_lowercase();
                         if name.starts_with("br") || name.starts_with('p') {
                             out.push(' ');
                         }
                         i += length + 1;
+                        run = i;
                     }
-                    None => {
-                        out.push(c);
-                        i += 1;
-                    }
+                    None => i += 1,
                 }
             }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
+            _ => i += 1,
         }
     }
+    out.push_str(&text[run..]);
 }
 
 #[cfg(test)]

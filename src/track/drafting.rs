@@ -6,13 +6,17 @@
 //! which policy facts it changed (logged and said in the memo), and sends back a [`Drafted`]:
 //! the version's kind as history tells it (a revert is known only there) and the memo's file.
 //! The round collects what is ready after each document ([`Drafting::ready`]) and the rest at
-//! its end ([`Drafting::finish`]).
+//! its end ([`Drafting::finish`]); it asks [`Drafting::is_idle`] to hand changes over sooner
+//! when the threads have nothing to do.
 //!
-//! A change goes to the thread chosen by its memo's file name (service and terms type), so that
-//! two threads never pick a file name at the same time. A thread makes the topics, the fact
-//! rules and the memo store once per round, on its first change.
+//! The threads share one queue: a free thread takes the oldest change whose memo file (service
+//! and terms type) no other thread is writing, so that two threads never pick a file name at
+//! the same time, and no thread idles while another has a backlog. A thread makes the topics,
+//! the fact rules and the memo store once per round, on its first change.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::config::Config;
 use crate::facts::rules::Rules;
@@ -30,6 +34,16 @@ pub(super) struct DraftJob {
     pub recorded: record::Recorded,
 }
 
+impl DraftJob {
+    /// The memo file the job writes: its service and terms type, as the file is named.
+    fn memo_file(&self) -> (String, String) {
+        (
+            crate::memo::slug(&self.service_id),
+            crate::memo::slug(&self.terms_type),
+        )
+    }
+}
+
 /// What drafting a change gave.
 pub(super) struct Drafted {
     pub ticket: usize,
@@ -41,9 +55,35 @@ pub(super) struct Drafted {
 /// take time from fetching and recording).
 pub(super) const MAX_DRAFTERS: usize = 4;
 
+/// The changes waiting to be drafted, and the memo files being written.
+#[derive(Default)]
+struct Queue {
+    waiting: VecDeque<DraftJob>,
+    /// Memo files a thread is drafting now.
+    writing: Vec<(String, String)>,
+    /// No more jobs will come: the threads end once the queue is empty.
+    closed: bool,
+}
+
+impl Queue {
+    /// The oldest waiting job whose memo file no thread is writing.
+    fn take(&mut self) -> Option<DraftJob> {
+        let at = self
+            .waiting
+            .iter()
+            .position(|job| !self.writing.contains(&job.memo_file()))?;
+        let job = self.waiting.remove(at)?;
+        self.writing.push(job.memo_file());
+        Some(job)
+    }
+}
+
+/// The queue and the signal that it changed, shared by the round and its threads.
+type SharedQueue = Arc<(Mutex<Queue>, Condvar)>;
+
 /// The drafting threads of a round.
 pub(super) struct Drafting {
-    jobs: Vec<std::sync::mpsc::Sender<DraftJob>>,
+    queue: SharedQueue,
     drafted: tokio::sync::mpsc::UnboundedReceiver<Drafted>,
     threads: Vec<std::thread::JoinHandle<()>>,
     pending: usize,
@@ -56,76 +96,48 @@ impl Drafting {
         let count = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, MAX_DRAFTERS);
-        let mut jobs = Vec::with_capacity(count);
+        let queue = SharedQueue::default();
         let mut threads = Vec::with_capacity(count);
         for number in 0..count {
-            let (send_jobs, receive_jobs) = std::sync::mpsc::channel::<DraftJob>();
+            let queue = queue.clone();
             let send_drafted = send_drafted.clone();
             let config = config.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("draft-{number}"))
-                .spawn(move || {
-                    // Made on the first change: a round with few changes starts few drafters.
-                    let mut drafter: Option<Result<Drafter>> = None;
-                    for job in receive_jobs {
-                        let drafter = drafter.get_or_insert_with(|| {
-                            VersionsRepository::open(&config.snapshots)
-                                .map(|repository| Drafter::new(&config, repository))
-                        });
-                        let outcome = match drafter {
-                            Ok(drafter) => drafter.draft(&job),
-                            Err(error) => {
-                                Err(Error::internal("drafting a memo", error.to_string()))
-                            }
-                        };
-                        if send_drafted
-                            .send(Drafted {
-                                ticket: job.ticket,
-                                outcome,
-                            })
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                })
+                .spawn(move || draft_until_closed(&queue, &config, &send_drafted))
                 .map_err(|e| Error::internal("starting a drafting thread", e))?;
-            jobs.push(send_jobs);
             threads.push(thread);
         }
         Ok(Drafting {
-            jobs,
+            queue,
             drafted,
             threads,
             pending: 0,
         })
     }
 
-    /// Hands a recorded change to the thread that drafts its memo's file name.
+    /// Hands a recorded change to the first free thread that may write its memo's file.
     pub fn submit(&mut self, job: DraftJob) {
-        let ticket = job.ticket;
-        let thread = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            (
-                crate::memo::slug(&job.service_id),
-                crate::memo::slug(&job.terms_type),
-            )
-                .hash(&mut hasher);
-            hasher.finish() as usize % self.jobs.len().max(1)
-        };
-        let sent = self
-            .jobs
-            .get(thread)
-            .is_some_and(|jobs| jobs.send(job).is_ok());
-        if sent {
-            self.pending += 1;
-        } else {
+        let (queue, changed) = &*self.queue;
+        let Ok(mut queue) = queue.lock() else {
             tracing::warn!(
-                ticket,
-                "the drafting thread has stopped: no memo for this change"
+                ticket = job.ticket,
+                "the drafting threads have stopped: no memo for this change"
             );
-        }
+            return;
+        };
+        queue.waiting.push_back(job);
+        self.pending += 1;
+        changed.notify_all();
+    }
+
+    /// Whether every thread is waiting for work: nothing queued, nothing being drafted.
+    pub fn is_idle(&self) -> bool {
+        self.queue
+            .0
+            .lock()
+            .map(|queue| queue.waiting.is_empty() && queue.writing.is_empty())
+            .unwrap_or(true)
     }
 
     /// The drafts finished so far, without waiting.
@@ -140,7 +152,7 @@ impl Drafting {
 
     /// Waits for every draft handed in, and for the threads to end.
     pub async fn finish(mut self) -> Vec<Drafted> {
-        self.jobs.clear();
+        self.close();
         let mut rest = Vec::new();
         while self.pending > 0 {
             match self.drafted.recv().await {
@@ -152,7 +164,6 @@ impl Drafting {
             }
         }
         let threads = std::mem::take(&mut self.threads);
-        // A thread ends once its job channel is closed and its last job answered.
         let _ = tokio::task::spawn_blocking(move || {
             for thread in threads {
                 let _ = thread.join();
@@ -160,6 +171,74 @@ impl Drafting {
         })
         .await;
         rest
+    }
+
+    /// No more jobs: each thread ends once the queue is empty.
+    fn close(&self) {
+        let (queue, changed) = &*self.queue;
+        if let Ok(mut queue) = queue.lock() {
+            queue.closed = true;
+        }
+        changed.notify_all();
+    }
+}
+
+impl Drop for Drafting {
+    /// A round that ends early (an error) still lets its threads end.
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// A drafting thread: takes jobs from the queue until it is closed and empty, and sends back
+/// what each gave.
+fn draft_until_closed(
+    queue: &SharedQueue,
+    config: &Config,
+    send_drafted: &tokio::sync::mpsc::UnboundedSender<Drafted>,
+) {
+    let (queue, changed) = &**queue;
+    // Made on the first change: a round with few changes starts few drafters.
+    let mut drafter: Option<Result<Drafter>> = None;
+    loop {
+        let job = {
+            let Ok(mut waiting) = queue.lock() else {
+                return;
+            };
+            loop {
+                if let Some(job) = waiting.take() {
+                    break job;
+                }
+                if waiting.closed && waiting.waiting.is_empty() {
+                    return;
+                }
+                waiting = match changed.wait(waiting) {
+                    Ok(waiting) => waiting,
+                    Err(_) => return,
+                };
+            }
+        };
+        let drafter = drafter.get_or_insert_with(|| {
+            VersionsRepository::open(&config.snapshots)
+                .map(|repository| Drafter::new(config, repository))
+        });
+        let outcome = match drafter {
+            Ok(drafter) => drafter.draft(&job),
+            Err(error) => Err(Error::internal("drafting a memo", error.to_string())),
+        };
+        if let Ok(mut waiting) = queue.lock() {
+            let file = job.memo_file();
+            waiting.writing.retain(|writing| *writing != file);
+        }
+        // Another thread may be waiting for this memo file.
+        changed.notify_all();
+        let sent = send_drafted.send(Drafted {
+            ticket: job.ticket,
+            outcome,
+        });
+        if sent.is_err() {
+            return;
+        }
     }
 }
 
@@ -244,5 +323,43 @@ impl Drafter {
             None => None,
         };
         Ok((change.kind(), path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(ticket: usize, service: &str, terms_type: &str) -> DraftJob {
+        DraftJob {
+            ticket,
+            service_id: service.into(),
+            service_name: service.into(),
+            terms_type: terms_type.into(),
+            recorded: record::Recorded {
+                commit: format!("{ticket:040}"),
+                kind: VersionKind::NewChanges,
+            },
+        }
+    }
+
+    #[test]
+    fn a_free_thread_takes_the_oldest_change_whose_memo_file_no_one_is_writing() {
+        let mut queue = Queue::default();
+        queue.waiting.push_back(job(1, "Meta", "Privacy Policy"));
+        queue.waiting.push_back(job(2, "Meta", "Privacy Policy"));
+        queue
+            .waiting
+            .push_back(job(3, "OpenAI", "Terms of Service"));
+        // Two threads: the second skips the change whose memo file the first is writing.
+        assert_eq!(queue.take().map(|j| j.ticket), Some(1));
+        assert_eq!(queue.take().map(|j| j.ticket), Some(3));
+        // A third finds only that change: it waits.
+        assert!(queue.take().is_none());
+        // Once the first memo is written, its file's next change is free.
+        let file = job(1, "Meta", "Privacy Policy").memo_file();
+        queue.writing.retain(|writing| *writing != file);
+        assert_eq!(queue.take().map(|j| j.ticket), Some(2));
+        assert!(queue.waiting.is_empty());
     }
 }

@@ -162,7 +162,7 @@ pub async fn track_until(
     // Commits made but not yet written to disk: recorded (told, drafted) once their batch is.
     let mut unwritten = Unwritten::default();
     loop {
-        let next = match unwritten.deadline() {
+        let next = match unwritten.deadline(drafting.is_idle()) {
             None => prepared.next().await.map_or(Next::Done, Next::Document),
             Some(deadline) => match tokio::time::timeout_at(deadline, prepared.next()).await {
                 Ok(Some(task)) => Next::Document(task),
@@ -182,7 +182,7 @@ pub async fn track_until(
         {
             tell(report, &mut reports);
         }
-        if done || unwritten.is_due() {
+        if done || unwritten.is_due(drafting.is_idle()) {
             for (report, job) in unwritten.write(&mut repository) {
                 if let Some(report) =
                     draft_or_tell(report, job, &mut drafting, &mut awaiting_draft, &mut ticket)
@@ -327,6 +327,10 @@ impl Unwritten {
     /// How long a change waits for its batch, at most: its memo is drafted only once the batch
     /// is on disk (drafting threads read it there), so drafting keeps up with recording.
     const LONGEST_WAIT_TO_DRAFT: std::time::Duration = std::time::Duration::from_millis(500);
+    /// How long a change waits for its batch when the drafting threads have nothing to do:
+    /// they start on it while the round still fetches, rather than all at its end; a few
+    /// more packs in a round of many changes, none more in a round of few.
+    const SHORTEST_WAIT_TO_DRAFT: std::time::Duration = std::time::Duration::from_millis(100);
     /// How long a first record waits, at most: nothing is drafted for it, so longer, for fewer
     /// packs (`git gc --auto` gathers packs once there are tens of them). A process killed
     /// loses at most this much of its round's work, which the next round records.
@@ -347,20 +351,21 @@ impl Unwritten {
         ));
     }
 
-    /// Whether the batch is to be written now (enough commits, or the oldest waited enough).
-    fn is_due(&self) -> bool {
+    /// Whether the batch is to be written now (enough commits, or the oldest waited enough);
+    /// `drafters_idle`: whether the drafting threads have nothing to do.
+    fn is_due(&self, drafters_idle: bool) -> bool {
         self.commits.len() >= Self::MOST
             || self
-                .deadline()
+                .deadline(drafters_idle)
                 .is_some_and(|deadline| deadline <= tokio::time::Instant::now())
     }
 
     /// When the batch must be written even if no other document comes.
-    fn deadline(&self) -> Option<tokio::time::Instant> {
-        let wait = if self.to_draft {
-            Self::LONGEST_WAIT_TO_DRAFT
-        } else {
-            Self::LONGEST_WAIT
+    fn deadline(&self, drafters_idle: bool) -> Option<tokio::time::Instant> {
+        let wait = match (self.to_draft, drafters_idle) {
+            (true, true) => Self::SHORTEST_WAIT_TO_DRAFT,
+            (true, false) => Self::LONGEST_WAIT_TO_DRAFT,
+            (false, _) => Self::LONGEST_WAIT,
         };
         self.since.map(|since| since + wait)
     }
