@@ -844,7 +844,9 @@ fn every_change_of_a_round_gets_its_own_memo_even_when_file_names_collide() {
     let server = Server::start();
     let ws = Workspace::new("");
     // "Service A" and "Service-A" give memos the same file name: the second is numbered.
-    let services: Vec<String> = (0..10)
+    // Forty changes in one round: more than one drafting thread's backlog, so that several
+    // threads draft at once.
+    let services: Vec<String> = (0..38)
         .map(|i| format!("Service {i}"))
         .chain(["Service A".to_string(), "Service-A".to_string()])
         .collect();

@@ -1,7 +1,9 @@
 //! Drafting memos beside the recording, so that analysis never delays the next commit.
 //!
-//! [`Drafting::start`] starts drafting threads (one per core, at most [`MAX_DRAFTERS`]), each
-//! with its own handle on the versions repository; the round hands them each change it records
+//! [`Drafting::start`] starts one drafting thread, with its own handle on the versions
+//! repository, and more (one per core, at most [`MAX_DRAFTERS`]) while changes wait for one in
+//! numbers ([`BACKLOG_PER_DRAFTER`]): a round of few changes keeps one thread's memory, a round
+//! of many drafts on every core. The round hands them each change it records
 //! ([`Drafting::submit`]) and goes on recording. A thread drafts the change's memo, works out
 //! which policy facts it changed (logged and said in the memo), and sends back a [`Drafted`]:
 //! the version's kind as history tells it (a revert is known only there) and the memo's file.
@@ -11,8 +13,9 @@
 //!
 //! The threads share one queue: a free thread takes the oldest change whose memo file (service
 //! and terms type) no other thread is writing, so that two threads never pick a file name at
-//! the same time, and no thread idles while another has a backlog. A thread makes the topics,
-//! the fact rules and the memo store once per round, on its first change.
+//! the same time, and no thread idles while another has a backlog. The topics and the fact
+//! rules are compiled once per round, when the first change comes, and shared by the threads
+//! (each keeps its own search caches).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -55,6 +58,10 @@ pub(super) struct Drafted {
 /// take time from fetching and recording).
 pub(super) const MAX_DRAFTERS: usize = 4;
 
+/// Changes waiting per drafting thread beyond which the round starts another (a thread drafts
+/// a change in a few milliseconds; a new one costs its own search caches, a few MB).
+pub(super) const BACKLOG_PER_DRAFTER: usize = 16;
+
 /// The changes waiting to be drafted, and the memo files being written.
 #[derive(Default)]
 struct Queue {
@@ -79,61 +86,101 @@ impl Queue {
 }
 
 /// The queue and the signal that it changed, shared by the round and its threads.
-type SharedQueue = Arc<(Mutex<Queue>, Condvar)>;
+type SharedQueue = (Mutex<Queue>, Condvar);
+
+/// The topics and fact rules of a round, compiled once and shared by its drafting threads.
+struct Analysis {
+    taxonomy: crate::analyse::Taxonomy,
+    /// The fact rules, or why they cannot be read (then facts are not updated, memos still are).
+    rules: std::result::Result<Rules, String>,
+}
+
+/// What every drafting thread of a round starts from.
+struct Shared {
+    config: Config,
+    queue: SharedQueue,
+    analysis: std::sync::OnceLock<Analysis>,
+}
 
 /// The drafting threads of a round.
 pub(super) struct Drafting {
-    queue: SharedQueue,
+    shared: Arc<Shared>,
+    /// What a new thread sends its drafts with; dropped at the round's end, so that the
+    /// channel closes when the last thread ends (even one that failed).
+    send_drafted: Option<tokio::sync::mpsc::UnboundedSender<Drafted>>,
     drafted: tokio::sync::mpsc::UnboundedReceiver<Drafted>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// Threads the round may run, at most.
+    most: usize,
     pending: usize,
 }
 
 impl Drafting {
-    /// Starts the threads; each opens its own handle on the repository at `config.snapshots`.
+    /// Starts the first thread; each opens its own handle on the repository at
+    /// `config.snapshots`.
     pub fn start(config: &Config) -> Result<Drafting> {
         let (send_drafted, drafted) = tokio::sync::mpsc::unbounded_channel();
-        let count = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, MAX_DRAFTERS);
-        let queue = SharedQueue::default();
-        let mut threads = Vec::with_capacity(count);
-        for number in 0..count {
-            let queue = queue.clone();
-            let send_drafted = send_drafted.clone();
-            let config = config.clone();
-            let thread = std::thread::Builder::new()
-                .name(format!("draft-{number}"))
-                .spawn(move || draft_until_closed(&queue, &config, &send_drafted))
-                .map_err(|e| Error::internal("starting a drafting thread", e))?;
-            threads.push(thread);
-        }
-        Ok(Drafting {
-            queue,
+        let mut drafting = Drafting {
+            shared: Arc::new(Shared {
+                config: config.clone(),
+                queue: SharedQueue::default(),
+                analysis: std::sync::OnceLock::new(),
+            }),
+            send_drafted: Some(send_drafted),
             drafted,
-            threads,
+            threads: Vec::new(),
+            most: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, MAX_DRAFTERS),
             pending: 0,
-        })
+        };
+        drafting.start_thread()?;
+        Ok(drafting)
+    }
+
+    /// Starts one more drafting thread.
+    fn start_thread(&mut self) -> Result<()> {
+        let shared = self.shared.clone();
+        let send_drafted = self
+            .send_drafted
+            .clone()
+            .ok_or_else(|| Error::internal("starting a drafting thread", "the round has ended"))?;
+        let thread = std::thread::Builder::new()
+            .name(format!("draft-{}", self.threads.len()))
+            .spawn(move || draft_until_closed(&shared, &send_drafted))
+            .map_err(|e| Error::internal("starting a drafting thread", e))?;
+        self.threads.push(thread);
+        Ok(())
     }
 
     /// Hands a recorded change to the first free thread that may write its memo's file.
     pub fn submit(&mut self, job: DraftJob) {
-        let (queue, changed) = &*self.queue;
-        let Ok(mut queue) = queue.lock() else {
-            tracing::warn!(
-                ticket = job.ticket,
-                "the drafting threads have stopped: no memo for this change"
-            );
-            return;
+        let waiting = {
+            let (queue, changed) = &self.shared.queue;
+            let Ok(mut queue) = queue.lock() else {
+                tracing::warn!(
+                    ticket = job.ticket,
+                    "the drafting threads have stopped: no memo for this change"
+                );
+                return;
+            };
+            queue.waiting.push_back(job);
+            changed.notify_all();
+            queue.waiting.len()
         };
-        queue.waiting.push_back(job);
         self.pending += 1;
-        changed.notify_all();
+        if waiting > self.threads.len() * BACKLOG_PER_DRAFTER
+            && self.threads.len() < self.most
+            && let Err(error) = self.start_thread()
+        {
+            tracing::warn!("drafting goes on with fewer threads: {error}");
+        }
     }
 
     /// Whether every thread is waiting for work: nothing queued, nothing being drafted.
     pub fn is_idle(&self) -> bool {
-        self.queue
+        self.shared
+            .queue
             .0
             .lock()
             .map(|queue| queue.waiting.is_empty() && queue.writing.is_empty())
@@ -153,6 +200,7 @@ impl Drafting {
     /// Waits for every draft handed in, and for the threads to end.
     pub async fn finish(mut self) -> Vec<Drafted> {
         self.close();
+        self.send_drafted = None;
         let mut rest = Vec::new();
         while self.pending > 0 {
             match self.drafted.recv().await {
@@ -175,7 +223,7 @@ impl Drafting {
 
     /// No more jobs: each thread ends once the queue is empty.
     fn close(&self) {
-        let (queue, changed) = &*self.queue;
+        let (queue, changed) = &self.shared.queue;
         if let Ok(mut queue) = queue.lock() {
             queue.closed = true;
         }
@@ -192,12 +240,8 @@ impl Drop for Drafting {
 
 /// A drafting thread: takes jobs from the queue until it is closed and empty, and sends back
 /// what each gave.
-fn draft_until_closed(
-    queue: &SharedQueue,
-    config: &Config,
-    send_drafted: &tokio::sync::mpsc::UnboundedSender<Drafted>,
-) {
-    let (queue, changed) = &**queue;
+fn draft_until_closed(shared: &Shared, send_drafted: &tokio::sync::mpsc::UnboundedSender<Drafted>) {
+    let (queue, changed) = &shared.queue;
     // Made on the first change: a round with few changes starts few drafters.
     let mut drafter: Option<Result<Drafter>> = None;
     loop {
@@ -219,11 +263,19 @@ fn draft_until_closed(
             }
         };
         let drafter = drafter.get_or_insert_with(|| {
-            VersionsRepository::open(&config.snapshots)
-                .map(|repository| Drafter::new(config, repository))
+            VersionsRepository::open(&shared.config.snapshots).map(|repository| Drafter {
+                repository,
+                store: MemoStore::new(&shared.config.memos.dir),
+            })
         });
         let outcome = match drafter {
-            Ok(drafter) => drafter.draft(&job),
+            Ok(drafter) => {
+                let analysis = shared.analysis.get_or_init(|| Analysis {
+                    taxonomy: crate::analyse::Taxonomy::with_additions(&shared.config.memos.topics),
+                    rules: Rules::with_additions(&shared.config.facts).map_err(|e| e.to_string()),
+                });
+                drafter.draft(&job, &shared.config, analysis)
+            }
             Err(error) => Err(Error::internal("drafting a memo", error.to_string())),
         };
         if let Ok(mut waiting) = queue.lock() {
@@ -242,30 +294,21 @@ fn draft_until_closed(
     }
 }
 
-/// Drafts memos of one repository with the round's configuration.
+/// A drafting thread's own handle on the repository, and the memo store it writes.
 struct Drafter {
     repository: VersionsRepository,
-    config: Config,
-    taxonomy: crate::analyse::Taxonomy,
-    /// The fact rules, or why they cannot be read (then facts are not updated, memos still are).
-    rules: std::result::Result<Rules, String>,
     store: MemoStore,
 }
 
 impl Drafter {
-    fn new(config: &Config, repository: VersionsRepository) -> Drafter {
-        Drafter {
-            repository,
-            taxonomy: crate::analyse::Taxonomy::with_additions(&config.memos.topics),
-            rules: Rules::with_additions(&config.facts).map_err(|e| e.to_string()),
-            store: MemoStore::new(&config.memos.dir),
-            config: config.clone(),
-        }
-    }
-
     /// Drafts the memo of a change just recorded and keeps it in the memo store; returns the
     /// version's kind as history tells it and the memo's file.
-    fn draft(&self, job: &DraftJob) -> Result<(VersionKind, Option<PathBuf>)> {
+    fn draft(
+        &self,
+        job: &DraftJob,
+        config: &Config,
+        analysis: &Analysis,
+    ) -> Result<(VersionKind, Option<PathBuf>)> {
         let changes = self
             .repository
             .document_changes(&job.service_id, &job.terms_type)?;
@@ -286,12 +329,12 @@ impl Drafter {
             &self.repository,
             change,
             &job.service_name,
-            &self.config.memos,
-            &self.taxonomy,
+            &config.memos,
+            &analysis.taxonomy,
         )?;
         // The policy facts this change changed: logged for the feed and notifications, and said
         // in the memo. A fact that cannot be computed never stops the memo.
-        let fact_changes = self
+        let fact_changes = analysis
             .rules
             .as_ref()
             .map_err(|e| Error::argument(format!("facts: {e}")))
@@ -309,7 +352,7 @@ impl Drafter {
             });
         if !fact_changes.is_empty()
             && let Err(error) =
-                crate::facts::FactLog::in_dir(&self.config.memos.dir).append(&fact_changes)
+                crate::facts::FactLog::in_dir(&config.memos.dir).append(&fact_changes)
         {
             tracing::warn!("policy fact changes not logged: {error}");
         }
