@@ -95,6 +95,16 @@ struct Analysis {
     rules: std::result::Result<Rules, String>,
 }
 
+impl Analysis {
+    /// The topics and fact rules `config` gives.
+    fn of(config: &Config) -> Analysis {
+        Analysis {
+            taxonomy: crate::analyse::Taxonomy::with_additions(&config.memos.topics),
+            rules: Rules::with_additions(&config.facts).map_err(|e| e.to_string()),
+        }
+    }
+}
+
 /// What every drafting thread of a round starts from.
 struct Shared {
     config: Config,
@@ -268,16 +278,16 @@ fn draft_until_closed(shared: &Shared, send_drafted: &tokio::sync::mpsc::Unbound
                 store: MemoStore::new(&shared.config.memos.dir),
             })
         });
-        let outcome = match drafter {
+        // A panic (a bug) is this change's failure: the thread goes on, and the memo file is
+        // released for the others.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match drafter {
             Ok(drafter) => {
-                let analysis = shared.analysis.get_or_init(|| Analysis {
-                    taxonomy: crate::analyse::Taxonomy::with_additions(&shared.config.memos.topics),
-                    rules: Rules::with_additions(&shared.config.facts).map_err(|e| e.to_string()),
-                });
+                let analysis = shared.analysis.get_or_init(|| Analysis::of(&shared.config));
                 drafter.draft(&job, &shared.config, analysis)
             }
             Err(error) => Err(Error::internal("drafting a memo", error.to_string())),
-        };
+        }))
+        .unwrap_or_else(|_| Err(Error::internal("drafting a memo", "the drafting panicked")));
         if let Ok(mut waiting) = queue.lock() {
             let file = job.memo_file();
             waiting.writing.retain(|writing| *writing != file);
