@@ -110,12 +110,21 @@ const MARKERS: &[&str] = &[
     "recaptcha.net/recaptcha/api.js",
 ];
 
-/// Finds the markers in the page's bytes as served, ignoring ASCII case (the markers are
-/// ASCII), without a lower-case copy of the page: most pages hold none of them.
+/// Whether a page (in ASCII lower case) holds any marker at all: a leftmost search, which can
+/// skip ahead with a vectorised prefilter — most pages hold none, and are passed over in a
+/// fraction of the time a search for every marker takes.
+static ANY_MARKER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(MARKERS)
+            .expect("the markers are plain strings")
+    });
+
+/// Finds every marker in a page (in ASCII lower case), overlapping ones included.
 static MARKER_FINDER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
     std::sync::LazyLock::new(|| {
         aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(MARKERS)
             .expect("the markers are plain strings")
@@ -129,14 +138,18 @@ pub fn challenge(
     requested: &str,
     final_url: &str,
 ) -> Option<&'static str> {
+    // The markers are ASCII and lower case: matched against the page in ASCII lower case, they
+    // ignore case.
+    let lower_bytes = body.to_ascii_lowercase();
     let mut present = vec![false; MARKERS.len()];
-    for found in MARKER_FINDER.find_overlapping_iter(body) {
-        present[found.pattern().as_usize()] = true;
+    if ANY_MARKER.is_match(&lower_bytes) {
+        for found in MARKER_FINDER.find_overlapping_iter(&lower_bytes) {
+            present[found.pattern().as_usize()] = true;
+        }
     }
     // The page in lower case, made only when a check needs more than a marker's presence.
     let lower = std::cell::OnceCell::new();
-    let text =
-        || -> &str { lower.get_or_init(|| String::from_utf8_lossy(body).to_ascii_lowercase()) };
+    let text = || -> &str { lower.get_or_init(|| String::from_utf8_lossy(&lower_bytes)) };
     let has = |marker: &str| match MARKERS.iter().position(|m| *m == marker) {
         Some(index) => present[index],
         None => text().contains(marker),
@@ -277,6 +290,19 @@ mod tests {
         assert_eq!(
             challenge(200, wall.as_bytes(), "https://a/p", "https://a/p"),
             Some("a captcha page")
+        );
+    }
+
+    #[test]
+    fn markers_are_lower_case_and_found_in_any_case() {
+        // The page is searched in ASCII lower case: a marker with a capital would never match.
+        for marker in MARKERS {
+            assert_eq!(marker.to_ascii_lowercase(), *marker);
+        }
+        let block = b"<HTML><Script>WINDOW._CF_CHL_OPT={}</Script></HTML>";
+        assert_eq!(
+            challenge(200, block, "https://a/p", "https://a/p"),
+            Some("a Cloudflare challenge or block page")
         );
     }
 
