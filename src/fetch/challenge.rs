@@ -132,7 +132,7 @@ static MARKER_FINDER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
     });
 
 /// Whether the page holds any marker, in any ASCII case. Most pages hold none, and are passed
-/// over in a third of the time a search for every marker takes. The page is lower-cased a
+/// over in a sixth of the time a search for every marker takes. The page is lower-cased a
 /// chunk at a time (no copy of a large PDF), the chunks overlapping by a marker's length less
 /// one, so that a marker across two chunks is seen whole in one.
 fn holds_any_marker(body: &[u8]) -> bool {
