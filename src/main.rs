@@ -15,15 +15,21 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     // Git packs are read through memory maps; every page touched counts as the process's
-    // memory until unmapped. Small windows under a modest cap keep a long round over a large
-    // repository from holding its packs mapped (reads stay fast: the pages are in the cache).
+    // memory until unmapped. Small windows under a small cap keep a round from holding its
+    // packs mapped: a second round of 1,000 documents reads versions from dozens of packs, and
+    // a 16 MB cap let 5–6 MB stay mapped; at 4 MB windows are remapped more often, for no
+    // time measured (the pages are in the page cache).
     // SAFETY: libgit2's global options, set before any thread uses libgit2.
     unsafe {
         let _ = git2::opts::set_mwindow_size(1 << 20);
-        let _ = git2::opts::set_mwindow_mapped_limit(16 << 20);
-        // libgit2 keeps every tree and commit it parses in a cache, per repository handle, up
-        // to 256 MB in all: over a round they are hundreds of folders' trees, each parsed once
-        // or twice (13 MB of a round's 50 MB heap at the second round of 1,000 documents).
+        let _ = git2::opts::set_mwindow_mapped_limit(4 << 20);
+        // libgit2 keeps the trees and commits it parses (those under 4 KB) in a cache per
+        // repository handle: over a round, hundreds of folders' trees and commits, most read
+        // once (drafting's walk of the new commits), and the cache's parsed entries held about
+        // 9 MB at the peak of a second round of 1,000 documents. The lookups a round repeats
+        // keep what they need themselves (`record`'s per-thread view of the tip). `verify`,
+        // which reads every commit's trees, turns the cache back on, within 4 MB.
+        git2::opts::enable_caching(false);
         let _ = git2::opts::set_cache_max_size(4 << 20);
     }
     // glibc gives each thread that allocates its own arena, up to eight per core; the threads

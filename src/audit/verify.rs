@@ -122,6 +122,8 @@ impl Verification {
 pub fn verify(path: &Path) -> Result<Verification> {
     // Reading an object then checks that its content hashes to its id.
     git2::opts::strict_hash_verification(true);
+    // Commits share most of their trees: each is then read, and hashed, once.
+    git2::opts::enable_caching(true);
     let repo = Repository::open(path).map_err(|e| {
         if e.code() == git2::ErrorCode::NotFound {
             return Error::argument(format!(

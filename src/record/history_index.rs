@@ -127,10 +127,18 @@ impl HistoryIndex {
         }
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
         let mut added = Vec::new();
+        // The commit walked before, and its tree: most often the next one's parent, whose tree
+        // then need not be read again (a federation's top tree is tens of kilobytes).
+        let mut previous: Option<(Oid, git2::Tree<'_>)> = None;
         for oid in walk {
             let commit = repo.find_commit(oid?)?;
             let tree = commit.tree()?;
-            let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
+            let parent_tree = match (commit.parent_id(0).ok(), previous.take()) {
+                (Some(parent), Some((walked, walked_tree))) if parent == walked => {
+                    Some(walked_tree)
+                }
+                _ => commit.parent(0).ok().and_then(|p| p.tree().ok()),
+            };
             let subject = commit.summary().ok().flatten().unwrap_or("").to_string();
             for (path, blob) in changed_version_files(repo, parent_tree.as_ref(), &tree)? {
                 added.push(IndexedChange {
@@ -141,6 +149,7 @@ impl HistoryIndex {
                     blob: blob.to_string(),
                 });
             }
+            previous = Some((commit.id(), tree));
         }
         self.save(repo, base, tip.id(), &added);
         self.changes.extend(added);

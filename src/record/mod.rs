@@ -172,7 +172,43 @@ fn text_check(text: &str) -> (usize, u32) {
 
 thread_local! {
     /// The repository each extraction thread writes blobs to, opened once per thread.
-    static AHEAD: std::cell::RefCell<Option<(PathBuf, Repository)>> = const { std::cell::RefCell::new(None) };
+    static AHEAD: std::cell::RefCell<Option<ThreadRepository>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A thread's handle on a repository, and the folders of the branch's tip as it last read them.
+struct ThreadRepository {
+    path: PathBuf,
+    repo: Repository,
+    /// The tip's commit, and the tree of each folder (service) in its tree. A tip's top tree
+    /// lists every service (tens of kilobytes for a federation); parsed once per tip rather
+    /// than for every document looked up (libgit2 caches no tree over 4 KB).
+    tip: Option<(Oid, std::collections::HashMap<String, Oid>)>,
+}
+
+impl ThreadRepository {
+    /// The tree of a folder (`<service>`) at the branch's tip.
+    fn tip_folder(&mut self, folder: &str) -> Option<git2::Tree<'_>> {
+        let head = self.repo.refname_to_id("HEAD").ok()?;
+        if self.tip.as_ref().is_none_or(|(at, _)| *at != head) {
+            let tree = self.repo.find_commit(head).ok()?.tree().ok()?;
+            let folders = tree
+                .iter()
+                .filter(|entry| entry.kind() == Some(git2::ObjectType::Tree))
+                .filter_map(|entry| Some((entry.name().ok()?.to_string(), entry.id())))
+                .collect();
+            self.tip = Some((head, folders));
+        }
+        let id = *self.tip.as_ref()?.1.get(folder)?;
+        self.repo.find_tree(id).ok()
+    }
+
+    /// The id of a file (`<service>/<file name>`) at the branch's tip.
+    fn tip_file(&mut self, file: &str) -> Option<Oid> {
+        let (folder, name) = file.split_once('/')?;
+        let tree = self.tip_folder(folder)?;
+        let entry = tree.get_path(Path::new(name)).ok()?;
+        Some(entry.id())
+    }
 }
 
 /// Lets libgit2 skip checks that cost much while recording and that the recorder does not
@@ -188,43 +224,35 @@ pub fn trust_own_objects() {
 /// Runs `work` with this thread's handle on the repository at `path` (opened once per thread).
 fn with_thread_repository<T>(
     path: &Path,
-    work: impl FnOnce(&Repository) -> Option<T>,
+    work: impl FnOnce(&mut ThreadRepository) -> Option<T>,
 ) -> Option<T> {
     AHEAD.with(|cell| {
         let mut opened = cell.borrow_mut();
-        if opened.as_ref().is_none_or(|(at, _)| at != path) {
-            *opened = Some((path.to_path_buf(), Repository::open(path).ok()?));
+        if opened.as_ref().is_none_or(|thread| thread.path != path) {
+            *opened = Some(ThreadRepository {
+                path: path.to_path_buf(),
+                repo: Repository::open(path).ok()?,
+                tip: None,
+            });
         }
-        let (_, repo) = opened.as_ref()?;
-        work(repo)
+        work(opened.as_mut()?)
     })
-}
-
-/// The blob id of a document's text at the branch's tip.
-fn tip_blob_id(repo: &Repository, service_id: &str, terms_type: &str) -> Option<Oid> {
-    repo.head()
-        .ok()
-        .and_then(|head| head.peel_to_tree().ok())
-        .and_then(|tree| {
-            tree.get_path(Path::new(&version_path(service_id, terms_type)))
-                .ok()
-                .map(|entry| entry.id())
-        })
 }
 
 /// The blob id of a document's recorded text in the repository at `path`, read from any thread
 /// (`None` when not recorded, or the repository cannot be read).
 pub fn recorded_blob_id(path: &Path, service_id: &str, terms_type: &str) -> Option<Oid> {
-    with_thread_repository(path, |repo| tip_blob_id(repo, service_id, terms_type))
+    with_thread_repository(path, |thread| {
+        thread.tip_file(&version_path(service_id, terms_type))
+    })
 }
 
 /// The bytes of a file (`<service>/<file name>`) at the branch's tip of the repository at `path`,
 /// read from any thread.
 pub fn read_recorded(path: &Path, file: &str) -> Option<Vec<u8>> {
-    with_thread_repository(path, |repo| {
-        let tree = repo.head().ok()?.peel_to_tree().ok()?;
-        let entry = tree.get_path(Path::new(file)).ok()?;
-        let blob = entry.to_object(repo).ok()?.peel_to_blob().ok()?;
+    with_thread_repository(path, |thread| {
+        let id = thread.tip_file(file)?;
+        let blob = thread.repo.find_blob(id).ok()?;
         Some(blob.content().to_vec())
     })
 }
@@ -245,8 +273,8 @@ pub fn pack_blobs_ahead(
 ) -> Result<(Oid, Option<WrittenBlobs>)> {
     let text_id = Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
         .map_err(|e| git_error("cannot hash a version's text", e))?;
-    let written = with_thread_repository(path, |repo| {
-        if tip_blob_id(repo, service_id, terms_type) == Some(text_id) {
+    let written = with_thread_repository(path, |thread| {
+        if thread.tip_file(&version_path(service_id, terms_type)) == Some(text_id) {
             return None;
         }
         let mut entries = Vec::with_capacity(1 + sources.len());
@@ -1165,4 +1193,74 @@ fn commit_message(kind: VersionKind, version: &NewVersion<'_>) -> String {
         env!("CARGO_PKG_VERSION")
     ));
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version<'a>(service_id: &'a str, text: &'a str, source: &[u8]) -> NewVersion<'a> {
+        NewVersion {
+            service_id,
+            terms_type: "Privacy Policy",
+            text,
+            sources: vec![SourceFile {
+                file_name: "Privacy Policy.html".into(),
+                bytes: source.to_vec(),
+                url: "https://example.com/privacy".into(),
+                content_type: Some("text/html".into()),
+            }],
+            fetched_at: Utc::now(),
+            declaration_sha256: "0".repeat(64),
+            technical: false,
+        }
+    }
+
+    #[test]
+    fn a_threads_view_of_the_tip_follows_each_new_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut repo =
+            VersionsRepository::open_or_create(dir.path(), "policydiff", "bot@example.com")
+                .unwrap();
+        let blob = |text: &str| Oid::hash_object(git2::ObjectType::Blob, text.as_bytes()).unwrap();
+        assert_eq!(recorded_blob_id(dir.path(), "A", "Privacy Policy"), None);
+
+        repo.record(&version("A", "First text", b"<p>First text</p>"))
+            .unwrap()
+            .unwrap();
+        // The view read at this tip: "B" is not recorded, "A" is.
+        assert_eq!(recorded_blob_id(dir.path(), "B", "Privacy Policy"), None);
+        assert_eq!(
+            recorded_blob_id(dir.path(), "A", "Privacy Policy"),
+            Some(blob("First text"))
+        );
+
+        repo.record(&version("A", "Second text", b"<p>Second text</p>"))
+            .unwrap()
+            .unwrap();
+        repo.record(&version("B", "Other text", b"<p>Other text</p>"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            recorded_blob_id(dir.path(), "A", "Privacy Policy"),
+            Some(blob("Second text"))
+        );
+        assert_eq!(
+            recorded_blob_id(dir.path(), "B", "Privacy Policy"),
+            Some(blob("Other text"))
+        );
+        assert_eq!(
+            read_recorded(dir.path(), "A/Privacy Policy.html").as_deref(),
+            Some(&b"<p>Second text</p>"[..])
+        );
+        assert_eq!(read_recorded(dir.path(), "A/Terms of Service.html"), None);
+        // Text as at the tip: nothing to write ahead; a new text: its blobs.
+        let (_, unchanged) =
+            pack_blobs_ahead(dir.path(), "A", "Privacy Policy", "Second text", &[]).unwrap();
+        assert!(unchanged.is_none());
+        let (id, changed) =
+            pack_blobs_ahead(dir.path(), "A", "Privacy Policy", "Third text", &[]).unwrap();
+        assert_eq!(id, blob("Third text"));
+        assert!(changed.is_some());
+    }
 }
