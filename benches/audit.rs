@@ -5,7 +5,8 @@
 //! Prints, for one document: the first read of history (the history index is built), a read by
 //! a new process once the index exists, and the wall time of `policydiff log`, `show --at` and
 //! `diff` run as commands. `POLICYDIFF_AUDIT_COMMITS` changes the size (default 100,000); the
-//! generated repository is kept in `target/` and reused.
+//! generated repository is kept in `target/` and reused. `POLICYDIFF_BENCH_BINARY=PATH` runs the
+//! commands of another build of policydiff (to compare two builds at the same hour).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -115,7 +116,9 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 
 fn command(args: &[&str]) -> Duration {
     let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_policydiff"))
+    let binary = std::env::var_os("POLICYDIFF_BENCH_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_policydiff").into());
+    let output = Command::new(binary)
         .args(args)
         .output()
         .expect("run policydiff");

@@ -203,18 +203,24 @@ fn changed_version_files(
     tree: &git2::Tree<'_>,
 ) -> Result<Vec<(String, Oid)>, git2::Error> {
     let mut changed = Vec::new();
-    for folder in tree.iter() {
+    for (index, folder) in tree.iter().enumerate() {
         if folder.kind() != Some(git2::ObjectType::Tree) {
             continue;
         }
         // Hidden folders (.github) hold the repository's tooling, not services.
-        let Ok(folder_name) = folder.name() else {
+        let Ok(folder_name) = std::str::from_utf8(folder.name_bytes()) else {
             continue;
         };
         if folder_name.starts_with('.') {
             continue;
         }
-        let before = parent.and_then(|p| p.get_name(folder_name));
+        // A commit changes a folder or two of hundreds: the parent's entry at the same place
+        // is most often this folder's, which spares a search by name (and its copy of the name)
+        // for each folder of each commit.
+        let before = parent.and_then(|p| match p.get(index) {
+            Some(entry) if entry.name_bytes() == folder.name_bytes() => Some(entry),
+            _ => p.get_name_bytes(folder.name_bytes()),
+        });
         if before.as_ref().is_some_and(|b| b.id() == folder.id()) {
             continue;
         }
@@ -290,6 +296,44 @@ mod tests {
         let third = record(&mut writer, "Privacy Policy", "three");
         let reader = VersionsRepository::open(dir.path()).unwrap();
         assert_eq!(commits(&reader), [third, second, first]);
+    }
+
+    #[test]
+    fn each_commit_gives_the_files_it_changed_when_folders_are_added_between_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut repo = VersionsRepository::open_or_create(dir.path(), "t", "t@x").unwrap();
+        let mut record_in = |service: &str, text: &str| {
+            let version = NewVersion {
+                service_id: service,
+                terms_type: "Privacy Policy",
+                text,
+                sources: vec![],
+                fetched_at: chrono::Utc::now(),
+                declaration_sha256: String::new(),
+                technical: false,
+            };
+            repo.record(&version).unwrap().unwrap().commit
+        };
+        // "B" comes between "A" and "C": every folder after it moves one place down.
+        let recorded = [
+            ("A", record_in("A", "a one")),
+            ("C", record_in("C", "c one")),
+            ("B", record_in("B", "b one")),
+            ("C", record_in("C", "c two")),
+            ("A", record_in("A", "a two")),
+        ];
+        let reader = VersionsRepository::open(dir.path()).unwrap();
+        let changes: Vec<(String, String)> = reader
+            .version_changes(None)
+            .unwrap()
+            .into_iter()
+            .map(|change| (change.service_id, change.commit))
+            .collect();
+        let expected: Vec<(String, String)> = recorded
+            .iter()
+            .map(|(service, commit)| (service.to_string(), commit.clone()))
+            .collect();
+        assert_eq!(changes, expected);
     }
 
     #[test]
