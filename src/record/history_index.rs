@@ -253,8 +253,12 @@ mod tests {
     use crate::record::{NewVersion, VersionsRepository};
 
     fn record(repo: &mut VersionsRepository, terms: &str, text: &str) -> String {
+        record_in(repo, "Example", terms, text)
+    }
+
+    fn record_in(repo: &mut VersionsRepository, service: &str, terms: &str, text: &str) -> String {
         let version = NewVersion {
-            service_id: "Example",
+            service_id: service,
             terms_type: terms,
             text,
             sources: vec![],
@@ -302,18 +306,8 @@ mod tests {
     fn each_commit_gives_the_files_it_changed_when_folders_are_added_between_others() {
         let dir = tempfile::tempdir().unwrap();
         let mut repo = VersionsRepository::open_or_create(dir.path(), "t", "t@x").unwrap();
-        let mut record_in = |service: &str, text: &str| {
-            let version = NewVersion {
-                service_id: service,
-                terms_type: "Privacy Policy",
-                text,
-                sources: vec![],
-                fetched_at: chrono::Utc::now(),
-                declaration_sha256: String::new(),
-                technical: false,
-            };
-            repo.record(&version).unwrap().unwrap().commit
-        };
+        let mut record_in =
+            |service: &str, text: &str| record_in(&mut repo, service, "Privacy Policy", text);
         // "B" comes between "A" and "C": every folder after it moves one place down.
         let recorded = [
             ("A", record_in("A", "a one")),
