@@ -174,12 +174,17 @@ impl Server {
             }
             other => other,
         };
+        // A response is counted out of flight before it is written: the client may read it
+        // whole and send its next request before this thread gets to run again.
+        let mut answered = false;
         match behaviour {
             Behaviour::Respond {
                 status,
                 headers,
                 body,
             } => {
+                self.state.lock().unwrap().in_flight -= 1;
+                answered = true;
                 let mut head = format!(
                     "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
                     body.len()
@@ -215,7 +220,9 @@ impl Server {
             Behaviour::Reset | Behaviour::Sequence(_) | Behaviour::Delayed(..) => {}
         }
         let _ = stream.flush();
-        self.state.lock().unwrap().in_flight -= 1;
+        if !answered {
+            self.state.lock().unwrap().in_flight -= 1;
+        }
         self.served.fetch_add(1, Ordering::SeqCst);
         let _ = stream.shutdown(std::net::Shutdown::Both);
         let mut rest = Vec::new();
