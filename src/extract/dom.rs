@@ -289,48 +289,72 @@ impl Page {
         }
     }
 
-    /// Makes link targets absolute (not `#…`, not empty; invalid URLs stay as written).
-    pub fn absolutize_links(&mut self) {
-        let links = self
-            .select_css(r##"a[href]:not([href^="#"]):not([href=""])"##)
-            .unwrap_or_default();
-        for id in links {
-            let Some(raw) = self.attr(id, "href").map(str::to_string) else {
-                continue;
-            };
-            let resolved = self.base.join(&raw).or_else(|_| self.location.join(&raw));
-            if let Ok(url) = resolved {
-                self.set_attr(id, "href", url.as_str());
+    /// OTA's fixed steps before `remove`, in its order, in one walk of the page instead of a
+    /// selector's walk for each (three walks were a twentieth of an extraction): links made
+    /// absolute (not `#…`, not empty; invalid URLs stay as written); `script` and `style`
+    /// elements dropped; and Cloudflare's e-mail obfuscation
+    /// links written `[email protected]`, as OTA writes them (recognised once absolute, as
+    /// OTA's engine does).
+    pub fn clean_up(&mut self) {
+        let mut links = Vec::new();
+        let mut dropped = Vec::new();
+        // Elements as `select_css` finds them: not those in a template's content.
+        let mut in_template = 0usize;
+        for edge in self.html.tree.root().traverse() {
+            match edge {
+                ego_tree::iter::Edge::Open(node) => match node.value() {
+                    Node::Fragment => in_template += 1,
+                    Node::Element(element) if in_template == 0 => match element.name() {
+                        "a" if element.attr("href").is_some() => links.push(node.id()),
+                        "script" | "style" => dropped.push(node.id()),
+                        _ => {}
+                    },
+                    _ => {}
+                },
+                ego_tree::iter::Edge::Close(node) => {
+                    if matches!(node.value(), Node::Fragment) {
+                        in_template -= 1;
+                    }
+                }
             }
         }
-    }
-
-    /// Drops `script` and `style` elements.
-    pub fn remove_scripts_and_styles(&mut self) {
-        for id in self.select_css("script, style").unwrap_or_default() {
+        for id in links {
+            let Some(raw) = self.attr(id, "href") else {
+                continue;
+            };
+            if !raw.is_empty() && !raw.starts_with('#') {
+                let resolved = self.base.join(raw).or_else(|_| self.location.join(raw));
+                if let Ok(url) = resolved {
+                    self.set_attr(id, "href", url.as_str());
+                }
+            }
+            if self
+                .attr(id, "href")
+                .is_some_and(|href| href.contains("/email-protection"))
+            {
+                self.undo_email_protection(id);
+            }
+        }
+        for id in dropped {
             self.detach(id);
         }
     }
 
-    /// Cloudflare's e-mail obfuscation links become `[email protected]`, as OTA writes them.
-    pub fn clean_email_protection(&mut self) {
-        for id in self
-            .select_css(r#"a[href*="/email-protection"]"#)
-            .unwrap_or_default()
-        {
-            let href = self.attr(id, "href").unwrap_or("").to_string();
-            let href = href.split('#').next().unwrap_or("").to_string();
-            self.set_attr(id, "href", &href);
-            let Some(mut node) = self.html.tree.get_mut(id) else {
-                continue;
-            };
-            while let Some(mut child) = node.first_child() {
-                child.detach();
-            }
-            node.append(Node::Text(Text {
-                text: StrTendril::from("[email\u{A0}protected]"),
-            }));
+    /// A Cloudflare e-mail obfuscation link: its fragment (the encoded address) and its content
+    /// replaced by `[email protected]`.
+    fn undo_email_protection(&mut self, id: NodeId) {
+        let href = self.attr(id, "href").unwrap_or("");
+        let href = href.split('#').next().unwrap_or("").to_string();
+        self.set_attr(id, "href", &href);
+        let Some(mut node) = self.html.tree.get_mut(id) else {
+            return;
+        };
+        while let Some(mut child) = node.first_child() {
+            child.detach();
         }
+        node.append(Node::Text(Text {
+            text: StrTendril::from("[email\u{A0}protected]"),
+        }));
     }
 
     /// Removes insignificant content as OTA's engine does: every selector and range is resolved

@@ -131,9 +131,7 @@ fn extract_html_here(html: &str, location: &str, source: &SourceDocument) -> Res
             page.apply_filter(builtin)?;
         }
     }
-    page.absolutize_links();
-    page.remove_scripts_and_styles();
-    page.clean_email_protection();
+    page.clean_up();
     page.remove(&source.remove)?;
     let fragment = page.select(&source.select)?;
     drop(page);

@@ -61,6 +61,21 @@ pub struct TooLong {
     pub limit: usize,
 }
 
+/// How [`Converter::wrapping`] converts an element in place.
+#[derive(Clone, Copy)]
+enum Wrapping {
+    /// Its content between blank lines.
+    Block,
+    /// Its content as it is.
+    Inline,
+    /// Nothing but whitespace: a blank line for a block, nothing for an inline element.
+    Blank { block: bool },
+    /// Its content between two markers (emphasis: `_`, strong: `**`), unless only whitespace.
+    Emphasis(&'static str),
+    /// A link: its content, trimmed, between brackets, then its destination.
+    Link,
+}
+
 #[derive(Clone, Copy)]
 struct TableFacts {
     skipped: bool,
@@ -186,10 +201,16 @@ fn join_newlines(output: &mut String, leading: usize) {
 
 /// `prefix`, `content` and `suffix` in one string.
 fn wrap(prefix: &str, content: &str, suffix: &str) -> String {
-    let mut out = String::with_capacity(prefix.len() + content.len() + suffix.len());
-    out.push_str(prefix);
-    out.push_str(content);
-    out.push_str(suffix);
+    concat(&[prefix, content, suffix])
+}
+
+/// The parts in one string, allocated once (`format!` grows its string part by part, which
+/// for a page's every list item and table cell was a twentieth of the conversion).
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
     out
 }
 
@@ -208,40 +229,158 @@ impl<'a> Converter<'a> {
         self.fragment.name(id)
     }
 
+    /// The Markdown of `parent`'s children, joined.
     fn process(&mut self, parent: NodeId, parent_is_code: bool) -> String {
-        let f = self.fragment;
         let mut output = String::new();
+        self.process_into(parent, parent_is_code, &mut output);
+        if self.too_long {
+            return String::new();
+        }
+        output
+    }
+
+    /// Joins the Markdown of `parent`'s children onto `output`. Elements whose rule only wraps
+    /// their content (most of a page: `div`, `p`, `span`…) are converted straight into
+    /// `output`: converting them apart and joining the result copied each text once per
+    /// level of nesting above it, which was a third of the conversion. The bytes are the same:
+    /// joining is associative once the newlines between pieces are settled first.
+    fn process_into(&mut self, parent: NodeId, parent_is_code: bool, output: &mut String) {
+        let f = self.fragment;
         let mut next = f.nodes[parent].first_child;
         while let Some(child) = next {
             next = f.nodes[child].next;
             if self.too_long {
-                return String::new();
+                return;
             }
             match &f.nodes[child].kind {
                 // Text never starts with a newline once whitespace is collapsed, except in
                 // code: written straight into the output, as `join` would.
                 Kind::Text(text) if !text.starts_with('\n') => {
-                    join_newlines(&mut output, 0);
+                    join_newlines(output, 0);
                     if parent_is_code {
                         output.push_str(text);
                     } else {
-                        escape_markdown_into(text, &mut output);
+                        escape_markdown_into(text, output);
                     }
                 }
-                Kind::Text(text) => join(&mut output, text),
+                Kind::Text(text) => join(output, text),
                 Kind::Element(element) => {
                     let is_code = parent_is_code || element.node_name == "CODE";
-                    let replacement = self.replacement_for_node(child, is_code);
-                    join(&mut output, &replacement);
+                    match self.wrapping(child) {
+                        // As `join` of "\n\n" + content + "\n\n": the newlines before, the
+                        // content, and the newlines after unless the content was only newlines.
+                        Some(Wrapping::Block) => {
+                            join_newlines(output, 2);
+                            let mark = output.len();
+                            self.children_into(child, is_code, output);
+                            if output.len() > mark {
+                                output.push_str("\n\n");
+                            }
+                        }
+                        Some(Wrapping::Inline) => {
+                            join_newlines(output, 0);
+                            self.children_into(child, is_code, output);
+                        }
+                        Some(Wrapping::Blank { block }) => {
+                            join_newlines(output, if block { 2 } else { 0 });
+                        }
+                        // As `join` of marker + content + marker, or of nothing when the
+                        // content is only whitespace.
+                        Some(Wrapping::Emphasis(marker)) => {
+                            join_newlines(output, 0);
+                            let start = output.len();
+                            output.push_str(marker);
+                            self.children_into(child, is_code, output);
+                            if js_trim(&output[start + marker.len()..]).is_empty() {
+                                output.truncate(start);
+                            } else {
+                                output.push_str(marker);
+                            }
+                        }
+                        // As `join` of the link: its content trimmed between brackets.
+                        Some(Wrapping::Link) => {
+                            join_newlines(output, 0);
+                            output.push('[');
+                            let start = output.len();
+                            self.children_into(child, is_code, output);
+                            let content = &output[start..];
+                            let kept = js_trim(content).len();
+                            let before =
+                                content.len() - content.trim_start_matches(is_js_space).len();
+                            output.truncate(start + before + kept);
+                            output.drain(start..start + before);
+                            output.push_str("](");
+                            self.link_destination(child, output);
+                        }
+                        None => {
+                            let replacement = self.replacement_for_node(child, is_code);
+                            join(output, &replacement);
+                        }
+                    }
                 }
-                _ => join(&mut output, ""),
+                _ => join(output, ""),
             }
             if output.len() > self.limit {
                 self.too_long = true;
-                return String::new();
+                return;
             }
         }
-        output
+    }
+
+    /// [`process_into`](Self::process_into) one level deeper: on a stack grown when little is
+    /// left (pages nest thousands deep).
+    fn children_into(&mut self, id: NodeId, is_code: bool, output: &mut String) {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+            self.process_into(id, is_code, output)
+        });
+    }
+
+    /// How an element converts when its rule does nothing but wrap its content (or drop it,
+    /// blank), so that it can be converted in place; `None` for every other rule.
+    fn wrapping(&self, id: NodeId) -> Option<Wrapping> {
+        let f = self.fragment;
+        let is_block = f.has_flag(id, Element::BLOCK);
+        // Whitespace flanking an inline element is kept outside it: that needs its content.
+        let unflanked = || {
+            let (leading, trailing) = self.flanking_whitespace(id);
+            leading.is_empty() && trailing.is_empty()
+        };
+        if self.is_blank(id) {
+            return (is_block || unflanked()).then_some(Wrapping::Blank { block: is_block });
+        }
+        if f.name(id) == "A" && f.attr(id, "href").is_some_and(|h| !h.is_empty()) {
+            // Flanking whitespace comes outside the link (see `replacement_for_node`).
+            return unflanked().then_some(Wrapping::Link);
+        }
+        let mut buffer = [0; 16];
+        let wraps = match lower_case_name(f.name(id), &mut buffer) {
+            "em" | "i" => return unflanked().then_some(Wrapping::Emphasis("_")),
+            "strong" | "b" => return unflanked().then_some(Wrapping::Emphasis("**")),
+            // Its own rule: a block, whatever the element's flags.
+            "p" => return Some(Wrapping::Block),
+            // Unless it is a highlighted code block (see `apply_rule`).
+            "div" => {
+                f.name(id) != "DIV"
+                    || f.nodes[id]
+                        .first_child
+                        .is_none_or(|first| f.name(first) != "PRE")
+                    || highlight_language(f.attr(id, "class").unwrap_or("")).is_none()
+            }
+            // Elements no rule names: the default rule, which wraps blocks and keeps inline
+            // content as it is.
+            "section" | "article" | "main" | "header" | "footer" | "nav" | "aside" | "span"
+            | "font" | "center" | "small" | "big" | "u" | "ins" | "sup" | "sub" | "label"
+            | "abbr" | "cite" | "q" | "time" | "mark" | "address" | "figure" | "figcaption"
+            | "dl" | "dt" | "dd" | "details" | "summary" | "form" | "fieldset" | "legend" => true,
+            _ => false,
+        };
+        if !wraps {
+            None
+        } else if is_block {
+            Some(Wrapping::Block)
+        } else {
+            unflanked().then_some(Wrapping::Inline)
+        }
     }
 
     fn is_blank(&self, id: NodeId) -> bool {
@@ -386,15 +525,13 @@ impl<'a> Converter<'a> {
                 let level = usize::from(lower.as_bytes()[1] - b'0');
                 return if level < 3 {
                     let underline = if level == 1 { "=" } else { "-" };
-                    format!(
-                        "\n\n{content}\n{}\n\n",
-                        underline.repeat(utf16_len(&content))
-                    )
+                    let underline = underline.repeat(utf16_len(&content));
+                    concat(&["\n\n", &content, "\n", &underline, "\n\n"])
                 } else {
                     wrap(&format!("\n\n{} ", "#".repeat(level)), &content, "\n\n")
                 };
             }
-            "blockquote" => return format!("\n\n{}\n\n", quote_lines(trim_newlines(&content))),
+            "blockquote" => return wrap("\n\n", &quote_lines(trim_newlines(&content)), "\n\n"),
             "ul" | "ol" => {
                 let parent = f.nodes[id].parent;
                 let last_element_of_li = parent.is_some_and(|p| {
@@ -402,9 +539,9 @@ impl<'a> Converter<'a> {
                         && f.children(p).filter(|&c| f.is_element(c)).last() == Some(id)
                 });
                 return if last_element_of_li {
-                    format!("\n{content}")
+                    wrap("\n", &content, "")
                 } else {
-                    format!("\n\n{content}\n\n")
+                    wrap("\n\n", &content, "\n\n")
                 };
             }
             "li" => return self.list_item(id, &content),
@@ -487,15 +624,22 @@ impl<'a> Converter<'a> {
     }
 
     fn link(&self, id: NodeId, content: &str) -> String {
+        let mut link = wrap("[", content, "](");
+        self.link_destination(id, &mut link);
+        link
+    }
+
+    /// The end of a link to `id`'s `href`, after its text: `href "title")`.
+    fn link_destination(&self, id: NodeId, output: &mut String) {
         let f = self.fragment;
-        let href = escape_link_destination(f.attr(id, "href").unwrap_or(""));
+        output.push_str(&escape_link_destination(f.attr(id, "href").unwrap_or("")));
         let title = escape_link_title(&clean_attribute(f.attr(id, "title")));
-        let title_part = if title.is_empty() {
-            String::new()
-        } else {
-            format!(" \"{title}\"")
-        };
-        format!("[{content}]({href}{title_part})")
+        if !title.is_empty() {
+            output.push_str(" \"");
+            output.push_str(&title);
+            output.push('"');
+        }
+        output.push(')');
     }
 
     fn list_item(&self, id: NodeId, content: &str) -> String {
@@ -520,9 +664,11 @@ impl<'a> Converter<'a> {
         if is_paragraph {
             body.push('\n');
         }
-        let indented = body.replace('\n', &format!("\n{}", " ".repeat(utf16_len(&prefix))));
+        if body.contains('\n') {
+            body = body.replace('\n', &format!("\n{}", " ".repeat(utf16_len(&prefix))));
+        }
         let suffix = if f.nodes[id].next.is_some() { "\n" } else { "" };
-        format!("{prefix}{indented}{suffix}")
+        concat(&[&prefix, &body, suffix])
     }
 
     fn parent_table(&self, id: NodeId) -> Option<NodeId> {
@@ -586,10 +732,13 @@ impl<'a> Converter<'a> {
             .unwrap_or(0)
         });
         let prefix = if index == 0 { "| " } else { " " };
-        let mut text = js_trim(content)
-            .replace("\n\r", "<br>")
-            .replace('\n', "<br>");
-        text = collapse_pipes(&text);
+        let mut text = js_trim(content).to_string();
+        if text.contains('\n') {
+            text = text.replace("\n\r", "<br>").replace('\n', "<br>");
+        }
+        if text.contains('|') {
+            text = collapse_pipes(&text);
+        }
         while utf16_len(&text) < 3 {
             text.push(' ');
         }
@@ -601,7 +750,7 @@ impl<'a> Converter<'a> {
                 i += 1.0;
             }
         }
-        format!("{prefix}{text} |")
+        concat(&[prefix, &text, " |"])
     }
 
     fn is_heading_row(&self, row: NodeId) -> bool {
@@ -636,9 +785,9 @@ impl<'a> Converter<'a> {
             }
         }
         if border.is_empty() {
-            format!("\n{content}")
+            wrap("\n", &content, "")
         } else {
-            format!("\n{content}\n{border}")
+            concat(&["\n", &content, "\n", &border])
         }
     }
 
@@ -663,7 +812,7 @@ impl<'a> Converter<'a> {
                 " --- |".repeat(facts.column_count)
             );
         }
-        format!("\n\n{header}{content}\n\n")
+        concat(&["\n\n", &header, &content, "\n\n"])
     }
 }
 
