@@ -292,9 +292,8 @@ impl Page {
     /// OTA's fixed steps before `remove`, in its order, in one walk of the page instead of a
     /// selector's walk for each (three walks were a twentieth of an extraction): links made
     /// absolute (not `#…`, not empty; invalid URLs stay as written); `script` and `style`
-    /// elements dropped; and Cloudflare's e-mail obfuscation
-    /// links written `[email protected]`, as OTA writes them (recognised once absolute, as
-    /// OTA's engine does).
+    /// elements dropped; Cloudflare's e-mail obfuscation links written `[email protected]`, as
+    /// OTA writes them (recognised once absolute, as OTA's engine does).
     pub fn clean_up(&mut self) {
         let mut links = Vec::new();
         let mut dropped = Vec::new();
