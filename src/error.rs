@@ -62,6 +62,8 @@ pub enum FailureClass {
     InvalidArgument,
     /// The versions repository cannot be read or written (git), other than for a system reason.
     Repository,
+    /// A page or text holds a SHA-1 collision attack, which git cannot store safely: refused.
+    CollisionAttack,
     /// A memo quotes words that the versions it describes do not hold.
     UnverifiedQuotation,
     /// Pushing the versions to the publishing remote failed (unreachable, refused, credentials).
@@ -96,6 +98,7 @@ impl FailureClass {
             FailureClass::InvalidConfig => "invalid_config",
             FailureClass::InvalidArgument => "invalid_argument",
             FailureClass::Repository => "repository",
+            FailureClass::CollisionAttack => "collision_attack",
             FailureClass::UnverifiedQuotation => "unverified_quotation",
             FailureClass::PublishFailed => "publish_failed",
             FailureClass::PublishDiverged => "publish_diverged",
@@ -410,6 +413,20 @@ pub enum Error {
         message: String,
     },
 
+    /// A document's page (or the text extracted from it) holds the blocks of a SHA-1 collision
+    /// attack: content made so that a second, different content gets the same git object id.
+    #[error(
+        "{document}: {what} holds a SHA-1 collision attack (blocks crafted so that other content can claim its git object id {id}); nothing was recorded for it, since git could then take one version for another: keep a copy of the page as evidence and report it; the document is recorded again once its page no longer holds such blocks"
+    )]
+    CollisionAttack {
+        /// The document (`<service> <terms type>`).
+        document: String,
+        /// Which content: the extracted text, or a source by its place in the declaration.
+        what: String,
+        /// The object id the content would have had.
+        id: String,
+    },
+
     /// A memo to approve quotes text that neither version of its change holds.
     #[error(
         "memo {memo} quotes text that is not in the versions it describes: {}; correct each quotation to the policy's exact words (`policydiff review edit {memo}`), or approve with --force if the words are yours and not presented as the policy's",
@@ -493,6 +510,7 @@ impl Error {
             Error::Config(_) | Error::Schedule { .. } => FailureClass::InvalidConfig,
             Error::InvalidArgument { .. } => FailureClass::InvalidArgument,
             Error::Repository { .. } => FailureClass::Repository,
+            Error::CollisionAttack { .. } => FailureClass::CollisionAttack,
             Error::UnverifiedQuotation { .. } => FailureClass::UnverifiedQuotation,
             Error::PublishFailed { .. } => FailureClass::PublishFailed,
             Error::PublishDiverged { .. } => FailureClass::PublishDiverged,

@@ -271,8 +271,21 @@ pub fn pack_blobs_ahead(
     text: &str,
     sources: &[&[u8]],
 ) -> Result<(Oid, Option<WrittenBlobs>)> {
-    let text_id = Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
-        .map_err(|e| git_error("cannot hash a version's text", e))?;
+    let refused = |what: &str, attack: pack::CollisionAttack| Error::CollisionAttack {
+        document: format!("{service_id} {terms_type}"),
+        what: what.to_string(),
+        id: attack.0.to_string(),
+    };
+    let text_id = pack::blob_id(text.as_bytes()).map_err(|a| refused("its extracted text", a))?;
+    // Every source is hashed, whether or not the repository can be read, so that content
+    // holding an attack is refused the same way in any case.
+    let source_ids = sources
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            pack::blob_id(bytes).map_err(|a| refused(&format!("source {} as fetched", i + 1), a))
+        })
+        .collect::<Result<Vec<Oid>>>()?;
     let written = with_thread_repository(path, |thread| {
         if thread.tip_file(&version_path(service_id, terms_type)) == Some(text_id) {
             return None;
@@ -283,15 +296,12 @@ pub fn pack_blobs_ahead(
             text_id,
             text.as_bytes(),
         ));
-        let mut ids = Vec::with_capacity(sources.len());
-        for bytes in sources {
-            let entry = pack::PackEntry::blob(bytes).ok()?;
-            ids.push(entry.id);
-            entries.push(entry);
+        for (bytes, id) in sources.iter().zip(&source_ids) {
+            entries.push(pack::PackEntry::new(git2::ObjectType::Blob, *id, bytes));
         }
         Some(WrittenBlobs {
             text: text_id,
-            sources: ids,
+            sources: source_ids,
             entries,
             text_check: text_check(text),
         })

@@ -50,10 +50,46 @@ impl PackEntry {
         PackEntry { id, bytes }
     }
 
-    /// The blob entry of `data`, with its id computed here.
-    pub fn blob(data: &[u8]) -> Result<PackEntry, git2::Error> {
-        let id = Oid::hash_object(ObjectType::Blob, data)?;
+    /// The blob entry of `data`, with its id computed here; `Err` when `data` holds a SHA-1
+    /// collision attack ([`blob_id`]).
+    pub fn blob(data: &[u8]) -> Result<PackEntry, CollisionAttack> {
+        let id = blob_id(data)?;
         Ok(PackEntry::new(ObjectType::Blob, id, data))
+    }
+}
+
+/// Content that holds the blocks of a SHA-1 collision attack: a second, different content
+/// could claim the same object id. Its id is the one the content would have had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollisionAttack(pub Oid);
+
+/// The git id of a blob holding `data`: SHA-1 of `blob <length>\0` and the data, computed
+/// with collision detection, as git does, so that content crafted to share an id with other
+/// content is refused instead of stored (where it would pass for that other content, and make
+/// `git fsck` fail on the repository). The `sha1dc` crate uses the CPU's SHA instructions and
+/// checks each block for the known attacks' patterns: on 30 MB of pages, 40–48 ms against
+/// 160 ms for libgit2's portable collision-detecting SHA-1 (plain SHA-1: 32–37 ms).
+pub fn blob_id(data: &[u8]) -> Result<Oid, CollisionAttack> {
+    let mut header = [0u8; 32];
+    let header_len = {
+        let mut cursor = std::io::Cursor::new(&mut header[..]);
+        // "blob " and at most 20 digits and the NUL fit in 32 bytes.
+        let _ = write!(cursor, "blob {}\0", data.len());
+        cursor.position() as usize
+    };
+    checked_sha1(&[&header[..header_len], data])
+}
+
+/// SHA-1 of `parts` one after the other, as an object id, or the attack it holds.
+fn checked_sha1(parts: &[&[u8]]) -> Result<Oid, CollisionAttack> {
+    let mut hasher = sha1dc::Hasher::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    let id = |digest: &[u8]| Oid::from_bytes(digest).unwrap_or(Oid::ZERO_SHA1);
+    match hasher.finalize() {
+        Ok(digest) => Ok(id(digest.as_ref())),
+        Err(collision) => Err(CollisionAttack(id(collision.digest().as_ref()))),
     }
 }
 
@@ -338,6 +374,39 @@ fn read_only(file: &std::fs::File) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blob_ids_are_gits_for_every_length() {
+        // Lengths around SHA-1's 64-byte blocks and its 8-byte length field, and a page's size.
+        let bytes: Vec<u8> = (0..100_003u32).map(|i| (i * 7 % 253) as u8).collect();
+        for length in (0..=200).chain([1_000, 4_096, 65_536, 100_003]) {
+            let data = &bytes[..length];
+            let expected = Oid::hash_object(ObjectType::Blob, data).unwrap();
+            assert_eq!(blob_id(data), Ok(expected), "{length} bytes");
+        }
+    }
+
+    #[test]
+    fn content_holding_a_collision_attack_is_refused() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/collision");
+        let first = std::fs::read(fixtures.join("sha-mbles-1.bin")).unwrap();
+        let second = std::fs::read(fixtures.join("sha-mbles-2.bin")).unwrap();
+        assert_ne!(first, second);
+        // Both halves of the published collision share one SHA-1, and each is refused.
+        let shared = Oid::from_str("8ac60ba76f1999a1ab70223f225aefdc78d4ddc0").unwrap();
+        assert_eq!(checked_sha1(&[&first]), Err(CollisionAttack(shared)));
+        assert_eq!(checked_sha1(&[&second]), Err(CollisionAttack(shared)));
+        // Fed in pieces, as a header and content are, it is refused all the same.
+        assert_eq!(
+            checked_sha1(&[&first[..100], &first[100..]]),
+            Err(CollisionAttack(shared))
+        );
+        // Changing one byte of the attack's blocks leaves ordinary content, hashed as usual.
+        let mut altered = first.clone();
+        altered[400] ^= 1;
+        let plain = checked_sha1(&[&altered]).unwrap();
+        assert_ne!(plain, shared);
+    }
 
     #[test]
     fn a_written_pack_is_read_by_libgit2_and_verified_by_git() {
