@@ -579,7 +579,7 @@ fn copy_node(node: NodeRef<'_, Node>, fragment: &mut Fragment, parent: usize) ->
             element.name.ns == ns!(html),
             attributes(element),
         ),
-        Node::Text(text) => fragment.append_text(parent, &text.text),
+        Node::Text(text) => fragment.append_shared_text(parent, &text.text),
         _ => fragment.append_other(parent),
     }
 }

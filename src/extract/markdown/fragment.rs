@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use html5ever::tendril::StrTendril;
+
 /// Index of a node in a [`Fragment`].
 pub type NodeId = usize;
 
@@ -10,7 +12,10 @@ pub type NodeId = usize;
 pub(crate) enum Kind {
     Root,
     Element(Element),
-    Text(String),
+    /// A text node's data: shared with the parsed page's text rather than copied (a tendril is
+    /// reference-counted; the few texts that whitespace collapsing changes get a buffer of
+    /// their own).
+    Text(StrTendril),
     /// Comments and anything else that is neither text nor element.
     Other,
 }
@@ -292,7 +297,12 @@ impl Fragment {
 
     /// Appends a text node.
     pub fn append_text(&mut self, parent: NodeId, text: &str) -> NodeId {
-        self.append(parent, Kind::Text(text.to_string()))
+        self.append(parent, Kind::Text(StrTendril::from_slice(text)))
+    }
+
+    /// Appends a text node that shares `text`'s buffer (a page's text, selected).
+    pub(crate) fn append_shared_text(&mut self, parent: NodeId, text: &StrTendril) -> NodeId {
+        self.append(parent, Kind::Text(text.clone()))
     }
 
     /// Appends a comment (or any node that is neither element nor text).

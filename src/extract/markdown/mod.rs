@@ -94,14 +94,19 @@ pub fn to_markdown(mut fragment: Fragment, limit: usize) -> Result<String, TooLo
         limit,
         too_long: false,
     };
-    let output = converter.process(Fragment::ROOT, false);
+    let mut output = converter.process(Fragment::ROOT, false);
     if converter.too_long {
         return Err(TooLong { limit });
     }
-    let output = output.trim_start_matches(['\t', '\r', '\n']);
-    Ok(output
+    // Trimmed in place. The end first: what the start's trimming removes, the end's would
+    // too, so the order changes nothing.
+    let end = output
         .trim_end_matches(|c| matches!(c, '\t' | '\r' | '\n') || is_js_space(c))
-        .to_string())
+        .len();
+    output.truncate(end);
+    let start = output.len() - output.trim_start_matches(['\t', '\r', '\n']).len();
+    output.drain(..start);
+    Ok(output)
 }
 
 /// turndown's `escape`: Markdown characters in text become literal.

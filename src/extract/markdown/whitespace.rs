@@ -2,7 +2,10 @@
 //! rules ask for (computed once, bottom-up, after collapsing).
 
 use super::fragment::{Element, Fragment, Kind, NodeId};
+use std::borrow::Cow;
+
 use super::js::is_js_space;
+use html5ever::tendril::StrTendril;
 
 /// Text facts of a node's `textContent`, computed once after whitespace collapsing.
 #[derive(Debug, Clone, Default)]
@@ -10,14 +13,43 @@ pub(crate) struct TextFacts {
     /// The text is empty or only whitespace.
     pub(crate) all_space: bool,
     /// Leading whitespace (the whole text when `all_space`).
-    pub(crate) leading: String,
+    pub(crate) leading: Space,
     /// Trailing whitespace (empty when `all_space`, as turndown's regex gives).
-    pub(crate) trailing: String,
+    pub(crate) trailing: Space,
     pub(crate) first: Option<char>,
     pub(crate) last: Option<char>,
     pub(crate) has_void: bool,
     pub(crate) has_meaningful_when_blank: bool,
     pub(crate) has_table: bool,
+}
+
+/// A run of whitespace at a text's edge. Once collapsed, it is nearly always nothing or one
+/// space, which need no allocation; a page has a fact for each of its nodes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Space(Cow<'static, str>);
+
+impl Space {
+    fn of(text: &str) -> Space {
+        match text {
+            "" => Space(Cow::Borrowed("")),
+            " " => Space(Cow::Borrowed(" ")),
+            _ => Space(Cow::Owned(text.to_string())),
+        }
+    }
+
+    /// Appends `more`: taken as it is while this is empty (sharing its buffer when it is one
+    /// of the common runs).
+    fn push(&mut self, more: &Space) {
+        if self.0.is_empty() {
+            self.0 = more.0.clone();
+        } else if !more.0.is_empty() {
+            self.0.to_mut().push_str(&more.0);
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// turndown's whitespace collapsing (after collapse-whitespace by Luc Thevenard):
@@ -61,7 +93,7 @@ pub(crate) fn collapse_whitespace(fragment: &mut Fragment) {
                     Some(p) => matches!(&fragment.nodes[p].kind, Kind::Text(t) if t.ends_with(' ')),
                 };
                 if previous_ends_with_space && !keep_leading_space && text.starts_with(' ') {
-                    text.remove(0);
+                    text.pop_front(1);
                 }
                 if text.is_empty() {
                     node = remove(fragment, node);
@@ -102,45 +134,41 @@ pub(crate) fn collapse_whitespace(fragment: &mut Fragment) {
     }
 }
 
-/// Runs of ASCII whitespace become one space, in place (the text only shrinks).
-pub(crate) fn collapse_ascii_space_in_place(text: &mut String) {
+/// Runs of ASCII whitespace become one space. Most text nodes have nothing to collapse
+/// (single spaces between words) and keep their shared buffer.
+pub(crate) fn collapse_ascii_space_in_place(text: &mut StrTendril) {
     let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-    let bytes = text.as_bytes();
-    // Most text nodes have nothing to collapse: single spaces between words.
+    let bytes = text.as_ref().as_bytes();
     let needs_work = memchr::memchr3(b'\t', b'\r', b'\n', bytes).is_some()
         || memchr::memmem::find(bytes, b"  ").is_some();
     if !needs_work {
         return;
     }
-    let mut bytes = std::mem::take(text).into_bytes();
-    let mut kept = 0;
+    let mut collapsed = Vec::with_capacity(bytes.len());
     let mut in_space = false;
-    for read in 0..bytes.len() {
-        let byte = bytes[read];
+    for &byte in bytes {
         if is_space(byte) {
             if !in_space {
-                bytes[kept] = b' ';
-                kept += 1;
+                collapsed.push(b' ');
             }
             in_space = true;
         } else {
-            bytes[kept] = byte;
-            kept += 1;
+            collapsed.push(byte);
             in_space = false;
         }
     }
-    bytes.truncate(kept);
     // Byte by byte is safe: ASCII whitespace never occurs inside a multi-byte UTF-8 sequence,
     // and it was replaced by an ASCII byte, so the bytes are still UTF-8.
-    *text = String::from_utf8(bytes)
+    let collapsed = String::from_utf8(collapsed)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    *text = StrTendril::from(collapsed);
 }
 
 pub(crate) fn strip_one_trailing_space(fragment: &mut Fragment, id: NodeId) {
     if let Kind::Text(t) = &mut fragment.nodes[id].kind
         && t.ends_with(' ')
     {
-        t.pop();
+        t.pop_back(1);
     }
 }
 
@@ -151,12 +179,11 @@ pub(crate) fn text_facts(fragment: &Fragment) -> Vec<TextFacts> {
         let fact = match &fragment.nodes[id].kind {
             Kind::Text(t) => {
                 let all_space = t.chars().all(is_js_space);
-                let leading: String = t.chars().take_while(|&c| is_js_space(c)).collect();
+                let leading = Space::of(&t[..t.len() - t.trim_start_matches(is_js_space).len()]);
                 let trailing = if all_space {
-                    String::new()
+                    Space::default()
                 } else {
-                    let start = t.trim_end_matches(is_js_space).len();
-                    t[start..].to_string()
+                    Space::of(&t[t.trim_end_matches(is_js_space).len()..])
                 };
                 TextFacts {
                     all_space,
@@ -195,7 +222,7 @@ pub(crate) fn text_facts(fragment: &Fragment) -> Vec<TextFacts> {
                 }
                 for child in fragment.children(id) {
                     let child_fact = &facts[child];
-                    fact.leading.push_str(&child_fact.leading);
+                    fact.leading.push(&child_fact.leading);
                     if !child_fact.all_space {
                         fact.all_space = false;
                         break;
@@ -209,14 +236,14 @@ pub(crate) fn text_facts(fragment: &Fragment) -> Vec<TextFacts> {
                     while let Some(c) = child {
                         let child_fact = &facts[c];
                         if !child_fact.all_space {
-                            fact.trailing.push_str(&child_fact.trailing);
+                            fact.trailing.push(&child_fact.trailing);
                             break;
                         }
                         blank_after.push(c);
                         child = fragment.nodes[c].prev;
                     }
                     for &c in blank_after.iter().rev() {
-                        fact.trailing.push_str(&facts[c].leading);
+                        fact.trailing.push(&facts[c].leading);
                     }
                 }
                 fact
