@@ -936,6 +936,20 @@ mod tests {
     }
 
     #[test]
+    fn runs_of_ascii_whitespace_collapse_to_one_space() {
+        let collapse = |text: &str| {
+            let mut text = html5ever::tendril::StrTendril::from_slice(text);
+            whitespace::collapse_ascii_space_in_place(&mut text);
+            text.to_string()
+        };
+        assert_eq!(collapse("  Hello \n\t world  "), " Hello world ");
+        assert_eq!(collapse("one two three"), "one two three");
+        assert_eq!(collapse("é\r\n\u{a0}\n\nè"), "é \u{a0} è");
+        assert_eq!(collapse("\n"), " ");
+        assert_eq!(collapse("a  "), "a ");
+    }
+
+    #[test]
     fn joins_with_at_most_two_newlines() {
         let mut out = String::from("a\n\n\n");
         join(&mut out, "\nb");
