@@ -263,7 +263,8 @@ pub fn read_recorded(path: &Path, file: &str) -> Option<Vec<u8>> {
 /// threads that extract, and the writer only copies the compressed bytes into its batch's pack.
 /// Gives the text's blob id, and the blobs: `None` when the text is the one at the branch's tip
 /// of the repository at `path` (nothing to record) or the repository cannot be read (the writer
-/// then writes the blobs itself).
+/// then writes the blobs itself). Fails with [`Error::CollisionAttack`] when the text or a
+/// source to record holds a SHA-1 collision attack.
 pub fn pack_blobs_ahead(
     path: &Path,
     service_id: &str,
@@ -277,15 +278,6 @@ pub fn pack_blobs_ahead(
         id: attack.0.to_string(),
     };
     let text_id = pack::blob_id(text.as_bytes()).map_err(|a| refused("its extracted text", a))?;
-    // Every source is hashed, whether or not the repository can be read, so that content
-    // holding an attack is refused the same way in any case.
-    let source_ids = sources
-        .iter()
-        .enumerate()
-        .map(|(i, bytes)| {
-            pack::blob_id(bytes).map_err(|a| refused(&format!("source {} as fetched", i + 1), a))
-        })
-        .collect::<Result<Vec<Oid>>>()?;
     let written = with_thread_repository(path, |thread| {
         if thread.tip_file(&version_path(service_id, terms_type)) == Some(text_id) {
             return None;
@@ -296,16 +288,27 @@ pub fn pack_blobs_ahead(
             text_id,
             text.as_bytes(),
         ));
-        for (bytes, id) in sources.iter().zip(&source_ids) {
-            entries.push(pack::PackEntry::new(git2::ObjectType::Blob, *id, bytes));
+        let mut ids = Vec::with_capacity(sources.len());
+        for (i, bytes) in sources.iter().enumerate() {
+            match pack::PackEntry::blob(bytes) {
+                Ok(entry) => {
+                    ids.push(entry.id);
+                    entries.push(entry);
+                }
+                Err(attack) => return Some(Err(refused(&format!("source {}", i + 1), attack))),
+            }
         }
-        Some(WrittenBlobs {
+        Some(Ok(WrittenBlobs {
             text: text_id,
-            sources: source_ids,
+            sources: ids,
             entries,
             text_check: text_check(text),
-        })
+        }))
     });
+    // Sources are hashed only for a text to record: an unchanged text records nothing of them.
+    // (Where this thread cannot read the repository, the writer hashes them, with libgit2's
+    // own detection.)
+    let written = written.transpose()?;
     Ok((text_id, written))
 }
 

@@ -1,11 +1,12 @@
 //! turndown's whitespace collapsing, and the facts about each node's text that the conversion
 //! rules ask for (computed once, bottom-up, after collapsing).
 
-use super::fragment::{Element, Fragment, Kind, NodeId};
 use std::borrow::Cow;
 
-use super::js::is_js_space;
 use html5ever::tendril::StrTendril;
+
+use super::fragment::{Element, Fragment, Kind, NodeId};
+use super::js::is_js_space;
 
 /// Text facts of a node's `textContent`, computed once after whitespace collapsing.
 #[derive(Debug, Clone, Default)]
