@@ -70,14 +70,8 @@ pub struct CollisionAttack(pub Oid);
 /// checks each block for the known attacks' patterns: on 30 MB of pages, 40–48 ms against
 /// 160 ms for libgit2's portable collision-detecting SHA-1 (plain SHA-1: 32–37 ms).
 pub fn blob_id(data: &[u8]) -> Result<Oid, CollisionAttack> {
-    let mut header = [0u8; 32];
-    let header_len = {
-        let mut cursor = std::io::Cursor::new(&mut header[..]);
-        // "blob " and at most 20 digits and the NUL fit in 32 bytes.
-        let _ = write!(cursor, "blob {}\0", data.len());
-        cursor.position() as usize
-    };
-    checked_sha1(&[&header[..header_len], data])
+    let header = format!("blob {}\0", data.len());
+    checked_sha1(&[header.as_bytes(), data])
 }
 
 /// SHA-1 of `parts` one after the other, as an object id, or the attack it holds.
