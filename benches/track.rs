@@ -12,6 +12,11 @@
 //! round with `perf`, `POLICYDIFF_BENCH_BINARY=PATH` to measure another build, and
 //! `POLICYDIFF_BENCH_ROUNDS=1` to run the first round alone).
 //!
+//! Pages are sent gzip-compressed to clients that accept it, as web servers send HTML
+//! (compressed ahead, at zlib's default level, so that the server's compressing is not
+//! measured); `POLICYDIFF_BENCH_ENCODING=identity` sends them uncompressed. The pages of the
+//! fourth round, with a token per response, are sent uncompressed.
+//!
 //! On ext4 without a journal, creating a file within minutes of many being deleted (the last
 //! run's temporary folder) scans the freed inodes, which can double a first round: leave a few
 //! minutes between runs, or measure without the disk (`TMPDIR=/dev/shm/...`).
@@ -332,33 +337,76 @@ fn ota_round(engine: &std::path::Path, dir: &std::path::Path, name: &str, ours: 
     );
 }
 
+/// The pages as the server sends them: gzip-compressed ahead (on every core, before anything
+/// is measured) unless `POLICYDIFF_BENCH_ENCODING=identity`.
+fn served_pages(pages: Vec<String>) -> Vec<common::ServedPage> {
+    if std::env::var("POLICYDIFF_BENCH_ENCODING").as_deref() == Ok("identity") {
+        return pages
+            .into_iter()
+            .map(|html| common::ServedPage {
+                html: Arc::new(html),
+                gzip: None,
+            })
+            .collect();
+    }
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let chunk = pages.len().div_ceil(threads).max(1);
+    let mut pages = pages.into_iter();
+    let chunks: Vec<Vec<String>> = std::iter::from_fn(|| {
+        let part: Vec<String> = pages.by_ref().take(chunk).collect();
+        (!part.is_empty()).then_some(part)
+    })
+    .collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(common::ServedPage::gzipped)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap())
+            .collect()
+    })
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
     let documents = documents();
     let services = documents.div_ceil(10);
-    let pages: Vec<String> = (0..documents)
-        .map(|i| support::seeded_policy_page(100_000, i as u32))
-        .collect();
+    let pages: Vec<common::ServedPage> = served_pages(
+        (0..documents)
+            .map(|i| support::seeded_policy_page(100_000, i as u32))
+            .collect(),
+    );
     let pages = Arc::new(RwLock::new(pages));
     let served = pages.clone();
     // Once set, every response carries a token of its own (as pages with CSRF tokens or nonces
     // do): the bytes differ at each fetch while the text does not.
     let tokens = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let served_tokens = tokens.clone();
-    let port = common::serve_fn(move |path| {
+    let port = common::serve_pages(move |path| {
         let index: usize = path.trim_start_matches("/doc/").parse().unwrap_or(0);
         let page = served.read().unwrap()[index.min(documents - 1)].clone();
         match served_tokens.load(std::sync::atomic::Ordering::SeqCst) {
             0 => page,
             _ => {
                 let token = served_tokens.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                page.replacen(
-                    "</title>",
-                    &format!("</title><meta name=\"csrf-token\" content=\"{token:016x}\">"),
-                    1,
-                )
+                common::ServedPage {
+                    html: Arc::new(page.html.replacen(
+                        "</title>",
+                        &format!("</title><meta name=\"csrf-token\" content=\"{token:016x}\">"),
+                        1,
+                    )),
+                    gzip: None,
+                }
             }
         }
     });
@@ -417,8 +465,15 @@ fn main() {
     }
     {
         let mut pages = pages.write().unwrap();
-        for index in (0..documents).step_by(10) {
-            pages[index] = support::edited_policy_page(&pages[index], index as u32);
+        let indexes: Vec<usize> = (0..documents).step_by(10).collect();
+        let edited = served_pages(
+            indexes
+                .iter()
+                .map(|&index| support::edited_policy_page(&pages[index].html, index as u32))
+                .collect(),
+        );
+        for (index, page) in indexes.into_iter().zip(edited) {
+            pages[index] = page;
         }
     }
     let ours = round(
@@ -432,8 +487,15 @@ fn main() {
     }
     {
         let mut pages = pages.write().unwrap();
-        for index in (5..documents).step_by(10) {
-            pages[index] = support::seeded_policy_page(100_000, 1_000_000 + index as u32);
+        let indexes: Vec<usize> = (5..documents).step_by(10).collect();
+        let rewritten = served_pages(
+            indexes
+                .iter()
+                .map(|&index| support::seeded_policy_page(100_000, 1_000_000 + index as u32))
+                .collect(),
+        );
+        for (index, page) in indexes.into_iter().zip(rewritten) {
+            pages[index] = page;
         }
     }
     round(

@@ -1222,6 +1222,84 @@ fn a_round_writes_its_commits_in_a_pack_and_git_packs_the_rest_when_it_should() 
     ws.assert_verifies();
 }
 
+/// `page` gzip-compressed as a web server would (the strongest level, unlike the recorder's).
+fn gzipped(page: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(page).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn a_page_served_gzip_compressed_is_recorded_with_the_servers_compressed_bytes() {
+    let server = Server::start();
+    let page: String = std::iter::once("<html><body><main><h1>Privacy Policy</h1>".to_string())
+        .chain((0..400).map(|i| {
+            format!(
+                "<p>Clause {i}: we keep category {} for {} days.</p>",
+                i % 13,
+                i * 7 % 365
+            )
+        }))
+        .chain(std::iter::once("</main></body></html>".to_string()))
+        .collect();
+    let gzip = gzipped(page.as_bytes());
+    server.set("/privacy", Behaviour::gzip_html(gzip.clone()));
+    // Announced as gzip, cut short: a failure of its own, nothing recorded for it.
+    let cut = gzipped(b"<main><p>Be nice.</p></main>");
+    server.set(
+        "/terms",
+        Behaviour::gzip_html(cut[..cut.len() - 6].to_vec()),
+    );
+    let ws = Workspace::new("  retries: 0");
+    ws.declare(
+        "Example",
+        json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"},
+               "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
+    );
+    let first = ws.track(&["--json"]);
+    let r = report(&first);
+    assert_eq!(
+        document(&r, "Example", "Privacy Policy")["status"],
+        "first_record",
+        "{}",
+        stderr(&first)
+    );
+    let terms = document(&r, "Example", "Terms of Service");
+    assert_eq!(terms["status"], "failed");
+    assert_eq!(terms["error_class"], "connect", "{terms}");
+    assert!(terms["error"].as_str().unwrap().contains("gzip"), "{terms}");
+    assert!(ws.file("Example/Terms of Service.html").is_none());
+
+    // The request asks for gzip; the snapshot is the page itself, inflated.
+    let accepted = server
+        .request_header("/privacy", "accept-encoding")
+        .unwrap();
+    assert!(accepted.contains("gzip"), "{accepted}");
+    assert_eq!(
+        ws.file("Example/Privacy Policy.html").unwrap(),
+        page.as_bytes()
+    );
+    let text = String::from_utf8(ws.file("Example/Privacy Policy.md").unwrap()).unwrap();
+    assert!(text.contains("Clause 399: we keep category 9"), "{text}");
+    // The repository holds the server's DEFLATE stream as it came (between gzip's 10-byte
+    // header and 8-byte trailer): nothing compressed again, and git reads it back.
+    let stream = &gzip[10..gzip.len() - 8];
+    let pack_holds_stream = std::fs::read_dir(ws.repo().join(".git/objects/pack"))
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".pack"))
+        .any(|entry| {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            bytes.windows(stream.len()).any(|window| window == stream)
+        });
+    assert!(pack_holds_stream, "the server's stream is not in the pack");
+    let shown = ws.git(&["show", "HEAD:Example/Privacy Policy.html"]);
+    assert_eq!(shown, page);
+    ws.git(&["fsck", "--full", "--strict"]);
+    ws.assert_verifies();
+}
+
 /// Every file of the branch's tip, as `git ls-tree` lists it, with its bytes at the tip.
 fn files_at_tip(ws: &Workspace) -> Vec<(String, Vec<u8>)> {
     ws.git(&["ls-tree", "-r", "--name-only", "-z", "HEAD"])

@@ -29,6 +29,7 @@
 pub mod browser;
 pub mod challenge;
 pub mod egress;
+pub mod encoding;
 pub mod safety;
 pub mod settings;
 
@@ -39,7 +40,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use reqwest::cookie::CookieStore;
 use reqwest::header::{
-    ACCEPT, ACCEPT_LANGUAGE, CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE,
+    ACCEPT, ACCEPT_ENCODING, ACCEPT_LANGUAGE, CONTENT_ENCODING, CONTENT_TYPE, COOKIE, LOCATION,
+    RETRY_AFTER, SET_COOKIE,
 };
 use tokio::sync::Semaphore;
 use url::Url;
@@ -61,6 +63,9 @@ pub struct Fetched {
     pub final_url: String,
     /// When the response arrived.
     pub fetched_at: DateTime<Utc>,
+    /// The body's DEFLATE stream as the server sent it (gzip-compressed, in one member), which
+    /// the recorder stores instead of compressing the body again ([`encoding`]).
+    pub deflated: Option<encoding::Deflated>,
 }
 
 struct HostGate {
@@ -82,6 +87,10 @@ impl Fetcher {
     pub fn new(config: &FetchConfig) -> Result<Fetcher> {
         let mut builder = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
+            // Gzip bodies are inflated here rather than by the client, which would drop the
+            // server's compressed stream (`encoding`); Brotli and deflate bodies, which the
+            // requests do not ask for, are still inflated by the client if a server sends them.
+            .gzip(false)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.timeout)
             .dns_resolver(Arc::new(safety::SafeResolver {
@@ -203,7 +212,10 @@ impl Fetcher {
                 .client
                 .get(current.clone())
                 .header(ACCEPT, "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf,*/*;q=0.8")
-                .header(ACCEPT_LANGUAGE, self.config.accept_language.as_str());
+                .header(ACCEPT_LANGUAGE, self.config.accept_language.as_str())
+                // Gzip rather than Brotli: a gzip body's stream is stored as it came, with
+                // nothing to compress again.
+                .header(ACCEPT_ENCODING, "gzip, deflate");
             if let Some(cookie) = cookies.cookies(&current) {
                 request = request.header(COOKIE, cookie);
             }
@@ -238,10 +250,23 @@ impl Fetcher {
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
             let final_url = current.to_string();
-            let bytes =
+            let gzipped = response
+                .headers()
+                .get(CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|coding| {
+                    let coding = coding.trim();
+                    coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip")
+                });
+            let body =
                 tokio::time::timeout_at(deadline, read_body(url, response, self.config.max_body))
                     .await
                     .map_err(|_| timed_out())??;
+            let (bytes, deflated) = if gzipped {
+                gunzip_body(url, &body, self.config.max_body)?
+            } else {
+                (body, None)
+            };
             let fetched_at = Utc::now();
             if let Some(what) = challenge(status.as_u16(), &bytes, url, &final_url) {
                 return Err(Error::Blocked {
@@ -266,6 +291,7 @@ impl Fetcher {
                 content_type,
                 final_url,
                 fetched_at,
+                deflated,
             });
         }
         Err(Error::TooManyRedirects {
@@ -302,6 +328,28 @@ async fn read_body(url: &str, mut response: reqwest::Response, max_body: u64) ->
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Inflates a gzip body ([`encoding::gunzip`]); a damaged one fails as a lost connection
+/// would (it is retried), a bomb as too large.
+fn gunzip_body(
+    url: &str,
+    body: &[u8],
+    max_body: u64,
+) -> Result<(Vec<u8>, Option<encoding::Deflated>)> {
+    encoding::gunzip(body, max_body).map_err(|error| match error {
+        encoding::GzipError::TooLarge => Error::TooLarge {
+            url: url.to_string(),
+            reason: format!(
+                "the body exceeds `fetch.max_body` ({max_body} bytes, after decompression)"
+            ),
+        },
+        encoding::GzipError::Invalid(message) => Error::Connect {
+            url: url.to_string(),
+            message,
+            cause: None,
+        },
+    })
 }
 
 fn parse_retry_after(value: &str) -> Option<u64> {

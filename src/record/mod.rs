@@ -257,6 +257,16 @@ pub fn read_recorded(path: &Path, file: &str) -> Option<Vec<u8>> {
     })
 }
 
+/// A source for [`pack_blobs_ahead`]: its bytes, and the DEFLATE stream the server sent them
+/// in when it compressed them, which is stored as it came instead of compressing the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedSource<'a> {
+    /// The source's bytes, as recorded.
+    pub bytes: &'a [u8],
+    /// The server's stream, if any ([`crate::fetch::Fetched::deflated`]).
+    pub deflated: Option<&'a crate::fetch::encoding::Deflated>,
+}
+
 /// Hashes and compresses a version's blobs (its text and its sources) ahead of the commit that
 /// the repository's single writer then makes with [`VersionsRepository::record_with`], from any
 /// thread: compressing and hashing — most of what recording costs — is so shared among the
@@ -270,7 +280,7 @@ pub fn pack_blobs_ahead(
     service_id: &str,
     terms_type: &str,
     text: &str,
-    sources: &[&[u8]],
+    sources: &[ServedSource<'_>],
 ) -> Result<(Oid, Option<WrittenBlobs>)> {
     let refused = |what: &str, attack: pack::CollisionAttack| Error::CollisionAttack {
         document: format!("{service_id} {terms_type}"),
@@ -289,8 +299,8 @@ pub fn pack_blobs_ahead(
             text.as_bytes(),
         ));
         let mut ids = Vec::with_capacity(sources.len());
-        for (i, bytes) in sources.iter().enumerate() {
-            match pack::PackEntry::blob(bytes) {
+        for (i, source) in sources.iter().enumerate() {
+            match pack::PackEntry::served_blob(source.bytes, source.deflated) {
                 Ok(entry) => {
                     ids.push(entry.id);
                     entries.push(entry);

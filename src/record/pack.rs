@@ -28,24 +28,8 @@ pub struct PackEntry {
 impl PackEntry {
     /// Compresses an object of `kind` whose content is `data` and whose id is `id`.
     pub fn new(kind: ObjectType, id: Oid, data: &[u8]) -> PackEntry {
-        let type_bits: u8 = match kind {
-            ObjectType::Commit => 1,
-            ObjectType::Tree => 2,
-            ObjectType::Tag => 4,
-            _ => 3,
-        };
         let mut bytes = Vec::with_capacity(data.len() / 3 + 32);
-        // The size in a little-endian varint: 4 bits in the first byte beside the type, then 7
-        // bits per byte, the high bit saying another byte follows.
-        let mut size = data.len();
-        let mut byte = (type_bits << 4) | (size & 0x0f) as u8;
-        size >>= 4;
-        while size > 0 {
-            bytes.push(byte | 0x80);
-            byte = (size & 0x7f) as u8;
-            size >>= 7;
-        }
-        bytes.push(byte);
+        push_header(&mut bytes, kind, data.len());
         deflate_into(&mut bytes, data);
         PackEntry { id, bytes }
     }
@@ -53,9 +37,49 @@ impl PackEntry {
     /// The blob entry of `data`, with its id computed here; `Err` when `data` holds a SHA-1
     /// collision attack ([`blob_id`]).
     pub fn blob(data: &[u8]) -> Result<PackEntry, CollisionAttack> {
-        let id = blob_id(data)?;
-        Ok(PackEntry::new(ObjectType::Blob, id, data))
+        PackEntry::served_blob(data, None)
     }
+
+    /// [`blob`](Self::blob), storing the DEFLATE stream `data` was served in when there is one
+    /// and it inflates to `data` (it is checked): nothing is compressed then. A zlib stream is
+    /// that DEFLATE stream behind a two-byte header (DEFLATE, 32 kB window, no dictionary) and
+    /// followed by the Adler-32 of what it inflates to.
+    pub fn served_blob(
+        data: &[u8],
+        served: Option<&crate::fetch::encoding::Deflated>,
+    ) -> Result<PackEntry, CollisionAttack> {
+        let id = blob_id(data)?;
+        let Some((stream, adler32)) = served.and_then(|served| served.stream_of(data)) else {
+            return Ok(PackEntry::new(ObjectType::Blob, id, data));
+        };
+        let mut bytes = Vec::with_capacity(stream.len() + 32);
+        push_header(&mut bytes, ObjectType::Blob, data.len());
+        bytes.extend_from_slice(&[0x78, 0x01]);
+        bytes.extend_from_slice(stream);
+        bytes.extend_from_slice(&adler32.to_be_bytes());
+        Ok(PackEntry { id, bytes })
+    }
+}
+
+/// Appends a pack entry's header: the object's type and size, the size in a little-endian
+/// varint (4 bits in the first byte beside the type, then 7 bits per byte, the high bit saying
+/// another byte follows).
+fn push_header(bytes: &mut Vec<u8>, kind: ObjectType, size: usize) {
+    let type_bits: u8 = match kind {
+        ObjectType::Commit => 1,
+        ObjectType::Tree => 2,
+        ObjectType::Tag => 4,
+        _ => 3,
+    };
+    let mut size = size;
+    let mut byte = (type_bits << 4) | (size & 0x0f) as u8;
+    size >>= 4;
+    while size > 0 {
+        bytes.push(byte | 0x80);
+        byte = (size & 0x7f) as u8;
+        size >>= 7;
+    }
+    bytes.push(byte);
 }
 
 /// Content that holds the blocks of a SHA-1 collision attack: a second, different content
@@ -457,5 +481,59 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with("tmp_"))
             .count();
         assert_eq!(leftovers, 0);
+    }
+
+    #[test]
+    fn a_served_stream_is_stored_as_it_came_and_read_back_by_libgit2_and_git() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        let page: Vec<u8> = (0..3000)
+            .flat_map(|i| format!("<p>Clause {i}: data kept {} days.</p>", i % 89).into_bytes())
+            .collect();
+        let mut server = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        server.write_all(&page).unwrap();
+        let gzip = server.finish().unwrap();
+        let (body, served) = crate::fetch::encoding::gunzip(&gzip, 1 << 24).unwrap();
+        let served = served.unwrap();
+        let entry = PackEntry::served_blob(&body, Some(&served)).unwrap();
+        // Same id as compressing it ourselves; the server's stream is in the entry, verbatim.
+        let compressed_here = PackEntry::blob(&body).unwrap();
+        assert_eq!(entry.id, compressed_here.id);
+        let stream = &gzip[10..gzip.len() - 8];
+        assert!(entry.bytes.windows(stream.len()).any(|w| w == stream));
+        // A stream is never stored for bytes it does not inflate to.
+        let mut other = body.clone();
+        other[5] = b'X';
+        let fallback = PackEntry::served_blob(&other, Some(&served)).unwrap();
+        assert!(!fallback.bytes.windows(stream.len()).any(|w| w == stream));
+
+        let pack_dir = dir.path().join(".git/objects/pack");
+        let written = write_pack(&pack_dir, &[entry.clone(), fallback.clone()]).unwrap();
+        assert_eq!(repo.find_blob(entry.id).unwrap().content(), &page[..]);
+        assert_eq!(repo.find_blob(fallback.id).unwrap().content(), &other[..]);
+        let pack = std::fs::File::open(&written.path).unwrap();
+        let (offset, length) = written.entries[&entry.id];
+        let mut inflate = libdeflater::Decompressor::new();
+        assert_eq!(
+            read_blob_at(&pack, offset, length, &mut inflate).unwrap(),
+            page
+        );
+        for args in [vec!["fsck", "--full", "--strict"], vec!["cat-file", "-p"]] {
+            let mut command = std::process::Command::new("git");
+            command.arg("-C").arg(dir.path()).args(&args);
+            if args[0] == "cat-file" {
+                command.arg(entry.id.to_string());
+            }
+            let output = command.output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            if args[0] == "cat-file" {
+                assert_eq!(output.stdout, page);
+            }
+        }
     }
 }

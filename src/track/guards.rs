@@ -108,6 +108,7 @@ pub(super) fn gives_recorded_sources(
             content_type: Some(content_type.into()),
             final_url: source.fetch.clone(),
             fetched_at: Utc::now(),
+            deflated: None,
         };
         parts.push((source.clone(), fetched));
     }

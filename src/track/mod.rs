@@ -499,9 +499,12 @@ async fn prepare(
             );
         }
         let text = extract_parts(for_extraction)?;
-        let sources: Vec<&[u8]> = for_extraction
+        let sources: Vec<record::ServedSource> = for_extraction
             .iter()
-            .map(|(_, fetched)| fetched.bytes.as_slice())
+            .map(|(_, fetched)| record::ServedSource {
+                bytes: &fetched.bytes,
+                deflated: fetched.deflated.as_ref(),
+            })
             .collect();
         let (text_id, written) =
             record::pack_blobs_ahead(&snapshots, &service_id, &terms_type, &text, &sources)?;
@@ -589,6 +592,7 @@ async fn render(
             content_type: Some("text/html; charset=utf-8".into()),
             final_url,
             fetched_at: Utc::now(),
+            deflated: None,
         }),
         // PDFs are recorded as the bytes served, not as the browser's viewer page.
         Rendered::Pdf { final_url } => fetcher.fetch(&final_url).await,

@@ -44,6 +44,19 @@ impl Behaviour {
         }
     }
 
+    /// An HTML page sent gzip-compressed as `gzip` (its bytes, however made), as most web
+    /// servers send pages.
+    pub fn gzip_html(gzip: Vec<u8>) -> Behaviour {
+        Behaviour::Respond {
+            status: 200,
+            headers: vec![
+                ("Content-Type".into(), "text/html; charset=utf-8".into()),
+                ("Content-Encoding".into(), "gzip".into()),
+            ],
+            body: gzip,
+        }
+    }
+
     pub fn status(status: u16, body: &str) -> Behaviour {
         Behaviour::Respond {
             status,
@@ -68,6 +81,8 @@ struct State {
     in_flight: usize,
     max_in_flight: usize,
     starts: Vec<(String, Instant)>,
+    /// The header lines of the last request for each path.
+    headers: HashMap<String, Vec<String>>,
 }
 
 /// The server; it stops with the test process.
@@ -127,6 +142,22 @@ impl Server {
         self.state.lock().unwrap().starts.clone()
     }
 
+    /// The value of a header (name in any case) in the last request for `path`.
+    pub fn request_header(&self, path: &str, name: &str) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .headers
+            .get(path)?
+            .iter()
+            .find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_string())
+            })
+    }
+
     fn serve(&self, mut stream: TcpStream) {
         stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -134,11 +165,13 @@ impl Server {
         if reader.read_line(&mut request_line).is_err() {
             return;
         }
+        let mut header_lines = Vec::new();
         loop {
             let mut line = String::new();
             if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                 break;
             }
+            header_lines.push(line.trim_end().to_string());
         }
         let path = request_line
             .split_whitespace()
@@ -155,6 +188,7 @@ impl Server {
             state.in_flight += 1;
             state.max_in_flight = state.max_in_flight.max(state.in_flight);
             state.starts.push((path.clone(), Instant::now()));
+            state.headers.insert(path.clone(), header_lines);
             let behaviour = state
                 .routes
                 .get(&path)
@@ -258,6 +292,35 @@ fn socket2_free_linger_zero(stream: &std::net::TcpStream) -> std::io::Result<()>
 /// [`Server`]'s pauses (for benchmarks and soak runs): `page(path)` gives the HTML body.
 /// Returns the port.
 pub fn serve_fn(page: impl Fn(&str) -> String + Send + Sync + 'static) -> u16 {
+    serve_pages(move |path| ServedPage {
+        html: Arc::new(page(path)),
+        gzip: None,
+    })
+}
+
+/// A page [`serve_pages`] sends: its HTML, and the same HTML gzip-compressed ahead, if it was
+/// (sent to clients that accept gzip, as web servers send pages).
+#[derive(Clone)]
+pub struct ServedPage {
+    pub html: Arc<String>,
+    pub gzip: Option<Arc<Vec<u8>>>,
+}
+
+impl ServedPage {
+    /// The page, with its gzip form made now (zlib's default level, as web servers use).
+    pub fn gzipped(html: String) -> ServedPage {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(html.as_bytes()).unwrap();
+        ServedPage {
+            html: Arc::new(html),
+            gzip: Some(Arc::new(encoder.finish().unwrap())),
+        }
+    }
+}
+
+/// [`serve_fn`] for pages that may be sent gzip-compressed: to a request that accepts gzip,
+/// a page that has a gzip form is sent in it (`Content-Encoding: gzip`).
+pub fn serve_pages(page: impl Fn(&str) -> ServedPage + Send + Sync + 'static) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     let port = listener.local_addr().expect("local address").port();
     let page = Arc::new(page);
@@ -268,15 +331,31 @@ pub fn serve_fn(page: impl Fn(&str) -> String + Send + Sync + 'static) -> u16 {
                 let Ok(read_half) = stream.try_clone() else {
                     return;
                 };
+                let mut reader = BufReader::new(read_half);
                 let mut line = String::new();
-                let _ = BufReader::new(read_half).read_line(&mut line);
-                let body = page(line.split_whitespace().nth(1).unwrap_or("/"));
+                let _ = reader.read_line(&mut line);
+                let mut accepts_gzip = false;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                    let header = header.to_ascii_lowercase();
+                    accepts_gzip |=
+                        header.starts_with("accept-encoding:") && header.contains("gzip");
+                }
+                let served = page(line.split_whitespace().nth(1).unwrap_or("/"));
+                let (body, encoding) = match &served.gzip {
+                    Some(gzip) if accepts_gzip => (gzip.as_slice(), "Content-Encoding: gzip\r\n"),
+                    _ => (served.html.as_bytes(), ""),
+                };
                 let mut stream = stream;
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n{encoding}Content-Length: {}\r\nConnection: close\r\n\r\n",
                     body.len()
                 );
+                let _ = stream.write_all(body);
             });
         }
     });
