@@ -1251,11 +1251,32 @@ fn a_page_served_gzip_compressed_is_recorded_with_the_servers_compressed_bytes()
         "/terms",
         Behaviour::gzip_html(cut[..cut.len() - 6].to_vec()),
     );
+    // A block page sent compressed is recognised once inflated; an error announced as gzip
+    // with nothing in it fails by its status.
+    let block = gzipped(b"<html><head><title>Just a moment...</title></head><body><main>Checking your browser. Cloudflare</main><script src=\"/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1\"></script></body></html>");
+    server.set(
+        "/imprint",
+        Behaviour::Respond {
+            status: 403,
+            headers: vec![("Content-Encoding".into(), "gzip".into())],
+            body: block,
+        },
+    );
+    server.set(
+        "/guidelines",
+        Behaviour::Respond {
+            status: 404,
+            headers: vec![("Content-Encoding".into(), "gzip".into())],
+            body: Vec::new(),
+        },
+    );
     let ws = Workspace::new("  retries: 0");
     ws.declare(
         "Example",
         json!({"Privacy Policy": {"fetch": server.url("/privacy"), "select": "main"},
-               "Terms of Service": {"fetch": server.url("/terms"), "select": "main"}}),
+               "Terms of Service": {"fetch": server.url("/terms"), "select": "main"},
+               "Imprint": {"fetch": server.url("/imprint"), "select": "main"},
+               "Community Guidelines": {"fetch": server.url("/guidelines"), "select": "main"}}),
     );
     let first = ws.track(&["--json"]);
     let r = report(&first);
@@ -1270,6 +1291,10 @@ fn a_page_served_gzip_compressed_is_recorded_with_the_servers_compressed_bytes()
     assert_eq!(terms["error_class"], "connect", "{terms}");
     assert!(terms["error"].as_str().unwrap().contains("gzip"), "{terms}");
     assert!(ws.file("Example/Terms of Service.html").is_none());
+    let imprint = document(&r, "Example", "Imprint");
+    assert_eq!(imprint["error_class"], "blocked", "{imprint}");
+    let guidelines = document(&r, "Example", "Community Guidelines");
+    assert_eq!(guidelines["error_class"], "http_status", "{guidelines}");
 
     // The request asks for gzip; the snapshot is the page itself, inflated.
     let accepted = server

@@ -262,10 +262,15 @@ impl Fetcher {
                 tokio::time::timeout_at(deadline, read_body(url, response, self.config.max_body))
                     .await
                     .map_err(|_| timed_out())??;
-            let (bytes, deflated) = if gzipped {
-                gunzip_body(url, &body, self.config.max_body)?
-            } else {
+            let (bytes, deflated) = if !gzipped || body.is_empty() {
                 (body, None)
+            } else {
+                match gunzip_body(url, &body, self.config.max_body) {
+                    Ok(inflated) => inflated,
+                    // An error page that does not inflate fails by its status, below.
+                    Err(_) if !status.is_success() => (body, None),
+                    Err(error) => return Err(error),
+                }
             };
             let fetched_at = Utc::now();
             if let Some(what) = challenge(status.as_u16(), &bytes, url, &final_url) {
