@@ -43,16 +43,6 @@ impl Deflated {
             && libdeflater::adler32(bytes) == self.inflated_adler32)
             .then_some((self.stream.as_slice(), self.inflated_adler32))
     }
-
-    /// The stream's length in bytes.
-    pub fn len(&self) -> usize {
-        self.stream.len()
-    }
-
-    /// Whether the stream is empty (never, for one [`gunzip`] made).
-    pub fn is_empty(&self) -> bool {
-        self.stream.is_empty()
-    }
 }
 
 /// Why a gzip body cannot be decoded.

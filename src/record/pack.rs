@@ -3,7 +3,8 @@
 //! A pack is one file holding many objects, each zlib-compressed behind a short header, and an
 //! index beside it mapping object ids to their places (git's pack format, version 2, without
 //! deltas). [`PackEntry::new`] compresses one object — on whichever thread has its bytes, so
-//! that the extraction threads compress the blobs they produce — and a [`PackWriter`] appends
+//! that the extraction threads compress the blobs they produce; [`PackEntry::served_blob`] takes
+//! a page's stream as its server compressed it, when it did — and a [`PackWriter`] appends
 //! entries to a temporary file as they come, then makes it `objects/pack/pack-<checksum>.pack`
 //! and writes its `.idx` ([`write_pack`] does both for entries at hand). The index is written
 //! last, by a rename: git and libgit2 see a pack only through its index, so a pack interrupted
