@@ -57,7 +57,15 @@ pub enum GzipError {
 /// Inflates a gzip body of at most `max_body` bytes once inflated: the body, and the server's
 /// DEFLATE stream when the body is one gzip member and nothing else.
 pub fn gunzip(gzip: &[u8], max_body: u64) -> Result<(Vec<u8>, Option<Deflated>), GzipError> {
-    let mut body = Vec::new();
+    // A body of one member ends with its inflated length: room for exactly that, at once
+    // (within what a real page's compression could give, and the limit).
+    let announced = gzip
+        .last_chunk::<4>()
+        .map_or(0, |length| u32::from_le_bytes(*length) as usize);
+    let room = announced
+        .min(gzip.len().saturating_mul(64))
+        .min(usize::try_from(max_body).unwrap_or(usize::MAX));
+    let mut body = Vec::with_capacity(room);
     let mut rest = gzip;
     let mut members = 0;
     let mut first_stream = None;
@@ -145,13 +153,6 @@ fn header_length(gzip: &[u8]) -> Result<usize, GzipError> {
 fn inflate_member(stream: &[u8], body: &mut Vec<u8>, max_body: u64) -> Result<usize, GzipError> {
     let max_body = usize::try_from(max_body).unwrap_or(usize::MAX);
     let mut inflater = flate2::Decompress::new(false);
-    // Pages inflate to a few times their compressed size: room for that at first.
-    body.reserve_exact(
-        stream
-            .len()
-            .saturating_mul(4)
-            .min(max_body.saturating_sub(body.len())),
-    );
     loop {
         if body.len() == body.capacity() && body.len() < max_body {
             let more = body.len().max(64 * 1024).min(max_body - body.len());
@@ -215,6 +216,8 @@ mod tests {
         let compressed = gzip(&page);
         let (body, deflated) = gunzip(&compressed, 1 << 20).unwrap();
         assert_eq!(body, page);
+        // Inflated into room for exactly the length its trailer announced, at once.
+        assert_eq!(body.capacity(), page.len());
         let deflated = deflated.unwrap();
         let (stream, adler) = deflated.stream_of(&body).unwrap();
         assert_eq!(adler, libdeflater::adler32(&page));
