@@ -375,6 +375,25 @@ fn served_pages(pages: Vec<String>) -> Vec<common::ServedPage> {
     })
 }
 
+/// Replaces the pages at `indexes` with what `make(index, page)` gives, made ready to serve
+/// ([`served_pages`]) before they replace the old ones.
+fn replace_pages(
+    pages: &mut [common::ServedPage],
+    indexes: impl Iterator<Item = usize>,
+    make: impl Fn(usize, &common::ServedPage) -> String,
+) {
+    let indexes: Vec<usize> = indexes.collect();
+    let made = served_pages(
+        indexes
+            .iter()
+            .map(|&index| make(index, &pages[index]))
+            .collect(),
+    );
+    for (index, page) in indexes.into_iter().zip(made) {
+        pages[index] = page;
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -465,16 +484,9 @@ fn main() {
     }
     {
         let mut pages = pages.write().unwrap();
-        let indexes: Vec<usize> = (0..documents).step_by(10).collect();
-        let edited = served_pages(
-            indexes
-                .iter()
-                .map(|&index| support::edited_policy_page(&pages[index].html, index as u32))
-                .collect(),
-        );
-        for (index, page) in indexes.into_iter().zip(edited) {
-            pages[index] = page;
-        }
+        replace_pages(&mut pages, (0..documents).step_by(10), |index, page| {
+            support::edited_policy_page(&page.html, index as u32)
+        });
     }
     let ours = round(
         dir.path(),
@@ -487,16 +499,9 @@ fn main() {
     }
     {
         let mut pages = pages.write().unwrap();
-        let indexes: Vec<usize> = (5..documents).step_by(10).collect();
-        let rewritten = served_pages(
-            indexes
-                .iter()
-                .map(|&index| support::seeded_policy_page(100_000, 1_000_000 + index as u32))
-                .collect(),
-        );
-        for (index, page) in indexes.into_iter().zip(rewritten) {
-            pages[index] = page;
-        }
+        replace_pages(&mut pages, (5..documents).step_by(10), |index, _| {
+            support::seeded_policy_page(100_000, 1_000_000 + index as u32)
+        });
     }
     round(
         dir.path(),
