@@ -152,6 +152,7 @@ impl Batch {
 
 #[cfg(test)]
 mod tests {
+    use super::super::pack::checks;
     use super::super::{NewVersion, SourceFile, VersionsRepository};
     use chrono::Utc;
 
@@ -207,17 +208,7 @@ mod tests {
         repo.record(&version("Three.")).unwrap().unwrap();
         drop(repo);
         assert_eq!(branch_tip(dir.path()).unwrap().to_string(), second.commit);
-        let fsck = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
-            .args(["fsck", "--full", "--no-dangling"])
-            .output()
-            .unwrap();
-        assert!(
-            fsck.status.success(),
-            "{}",
-            String::from_utf8_lossy(&fsck.stderr)
-        );
+        checks::git_fsck(dir.path(), &["--no-dangling"]);
         let mut repo =
             VersionsRepository::open_or_create(dir.path(), "t", "t@example.org").unwrap();
         assert_eq!(
@@ -279,24 +270,7 @@ mod tests {
 
         // git checks every object against its id, deltas applied; the root trees are deltas,
         // in chains of at most 50.
-        let pack_dir = dir.path().join(".git/objects/pack");
-        let idx = std::fs::read_dir(&pack_dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "idx"))
-            .unwrap();
-        let verify = std::process::Command::new("git")
-            .args(["verify-pack", "-v"])
-            .arg(&idx)
-            .output()
-            .unwrap();
-        assert!(
-            verify.status.success(),
-            "{}",
-            String::from_utf8_lossy(&verify.stderr)
-        );
-        let listed = String::from_utf8_lossy(&verify.stdout);
+        let listed = checks::verified_pack(&dir.path().join(".git/objects/pack"));
         // Columns: id, type, size, size in the pack, offset, then depth and base for a delta.
         let trees: Vec<Vec<&str>> = listed
             .lines()
@@ -324,16 +298,6 @@ mod tests {
             stored * 4 < whole,
             "trees of {whole} bytes stored in {stored}"
         );
-        let fsck = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
-            .args(["fsck", "--full", "--strict"])
-            .output()
-            .unwrap();
-        assert!(
-            fsck.status.success(),
-            "{}",
-            String::from_utf8_lossy(&fsck.stderr)
-        );
+        checks::git_fsck(dir.path(), &["--strict"]);
     }
 }
