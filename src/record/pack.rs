@@ -90,7 +90,7 @@ impl PackEntry {
 /// common beginning and end copied, what lies between them given. Two versions of a tree
 /// differ by an entry or two (a document's folder, a document's files), so this is all the
 /// search they need; the root tree of a repository of 500 services (20 kB) becomes a delta of
-/// some 40 bytes.
+/// tens of bytes.
 pub fn delta(base: &[u8], target: &[u8]) -> Option<Vec<u8>> {
     let most = base.len().min(target.len());
     let prefix = base.iter().zip(target).take_while(|(a, b)| a == b).count();
