@@ -12,16 +12,11 @@
 //! whose objects are all on disk: the commits of an unwritten batch are simply not recorded (no
 //! report said they were) and the next round records them; its unfinished pack is removed.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use git2::{Oid, Repository};
 
-use super::pack::{self, PackEntry, PackWriter, WrittenPack};
-
-/// The longest chain of deltas a tree is stored at the end of (git's own `pack.depth`):
-/// reading a tree applies its chain.
-const MOST_DELTAS_TO_READ: usize = 50;
+use super::pack::{PackEntry, PackWriter, WrittenPack};
 
 /// Commits made since the last pack was written.
 #[derive(Debug, Default)]
@@ -30,9 +25,6 @@ pub(super) struct Batch {
     pub tip: Option<Oid>,
     /// Objects written to memory since the last pack (trees, commits, blobs not written ahead).
     pub objects: Vec<Oid>,
-    /// The folder of each of those that is a tree (`""` for the root): a tree goes into the
-    /// pack as a delta against its folder's previous version there.
-    pub folders: HashMap<Oid, String>,
     /// Commits since the last pack.
     pub commits: usize,
     /// The files those commits changed, with their blobs (to show in the working tree once
@@ -90,48 +82,25 @@ impl Batch {
     }
 
     /// Completes the batch's pack in `objects/pack`: the blobs compressed ahead are in it, and
-    /// the objects held in memory (trees, commits) are compressed and added here, each tree as
-    /// a delta against its folder's previous version in the pack where that is less than
-    /// half of it: a commit per document rewrites the root tree, which names every service
-    /// (20 kB at the scale of OTA's federation, most of it object ids that do not compress),
-    /// for one entry changed.
+    /// the objects held in memory (trees, commits) are compressed and added here.
     pub fn write_pack(&mut self, repo: &Repository) -> Result<WrittenPack, git2::Error> {
         let odb = repo.odb()?;
         let mut pack = match self.pack.take() {
             Some(pack) => pack,
             None => PackWriter::create(&pack_dir(repo)).map_err(os_error)?,
         };
-        // Each folder's latest tree in the pack: its offset, content and depth (deltas to
-        // apply to read it).
-        let mut latest: HashMap<&str, (u64, Vec<u8>, usize)> = HashMap::new();
         for id in &self.objects {
             let object = odb.read(*id)?;
-            let folder = self.folders.get(id).map(String::as_str);
-            let base = folder.and_then(|folder| latest.get(folder));
-            let as_delta = base
-                .filter(|(.., depth)| *depth < MOST_DELTAS_TO_READ)
-                .and_then(|(offset, content, depth)| {
-                    pack::delta(content, object.data()).map(|delta| (*offset, delta, depth + 1))
-                });
-            let (entry, depth) = match as_delta {
-                Some((offset, delta, depth)) => (
-                    PackEntry::ofs_delta(*id, &delta, pack.next_offset() - offset),
-                    depth,
-                ),
-                None => (PackEntry::new(object.kind(), *id, object.data()), 0),
-            };
-            let written = pack.add(&entry).map_err(os_error)?;
-            if let (Some(folder), Some(offset)) = (folder, written) {
-                latest.insert(folder, (offset, object.data().to_vec(), depth));
-            }
+            pack.add(&PackEntry::new(object.kind(), *id, object.data()))
+                .map_err(os_error)?;
         }
         pack.finish().map_err(os_error)
     }
 
-    /// The ids of the trees a path's new version sits in, from the root down, each with its
-    /// folder (`""` for the root): new objects when the path changed.
-    pub fn trees_on_path(repo: &Repository, root: Oid, path: &str) -> Vec<(Oid, String)> {
-        let mut trees = vec![(root, String::new())];
+    /// The ids of the trees a path's new version sits in, from the root down (new objects
+    /// when the path changed).
+    pub fn trees_on_path(repo: &Repository, root: Oid, path: &str) -> Vec<Oid> {
+        let mut trees = vec![root];
         let Ok(root_tree) = repo.find_tree(root) else {
             return trees;
         };
@@ -143,7 +112,7 @@ impl Batch {
             }
             folder.push_str(component);
             if let Ok(entry) = root_tree.get_path(Path::new(&folder)) {
-                trees.push((entry.id(), folder.clone()));
+                trees.push(entry.id());
             }
         }
         trees
@@ -216,88 +185,5 @@ mod tests {
             "Two."
         );
         assert!(repo.record(&version("Three.")).unwrap().is_some());
-    }
-
-    #[test]
-    fn a_batchs_trees_are_stored_as_deltas_of_their_previous_versions() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut repo =
-            VersionsRepository::open_or_create(dir.path(), "t", "t@example.org").unwrap();
-        repo.begin_batches().unwrap();
-        let services: Vec<String> = (0..60).map(|i| format!("Service {i:02}")).collect();
-        let mut commits = Vec::new();
-        for terms_type in ["Privacy Policy", "Terms of Service"] {
-            for service in &services {
-                let text = format!("{terms_type} of {service}.");
-                let recorded = repo
-                    .record(&NewVersion {
-                        service_id: service,
-                        terms_type,
-                        text: &text,
-                        ..version("")
-                    })
-                    .unwrap()
-                    .unwrap();
-                commits.push(recorded.commit);
-            }
-        }
-        assert_eq!(repo.write_batch().unwrap(), 120);
-
-        // Every commit reads back whole: the k-th names min(k, 60) services, and its
-        // documents' texts.
-        let on_disk = git2::Repository::open(dir.path()).unwrap();
-        for (k, commit) in commits.iter().enumerate() {
-            let tree = on_disk
-                .find_commit(commit.parse().unwrap())
-                .unwrap()
-                .tree()
-                .unwrap();
-            assert_eq!(tree.len(), (k + 1).min(60), "commit {k}");
-            let (terms_type, service) = if k < 60 {
-                ("Privacy Policy", &services[k])
-            } else {
-                ("Terms of Service", &services[k - 60])
-            };
-            let entry = tree
-                .get_path(std::path::Path::new(&format!("{service}/{terms_type}.md")))
-                .unwrap();
-            let blob = on_disk.find_blob(entry.id()).unwrap();
-            assert_eq!(
-                blob.content(),
-                format!("{terms_type} of {service}.").as_bytes()
-            );
-        }
-
-        // git checks every object against its id, deltas applied; the root trees are deltas,
-        // in chains of at most 50.
-        let listed = checks::verified_pack(&dir.path().join(".git/objects/pack"));
-        // Columns: id, type, size, size in the pack, offset, then depth and base for a delta.
-        let trees: Vec<Vec<&str>> = listed
-            .lines()
-            .map(|line| line.split_whitespace().collect::<Vec<_>>())
-            .filter(|columns| columns.get(1) == Some(&"tree"))
-            .collect();
-        let depths: Vec<usize> = trees
-            .iter()
-            .filter(|columns| columns.len() == 7)
-            .map(|columns| columns[5].parse().unwrap())
-            .collect();
-        assert!(depths.len() >= 110, "{} trees as deltas", depths.len());
-        assert_eq!(depths.iter().max(), Some(&50));
-        // (A delta's size is listed as the delta's: the tree's is libgit2's to tell.)
-        let odb = on_disk.odb().unwrap();
-        let whole: usize = trees
-            .iter()
-            .map(|columns| odb.read_header(columns[0].parse().unwrap()).unwrap().0)
-            .sum();
-        let stored: usize = trees
-            .iter()
-            .map(|columns| columns[3].parse::<usize>().unwrap())
-            .sum();
-        assert!(
-            stored * 4 < whole,
-            "trees of {whole} bytes stored in {stored}"
-        );
-        checks::git_fsck(dir.path(), &["--strict"]);
     }
 }

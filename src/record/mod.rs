@@ -826,7 +826,6 @@ impl VersionsRepository {
         let mut update = git2::build::TreeUpdateBuilder::new();
         // In batch mode, the objects written here are in memory until the batch's pack.
         let mut new_objects = Vec::new();
-        let mut new_folders = Vec::new();
         let mut blob = |bytes: &[u8]| -> Result<Oid> {
             let id = self
                 .repo
@@ -858,10 +857,7 @@ impl VersionsRepository {
             .find_tree(tree_id)
             .map_err(|e| git_error("cannot read the new tree", e))?;
         if self.batch.is_some() {
-            for (tree, folder) in Batch::trees_on_path(&self.repo, tree_id, &path) {
-                new_objects.push(tree);
-                new_folders.push((tree, folder));
-            }
+            new_objects.extend(Batch::trees_on_path(&self.repo, tree_id, &path));
         }
 
         // Never before the parent: history stays in time order even if clocks disagree.
@@ -903,7 +899,6 @@ impl VersionsRepository {
             Some(batch) => {
                 new_objects.push(commit);
                 batch.objects.extend(new_objects);
-                batch.folders.extend(new_folders);
                 if let Some(written) = written.take() {
                     batch
                         .add_to_pack(&self.repo, &written.entries)

@@ -1,16 +1,15 @@
 //! Git pack files, written directly: the on-disk form of a batch of new objects.
 //!
 //! A pack is one file holding many objects, each zlib-compressed behind a short header, and an
-//! index beside it mapping object ids to their places (git's pack format, version 2).
-//! [`PackEntry::new`] compresses one object — on whichever thread has its bytes, so that the
-//! extraction threads compress the blobs they produce; [`PackEntry::served_blob`] takes a
-//! page's stream as its server compressed it, when it did; [`PackEntry::ofs_delta`] stores an
-//! object as its [`delta`] from one earlier in the pack (a tree from its previous version) —
-//! and a [`PackWriter`] appends entries to a temporary file as they come, then makes it
-//! `objects/pack/pack-<checksum>.pack` and writes its `.idx` ([`write_pack`] does both for
-//! entries at hand). The index is written last, by a rename: git and libgit2 see a pack only
-//! through its index, so a pack interrupted at any point is invisible (a leftover temporary
-//! file, which `git gc` removes, and so does the next round).
+//! index beside it mapping object ids to their places (git's pack format, version 2, without
+//! deltas). [`PackEntry::new`] compresses one object — on whichever thread has its bytes, so
+//! that the extraction threads compress the blobs they produce; [`PackEntry::served_blob`] takes
+//! a page's stream as its server compressed it, when it did — and a [`PackWriter`] appends
+//! entries to a temporary file as they come, then makes it `objects/pack/pack-<checksum>.pack`
+//! and writes its `.idx` ([`write_pack`] does both for entries at hand). The index is written
+//! last, by a rename: git and libgit2 see a pack only through its index, so a pack interrupted
+//! at any point is invisible (a leftover temporary file, which `git gc` removes, and so does
+//! the next round).
 
 use std::io::Write;
 use std::path::Path;
@@ -61,98 +60,6 @@ impl PackEntry {
         bytes.extend_from_slice(&adler32.to_be_bytes());
         Ok(PackEntry { id, bytes })
     }
-
-    /// The entry of the object `id` stored as `delta` ([`delta`]) against the entry written
-    /// `distance` bytes before this one in the same pack (git's offset delta).
-    pub fn ofs_delta(id: Oid, delta: &[u8], distance: u64) -> PackEntry {
-        let mut bytes = Vec::with_capacity(delta.len() / 2 + 40);
-        push_typed_header(&mut bytes, OFS_DELTA, delta.len());
-        // The distance in big-endian groups of 7 bits, the high bit saying another follows;
-        // each group but the last counts from 1, so that no distance has two spellings.
-        let mut groups = [0u8; 10];
-        let mut at = groups.len() - 1;
-        let mut rest = distance;
-        groups[at] = (rest & 0x7f) as u8;
-        rest >>= 7;
-        while rest > 0 {
-            rest -= 1;
-            at -= 1;
-            groups[at] = 0x80 | (rest & 0x7f) as u8;
-            rest >>= 7;
-        }
-        bytes.extend_from_slice(&groups[at..]);
-        deflate_into(&mut bytes, delta);
-        PackEntry { id, bytes }
-    }
-}
-
-/// Git's delta of `target` against `base`, when it is less than half of `target`: `base`'s
-/// common beginning and end copied, what lies between them given. Two versions of a tree
-/// differ by an entry or two (a document's folder, a document's files), so this is all the
-/// search they need; the root tree of a repository of 500 services (20 kB) becomes a delta of
-/// tens of bytes.
-pub fn delta(base: &[u8], target: &[u8]) -> Option<Vec<u8>> {
-    let most = base.len().min(target.len());
-    let prefix = base.iter().zip(target).take_while(|(a, b)| a == b).count();
-    let suffix = base
-        .iter()
-        .rev()
-        .zip(target.iter().rev())
-        .take(most - prefix)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let middle = &target[prefix..target.len() - suffix];
-    // Size: the two lengths, two copies, the middle given 127 bytes at a time.
-    let size = 20 + 16 + middle.len() + middle.len().div_ceil(127);
-    if size >= target.len() / 2 {
-        return None;
-    }
-    let mut delta = Vec::with_capacity(size);
-    push_varint(&mut delta, base.len());
-    push_varint(&mut delta, target.len());
-    push_copy(&mut delta, 0, prefix);
-    for chunk in middle.chunks(127) {
-        delta.push(chunk.len() as u8);
-        delta.extend_from_slice(chunk);
-    }
-    push_copy(&mut delta, base.len() - suffix, suffix);
-    Some(delta)
-}
-
-/// A delta's length: little-endian groups of 7 bits, the high bit saying another follows.
-fn push_varint(out: &mut Vec<u8>, mut value: usize) {
-    while value >= 0x80 {
-        out.push(0x80 | (value & 0x7f) as u8);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// A delta's instructions to copy `length` bytes of the base from `offset`: an instruction
-/// copies at most 16 MB; its first byte says which bytes of offset and length follow (the
-/// others are zero).
-fn push_copy(out: &mut Vec<u8>, mut offset: usize, mut length: usize) {
-    while length > 0 {
-        let this = length.min(0xff_ffff);
-        let at = out.len();
-        out.push(0x80);
-        for byte in 0..4 {
-            let value = (offset >> (8 * byte)) & 0xff;
-            if value != 0 {
-                out[at] |= 1 << byte;
-                out.push(value as u8);
-            }
-        }
-        for byte in 0..3 {
-            let value = (this >> (8 * byte)) & 0xff;
-            if value != 0 {
-                out[at] |= 0x10 << byte;
-                out.push(value as u8);
-            }
-        }
-        offset += this;
-        length -= this;
-    }
 }
 
 /// Appends a pack entry's header: the object's type and size, the size in a little-endian
@@ -165,14 +72,6 @@ fn push_header(bytes: &mut Vec<u8>, kind: ObjectType, size: usize) {
         ObjectType::Tag => 4,
         _ => 3,
     };
-    push_typed_header(bytes, type_bits, size);
-}
-
-/// The pack's type of an entry that is a delta against the entry a given distance before it.
-const OFS_DELTA: u8 = 6;
-
-/// [`push_header`] with the pack's own type number (1–4 for objects, 6 for deltas).
-fn push_typed_header(bytes: &mut Vec<u8>, type_bits: u8, size: usize) {
     let mut size = size;
     let mut byte = (type_bits << 4) | (size & 0x0f) as u8;
     size >>= 4;
@@ -314,19 +213,13 @@ impl PackWriter {
         })
     }
 
-    /// Where the next entry goes: the distance back to a delta's base is reckoned from it.
-    pub fn next_offset(&self) -> u64 {
-        self.offset
-    }
-
-    /// Appends an entry; gives its offset, or `None` when the object is already in the pack
-    /// (it is not written again).
-    pub fn add(&mut self, entry: &PackEntry) -> std::io::Result<Option<u64>> {
+    /// Appends an entry (an object already in the pack is not written again).
+    pub fn add(&mut self, entry: &PackEntry) -> std::io::Result<()> {
         if self.offset == u64::MAX {
             return Err(std::io::Error::other("an earlier write to the pack failed"));
         }
         if !self.seen.insert(entry.id) {
-            return Ok(None);
+            return Ok(());
         }
         if let Err(error) = self.file.write_all(&entry.bytes) {
             // The file's end is unknown now: nothing more is appended, and finishing fails.
@@ -334,11 +227,10 @@ impl PackWriter {
             return Err(error);
         }
         let crc = crc32fast::hash(&entry.bytes);
-        let offset = self.offset;
         self.written
-            .push((entry.id, offset, entry.bytes.len(), crc));
+            .push((entry.id, self.offset, entry.bytes.len(), crc));
         self.offset += entry.bytes.len() as u64;
-        Ok(Some(offset))
+        Ok(())
     }
 
     /// Completes the pack: its object count, its checksum (the file read back, from the page
@@ -503,8 +395,8 @@ fn read_only(file: &std::fs::File) -> std::io::Result<()> {
 pub(super) mod checks {
     use std::path::Path;
 
-    /// `git verify-pack -v` of the one pack in `pack_dir` (every object inflated, every delta
-    /// applied, every id checked), asserted to succeed: its listing.
+    /// `git verify-pack -v` of the one pack in `pack_dir` (every object inflated, every id
+    /// checked), asserted to succeed: its listing.
     pub fn verified_pack(pack_dir: &Path) -> String {
         let idx = std::fs::read_dir(pack_dir)
             .unwrap()
@@ -619,72 +511,6 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with("tmp_"))
             .count();
         assert_eq!(leftovers, 0);
-    }
-
-    #[test]
-    fn objects_stored_as_deltas_read_back_as_themselves_in_libgit2_and_git() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = git2::Repository::init(dir.path()).unwrap();
-        // Large enough for copies past 64 kB and offsets of three bytes.
-        let base: Vec<u8> = (0..600_000u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-            .collect();
-        let spliced = |at: usize, cut: usize, given: &[u8]| -> Vec<u8> {
-            let mut target = base[..at].to_vec();
-            target.extend_from_slice(given);
-            target.extend_from_slice(&base[at + cut..]);
-            target
-        };
-        let targets = [
-            spliced(300_000, 0, b"one new entry, in the middle"),
-            spliced(0, 17, b"changed at the start"),
-            spliced(599_990, 10, b"changed at the end"),
-            base[..400_000].to_vec(),
-            spliced(123_457, 20_000, &[7u8; 300]),
-        ];
-        let pack_dir = dir.path().join(".git/objects/pack");
-        let mut writer = PackWriter::create(&pack_dir).unwrap();
-        let base_entry = PackEntry::blob(&base).unwrap();
-        let base_offset = writer.add(&base_entry).unwrap().unwrap();
-        let mut ids = Vec::new();
-        for target in &targets {
-            let delta = delta(&base, target).expect("a small difference is a delta");
-            assert!(delta.len() < 400, "{} bytes of delta", delta.len());
-            let id = blob_id(target).unwrap();
-            let distance = writer.next_offset() - base_offset;
-            assert!(
-                writer
-                    .add(&PackEntry::ofs_delta(id, &delta, distance))
-                    .unwrap()
-                    .is_some()
-            );
-            ids.push(id);
-        }
-        // A delta against a delta: a chain of two.
-        let second = spliced(300_000, 0, b"one new entry, in the middle, edited");
-        let second_id = blob_id(&second).unwrap();
-        let first_offset = writer.written.iter().find(|w| w.0 == ids[0]).unwrap().1;
-        let delta_of_delta = delta(&targets[0], &second).unwrap();
-        let distance = writer.next_offset() - first_offset;
-        writer
-            .add(&PackEntry::ofs_delta(second_id, &delta_of_delta, distance))
-            .unwrap();
-        writer.finish().unwrap();
-        for (target, id) in targets.iter().zip(&ids) {
-            assert_eq!(repo.find_blob(*id).unwrap().content(), target.as_slice());
-        }
-        assert_eq!(
-            repo.find_blob(second_id).unwrap().content(),
-            second.as_slice()
-        );
-        // Content with nothing in common with the base is no delta.
-        assert!(delta(&base, &[1u8; 100_000]).is_none());
-        assert!(delta(&base, b"").is_none());
-        // git applies every delta and checks each object's id against its content.
-        let listed = checks::verified_pack(&pack_dir);
-        assert!(listed.contains("chain length = 1: 5 objects"), "{listed}");
-        assert!(listed.contains("chain length = 2: 1 object"), "{listed}");
-        checks::git_fsck(dir.path(), &["--strict"]);
     }
 
     #[test]
