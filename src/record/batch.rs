@@ -121,7 +121,6 @@ impl Batch {
 
 #[cfg(test)]
 mod tests {
-    use super::super::pack::checks;
     use super::super::{NewVersion, SourceFile, VersionsRepository};
     use chrono::Utc;
 
@@ -177,7 +176,17 @@ mod tests {
         repo.record(&version("Three.")).unwrap().unwrap();
         drop(repo);
         assert_eq!(branch_tip(dir.path()).unwrap().to_string(), second.commit);
-        checks::git_fsck(dir.path(), &["--no-dangling"]);
+        let fsck = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(["fsck", "--full", "--no-dangling"])
+            .output()
+            .unwrap();
+        assert!(
+            fsck.status.success(),
+            "{}",
+            String::from_utf8_lossy(&fsck.stderr)
+        );
         let mut repo =
             VersionsRepository::open_or_create(dir.path(), "t", "t@example.org").unwrap();
         assert_eq!(

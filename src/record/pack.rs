@@ -390,51 +390,6 @@ fn read_only(file: &std::fs::File) -> std::io::Result<()> {
     file.set_permissions(permissions)
 }
 
-/// What git itself says of a repository and its packs, for the tests of the recorder.
-#[cfg(test)]
-pub(super) mod checks {
-    use std::path::Path;
-
-    /// `git verify-pack -v` of the one pack in `pack_dir` (every object inflated, every id
-    /// checked), asserted to succeed: its listing.
-    pub fn verified_pack(pack_dir: &Path) -> String {
-        let idx = std::fs::read_dir(pack_dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "idx"))
-            .expect("a pack index");
-        let verify = std::process::Command::new("git")
-            .args(["verify-pack", "-v"])
-            .arg(&idx)
-            .output()
-            .unwrap();
-        assert!(
-            verify.status.success(),
-            "{}",
-            String::from_utf8_lossy(&verify.stderr)
-        );
-        String::from_utf8_lossy(&verify.stdout).into_owned()
-    }
-
-    /// Asserts that `git fsck --full` (with `options`) finds nothing wrong in the repository
-    /// at `dir`.
-    pub fn git_fsck(dir: &Path, options: &[&str]) {
-        let fsck = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["fsck", "--full"])
-            .args(options)
-            .output()
-            .unwrap();
-        assert!(
-            fsck.status.success(),
-            "{}",
-            String::from_utf8_lossy(&fsck.stderr)
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,8 +457,24 @@ mod tests {
         assert!(length < big.len() / 10, "{length} bytes for {}", big.len());
         assert!(read_blob_at(&pack, offset + 1, length - 1, &mut inflate).is_err());
         assert!(read_blob_at(&pack, offset, length - 1, &mut inflate).is_err());
+        let idx = std::fs::read_dir(&pack_dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "idx"))
+            .unwrap();
+        let verify = std::process::Command::new("git")
+            .args(["verify-pack", "-v"])
+            .arg(&idx)
+            .output()
+            .unwrap();
+        assert!(
+            verify.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
         // Three distinct objects, the duplicate written once.
-        let listed = checks::verified_pack(&pack_dir);
+        let listed = String::from_utf8_lossy(&verify.stdout);
         assert_eq!(listed.lines().filter(|l| l.contains(" blob ")).count(), 3);
         let leftovers = std::fs::read_dir(&pack_dir)
             .unwrap()
