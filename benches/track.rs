@@ -4,7 +4,10 @@
 //! where nothing changed but every page carries a token of its own, so that none is fetched
 //! byte for byte as before and every one is extracted again. Prints documents per second, the peak RSS of `policydiff track`, the
 //! size of `.git` (and what `git gc --aggressive` makes of the same history), and the floor: the
-//! time to fetch and parse the same pages, with nothing recorded.
+//! time to fetch and parse the same pages, with nothing recorded. The floor is measured just
+//! before and just after each round, and the round compared with their mean: on a shared
+//! machine the speed of the cores drifts by half within minutes, and a floor measured once
+//! at the start made the ratio follow the drift more than the round.
 //!
 //! Run: `cargo bench --bench track`; `POLICYDIFF_BENCH_DOCUMENTS=5000 cargo bench --bench track`
 //! for the scale of OTA's whole federation (with `POLICYDIFF_BENCH_SKIP_GC=1` to leave out the
@@ -236,8 +239,10 @@ fn floor(port: u16, documents: usize) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-/// Runs one `policydiff track` round in `dir`; prints and returns its time (s) and peak RSS (kB).
-fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64) -> (f64, u64) {
+/// Runs one `policydiff track` round in `dir` on the pages served at `port`, between two
+/// measures of their floor; prints and returns its time (s) and peak RSS (kB).
+fn round(dir: &std::path::Path, name: &str, documents: usize, port: u16) -> (f64, u64) {
+    let floor_before = floor(port, documents);
     let started = Instant::now();
     // `POLICYDIFF_BENCH_PROFILE=DIR`: each round runs under `perf record` (call graphs from
     // DWARF), its profile written to DIR/<first word of the round's name>.perf; the peak RSS is
@@ -282,6 +287,11 @@ fn round(dir: &std::path::Path, name: &str, documents: usize, floor_seconds: f64
     let elapsed = started.elapsed();
     let stdout = reader.join().expect("reader").expect("report");
     let report: serde_json::Value = serde_json::from_slice(&stdout).expect("JSON report");
+    let floor_after = floor(port, documents);
+    let floor_seconds = (floor_before + floor_after) / 2.0;
+    println!(
+        "floor: {documents} pages fetched and parsed in {floor_before:.2}s before the round and {floor_after:.2}s after"
+    );
     println!(
         "{name}: {} documents in {:.2}s = {:.0} documents/s ({:.1}× the floor); recorded {}, unchanged {}, failed {}; CPU {:.2}s ({:.0}% of a core); peak RSS {} MB (anonymous {} MB); .git {:.1} MB",
         documents,
@@ -456,11 +466,6 @@ fn main() {
     for declaration in &declarations {
         dir.declare_value(declaration);
     }
-    let floor_seconds = floor(port, documents);
-    println!(
-        "floor: {documents} pages fetched and parsed in {floor_seconds:.2}s = {:.0} pages/s",
-        documents as f64 / floor_seconds
-    );
     // OTA's engine, side by side, on the same site and declarations (first and edited rounds).
     let ota = ota_engine().map(|engine| {
         let ota_dir = tempfile::tempdir().unwrap();
@@ -475,7 +480,7 @@ fn main() {
         }
         (engine, ota_dir)
     });
-    let ours = round(dir.path(), "first round", documents, floor_seconds);
+    let ours = round(dir.path(), "first round", documents, port);
     if let Some((engine, ota_dir)) = &ota {
         ota_round(engine, ota_dir.path(), "first round", ours);
     }
@@ -488,12 +493,7 @@ fn main() {
             support::edited_policy_page(&page.html, index as u32)
         });
     }
-    let ours = round(
-        dir.path(),
-        "second round (10% edited)",
-        documents,
-        floor_seconds,
-    );
+    let ours = round(dir.path(), "second round (10% edited)", documents, port);
     if let Some((engine, ota_dir)) = &ota {
         ota_round(engine, ota_dir.path(), "second round", ours);
     }
@@ -503,18 +503,13 @@ fn main() {
             support::seeded_policy_page(100_000, 1_000_000 + index as u32)
         });
     }
-    round(
-        dir.path(),
-        "third round (10% rewritten)",
-        documents,
-        floor_seconds,
-    );
+    round(dir.path(), "third round (10% rewritten)", documents, port);
     tokens.store(1, std::sync::atomic::Ordering::SeqCst);
     round(
         dir.path(),
         "fourth round (nothing changed, a token in every page: every page extracted)",
         documents,
-        floor_seconds,
+        port,
     );
     // What a full repack makes of the same history (on a copy); long on large histories, so
     // `POLICYDIFF_BENCH_SKIP_GC=1` leaves it out.
