@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::basics::{state_files, write_atomic};
 use crate::config::Config;
 use crate::report::Sink;
 use crate::schedule::Schedule;
@@ -87,12 +88,10 @@ pub fn next_round(
 }
 
 fn write_state(state_dir: &Path, state: &DaemonState) {
-    let _ = std::fs::create_dir_all(state_dir);
     if let Ok(json) = serde_json::to_string_pretty(state) {
-        let path = state_dir.join("daemon.json");
-        let temporary = state_dir.join("daemon.json.tmp");
-        if std::fs::write(&temporary, json).is_ok() {
-            let _ = std::fs::rename(temporary, path);
+        let path = state_files::daemon_state(state_dir);
+        if let Err(error) = write_atomic(&path, json.as_bytes()) {
+            tracing::warn!("cannot write {}: {error}", path.display());
         }
     }
 }
@@ -106,7 +105,7 @@ pub fn lock(state_dir: &Path) -> Result<std::fs::File> {
             e,
         )
     })?;
-    let path = state_dir.join("daemon.lock");
+    let path = state_files::daemon_lock(state_dir);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -82,6 +82,7 @@ pub mod facts;
 pub use error::{Error, FailureClass, Result};
 pub mod analyse;
 pub mod audit;
+pub mod basics;
 pub mod config;
 pub mod daemon;
 pub mod demo;

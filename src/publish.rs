@@ -26,6 +26,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::basics::{state_files, write_atomic};
 use crate::{Error, FailureClass, Result};
 
 /// `publish:` in `config.yaml`.
@@ -138,7 +139,7 @@ pub struct PublishState {
 
 impl PublishState {
     fn path(state_dir: &Path) -> PathBuf {
-        state_dir.join("publish.json")
+        state_files::publish_state(state_dir)
     }
 
     /// The state kept for `publish`'s remote and branch (a fresh one when they changed).
@@ -158,13 +159,7 @@ impl PublishState {
     fn write(&self, state_dir: &Path) -> Result<()> {
         let path = Self::path(state_dir);
         let json = serde_json::to_string_pretty(self).unwrap_or_default();
-        std::fs::create_dir_all(state_dir)
-            .and_then(|()| {
-                // Written beside and renamed, so that a kill never leaves half a file.
-                let partial = path.with_extension("json.partial");
-                std::fs::write(&partial, json)?;
-                std::fs::rename(&partial, &path)
-            })
+        write_atomic(&path, json.as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     }
 }

@@ -21,8 +21,7 @@
 //! assert!(DocumentStatus::NewChanges.recorded());
 //! ```
 
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -257,84 +256,31 @@ pub trait Sink: Send {
 /// `<state>/runs.jsonl`: one run report per line, appended after every round.
 #[derive(Debug, Clone)]
 pub struct RunLog {
-    path: PathBuf,
+    lines: crate::basics::JsonLines,
 }
 
 impl RunLog {
     /// The run log of a state folder.
     pub fn in_state(state: &Path) -> Self {
         RunLog {
-            path: state.join("runs.jsonl"),
+            lines: crate::basics::JsonLines::at(crate::basics::state_files::runs(state)),
         }
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.lines.path()
     }
 
     /// Appends a round's report as one JSON line.
     pub fn append(&self, report: &RunReport) -> Result<()> {
-        if let Some(state) = self.path.parent() {
-            std::fs::create_dir_all(state).map_err(|e| {
-                Error::io(
-                    format!("cannot create the state folder {}", state.display()),
-                    e,
-                )
-            })?;
-        }
-        let mut line = serde_json::to_string(report).map_err(|e| Error::Internal {
-            context: "cannot serialise the run report".into(),
-            detail: e.to_string(),
-        })?;
-        line.push('\n');
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .and_then(|mut file| file.write_all(line.as_bytes()))
-            .map_err(|e| Error::io(format!("cannot append to {}", self.path.display()), e))
+        self.lines.append(std::slice::from_ref(report))
     }
 
     /// The latest `count` reports, oldest first; lines that do not parse are skipped.
     pub fn recent(&self, count: usize) -> Result<Vec<RunReport>> {
-        let lines = last_lines(&self.path, count)
-            .map_err(|e| Error::io(format!("cannot read {}", self.path.display()), e))?;
-        Ok(lines
-            .iter()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect())
+        self.lines.recent(count)
     }
-}
-
-/// The last `count` non-empty lines of a file, read from its end.
-fn last_lines(path: &Path, count: usize) -> std::io::Result<Vec<String>> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let length = file.seek(SeekFrom::End(0))?;
-    let mut position = length;
-    let mut tail: Vec<u8> = Vec::new();
-    const CHUNK: u64 = 256 * 1024;
-    while position > 0 && tail.iter().filter(|&&b| b == b'\n').count() <= count {
-        let step = CHUNK.min(position);
-        position -= step;
-        file.seek(SeekFrom::Start(position))?;
-        let mut chunk = vec![0u8; step as usize];
-        file.read_exact(&mut chunk)?;
-        chunk.extend_from_slice(&tail);
-        tail = chunk;
-    }
-    let text = String::from_utf8_lossy(&tail);
-    let lines: Vec<String> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect();
-    let skip = lines.len().saturating_sub(count);
-    Ok(lines[skip..].to_vec())
 }
 
 #[cfg(test)]

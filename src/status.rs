@@ -12,14 +12,12 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::basics::state_files;
 use crate::config::Config;
 use crate::daemon::DaemonState;
 use crate::memo::{MemoStore, StoredMemo};
 use crate::report::{DocumentStatus, RunLog, RunReport};
 use crate::{FailureClass, Result};
-
-/// Rounds read back to measure failure streaks.
-const ROUNDS_READ: usize = 100;
 
 /// A document failing now.
 #[derive(Debug, Clone, Serialize)]
@@ -87,7 +85,7 @@ fn daemon_running(state: &Path) -> bool {
     let Ok(file) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .open(state.join("daemon.lock"))
+        .open(state_files::daemon_lock(state))
     else {
         return false;
     };
@@ -122,7 +120,7 @@ pub fn pending_memos(dir: &Path) -> Result<Vec<PendingMemo>> {
 
 /// Reads the state of the collection.
 pub fn status(config: &Config) -> Result<Report> {
-    let runs: Vec<RunReport> = RunLog::in_state(&config.state).recent(ROUNDS_READ)?;
+    let runs: Vec<RunReport> = RunLog::in_state(&config.state).recent(1)?;
     let last = runs.last();
     let mut failing = Vec::new();
     let mut held_back = Vec::new();
@@ -130,16 +128,13 @@ pub fn status(config: &Config) -> Result<Report> {
         for document in &last.documents {
             match document.status {
                 DocumentStatus::Failed => {
-                    let streak = runs
-                        .iter()
-                        .rev()
-                        .filter_map(|run| {
-                            run.documents.iter().find(|d| {
-                                d.service == document.service && d.terms_type == document.terms_type
-                            })
-                        })
-                        .take_while(|d| d.status == DocumentStatus::Failed)
-                        .count();
+                    // Failing in the last round: one round at least, whatever the streaks say.
+                    let streak = crate::notify::streaks::current_streak(
+                        &config.state,
+                        &document.service,
+                        &document.terms_type,
+                    )
+                    .max(1);
                     failing.push(Failing {
                         service: document.service.clone(),
                         terms_type: document.terms_type.clone(),
@@ -162,7 +157,7 @@ pub fn status(config: &Config) -> Result<Report> {
     });
     let running = daemon_running(&config.state);
     let daemon_state: Option<DaemonState> =
-        std::fs::read_to_string(config.state.join("daemon.json"))
+        std::fs::read_to_string(state_files::daemon_state(&config.state))
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok());
     let next_round = match daemon_state {

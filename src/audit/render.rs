@@ -58,11 +58,7 @@ pub fn word_diff(before: &str, after: &str, colour: bool) -> String {
 
 /// A self-contained HTML page showing a change side by side.
 pub fn side_by_side_html(title: &str, before: &str, after: &str) -> String {
-    let escape = |t: &str| {
-        t.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
+    let escape = crate::basics::escape_html;
     let diff = TextDiff::from_lines(before, after);
     let mut rows = String::new();
     for op in diff.ops() {

@@ -1060,20 +1060,19 @@ fn changes_in_history(
 /// one [`FactChange`] per line, appended.
 #[derive(Debug, Clone)]
 pub struct FactLog {
-    path: std::path::PathBuf,
+    lines: crate::basics::JsonLines,
 }
 
 impl FactLog {
     /// The log in the memos folder.
     pub fn in_dir(memos: &std::path::Path) -> Self {
         FactLog {
-            path: memos.join("fact-changes.jsonl"),
+            lines: crate::basics::JsonLines::at(crate::basics::state_files::fact_changes(memos)),
         }
     }
 
     /// Appends changes (a change already logged, same fact and commit, is not logged twice).
     pub fn append(&self, changes: &[FactChange]) -> Result<()> {
-        use std::io::Write;
         let logged = self.read()?;
         let new: Vec<&FactChange> = changes
             .iter()
@@ -1083,43 +1082,17 @@ impl FactLog {
                     .any(|l| l.id == c.id && l.commit == c.commit && l.service == c.service)
             })
             .collect();
-        if new.is_empty() {
-            return Ok(());
-        }
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| crate::Error::io(format!("cannot create {}", dir.display()), e))?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(|e| crate::Error::io(format!("cannot open {}", self.path.display()), e))?;
-        let mut text = String::new();
-        for change in new {
-            text.push_str(
-                &serde_json::to_string(change)
-                    .map_err(|e| crate::Error::internal("serialising a fact change", e))?,
-            );
-            text.push('\n');
-        }
-        file.write_all(text.as_bytes())
-            .map_err(|e| crate::Error::io(format!("cannot write {}", self.path.display()), e))
+        self.lines.append(&new)
     }
 
     /// Every logged change, oldest first (unreadable lines are skipped).
     pub fn read(&self) -> Result<Vec<FactChange>> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(text) => Ok(text
-                .lines()
-                .filter_map(|line| serde_json::from_str(line).ok())
-                .collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(crate::Error::io(
-                format!("cannot read {}", self.path.display()),
-                e,
-            )),
-        }
+        self.lines.read_all()
+    }
+
+    /// The latest `count` logged changes, oldest first.
+    pub fn recent(&self, count: usize) -> Result<Vec<FactChange>> {
+        self.lines.recent(count)
     }
 }
 

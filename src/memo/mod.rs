@@ -928,7 +928,7 @@ pub fn draft(
         title: title.clone(),
         html_description: format!(
             "<p>{}</p>",
-            html_escape(&strip_markdown_links(description_source))
+            crate::basics::escape_html(&strip_markdown_links(description_source))
         ),
         service: service.to_string(),
         terms_types: vec![terms.to_string()],
@@ -962,12 +962,6 @@ fn strip_markdown_links(text: &str) -> String {
     LINK.get_or_init(|| regex::Regex::new(r"\[([^\]]*)\]\([^)]*\)").expect("valid regex"))
         .replace_all(text, "$1")
         .into_owned()
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 impl Memo {

@@ -185,8 +185,7 @@ impl HistoryIndex {
                 .open(&path)
                 .and_then(|mut file| file.write_all(&chunk))
         } else {
-            let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&temporary, &chunk).and_then(|()| std::fs::rename(&temporary, &path))
+            crate::basics::write_atomic(&path, &chunk)
         };
         if let Err(error) = written {
             tracing::debug!(file = %path.display(), %error, "history index not saved");

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::analyse::plain_text;
+use crate::basics::write_atomic;
 use crate::memo::{MemoStore, StoredMemo};
 use crate::record::VersionsRepository;
 use crate::{Error, Result};
@@ -251,9 +252,7 @@ fn read_front_matter(memo: &StoredMemo) -> Result<FrontMatter> {
 /// Writes a memo through a temporary file, so that a crash leaves the old or the new memo.
 fn write_memo(path: &Path, front: &FrontMatter) -> Result<()> {
     let text = front.to_markdown()?;
-    let temporary = path.with_extension("md.tmp");
-    std::fs::write(&temporary, text)
-        .and_then(|()| std::fs::rename(&temporary, path))
+    write_atomic(path, text.as_bytes())
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
@@ -322,7 +321,7 @@ pub fn unverified_quotations(
     }
     let description = front
         .get("html_description")
-        .map(|html| html_unescape(&html))
+        .map(|html| crate::basics::unescape_html(&html))
         .unwrap_or_default();
     let text = format!(
         "{}\n{}\n{}",
@@ -337,16 +336,6 @@ pub fn unverified_quotations(
             !versions.iter().any(|version| version.contains(&quote))
         })
         .collect())
-}
-
-fn html_unescape(text: &str) -> String {
-    text.replace("<p>", "")
-        .replace("</p>", "")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
 }
 
 /// Approves a memo: `status: published`, `reviewed_by`, `reviewed_at`. Refuses, naming each
@@ -417,11 +406,7 @@ pub fn edit(store: &MemoStore, id: &str, edit: &Edit) -> Result<StoredMemo> {
         front.set("title", title);
     }
     if let Some(description) = &edit.description {
-        let escaped = description
-            .trim()
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
+        let escaped = crate::basics::escape_html(description.trim());
         front.set("html_description", &format!("<p>{escaped}</p>"));
     }
     if let Some(body) = &edit.body {

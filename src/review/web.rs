@@ -322,7 +322,8 @@ async fn memo_page(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respo
         Err(error) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
     };
     let title = front.get("title").unwrap_or_else(|| memo.title.clone());
-    let description = super::html_unescape(&front.get("html_description").unwrap_or_default());
+    let description =
+        crate::basics::unescape_html(&front.get("html_description").unwrap_or_default());
     let quotes = super::quotations(&format!("{title}\n{}", front.body));
     let (rows, diff_note) = match versions(&app.options, &memo) {
         Ok((before, after)) => (diff_rows(&before, &after, &quotes), String::new()),
@@ -521,12 +522,12 @@ fn link_quotations(html: &str, quotes: &[String], anchored: &[String]) -> String
         if !anchored.contains(&anchor) {
             continue;
         }
-        let escaped = quote
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;");
-        let needle = format!("“{escaped}”");
+        // The quotation as the Markdown renderer wrote it, escapes and all.
+        let mut needle = String::new();
+        pulldown_cmark::html::push_html(
+            &mut needle,
+            std::iter::once(pulldown_cmark::Event::Text(format!("“{quote}”").into())),
+        );
         if let Some(at) = html.find(&needle)
             && !html[..at].ends_with("\">")
         {

@@ -26,10 +26,11 @@ pub(super) struct HeldBack {
 impl HeldBack {
     pub fn of(state: &Path, document: &Document) -> Self {
         HeldBack {
-            path: state
-                .join("held")
-                .join(&document.service_id)
-                .join(format!("{}.sha256", document.terms.terms_type)),
+            path: crate::basics::state_files::held_back(
+                state,
+                &document.service_id,
+                &document.terms.terms_type,
+            ),
         }
     }
 

@@ -12,6 +12,7 @@
 //! usual. The memory is a cache: kept in `<state>/sources-seen.json`, written after each round,
 //! and losing it only costs one round of extraction.
 
+use crate::basics::{state_files, write_atomic};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,7 @@ pub(super) struct SourceMemory {
 impl SourceMemory {
     /// The memory kept in `state`; empty when absent or unreadable (a cache: it only saves work).
     pub fn in_state(state: &Path) -> Self {
-        let path = state.join("sources-seen.json");
+        let path = state_files::sources_seen(state);
         let extractions = std::fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -113,13 +114,8 @@ impl SourceMemory {
     /// logged: the next round extracts again.
     pub fn save(&self) {
         let write = || -> std::io::Result<()> {
-            if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
             let bytes = serde_json::to_vec(&self.extractions).map_err(std::io::Error::other)?;
-            let temporary = self.path.with_extension("json.new");
-            std::fs::write(&temporary, bytes)?;
-            std::fs::rename(&temporary, &self.path)
+            write_atomic(&self.path, &bytes)
         };
         if let Err(error) = write() {
             tracing::warn!("cannot keep {}: {error}", self.path.display());
