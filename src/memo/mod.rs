@@ -38,7 +38,7 @@ use crate::{Error, Result};
 
 pub mod statement;
 mod store;
-pub use store::{MemoRecord, MemoStore, Stored, StoredMemo};
+pub use store::{MemoFile, MemoRecord, MemoStore, Stored, StoredMemo};
 
 /// Longest quotation, in characters.
 const MAX_QUOTE_CHARS: usize = 200;

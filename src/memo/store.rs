@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::{Memo, Quote, slug};
 use crate::analyse::significance::Factor;
 use crate::analyse::{Announcement, Change, ChangeKind};
+use crate::basics::write_atomic;
 use crate::{Error, Result};
 
 /// The sidecar of a memo: everything of the memo and of the analysis it was drafted from.
@@ -133,6 +134,25 @@ impl StoredMemo {
     pub fn is_redraftable(&self) -> bool {
         self.is_draft() && !self.edited
     }
+
+    /// A stored memo's file, to rewrite: says how to mend a front matter that does not parse.
+    pub fn open_file(&self) -> Result<MemoFile> {
+        let markdown = std::fs::read_to_string(&self.path)
+            .map_err(|e| Error::io(format!("cannot read {}", self.path.display()), e))?;
+        MemoFile::parse(&markdown).map_err(|problem| {
+            Error::argument(format!(
+                "{}: {problem}; restore the front matter (the `.json` beside it holds the drafted memo)",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// Rewrites a stored memo's file whole (a crash leaves the old or the new file).
+    pub fn rewrite(&self, file: &MemoFile) -> Result<()> {
+        let text = file.to_markdown()?;
+        write_atomic(&self.path, text.as_bytes())
+            .map_err(|e| Error::io(format!("cannot write {}", self.path.display()), e))
+    }
 }
 
 /// What [`MemoStore::write`] did.
@@ -161,20 +181,69 @@ impl Stored {
     }
 }
 
+/// A memo file as people edit it: its YAML front matter, key by key, and its body. The one
+/// reader and writer of memo files' front matter.
+#[derive(Debug, Clone)]
+pub struct MemoFile {
+    values: serde_yaml::Mapping,
+    /// The Markdown body after the front matter.
+    pub body: String,
+}
+
+impl MemoFile {
+    /// Parses a memo file's text; says what is wrong with its front matter.
+    pub fn parse(markdown: &str) -> std::result::Result<Self, String> {
+        let rest = markdown
+            .strip_prefix("---\n")
+            .ok_or("the memo does not start with a front matter (`---`)")?;
+        let end = rest
+            .find("\n---\n")
+            .map(|at| (at + 1, at + 5))
+            .or_else(|| {
+                rest.ends_with("\n---")
+                    .then(|| (rest.len() - 3, rest.len()))
+            })
+            .ok_or("the memo's front matter is not closed by `---`")?;
+        let values: serde_yaml::Mapping =
+            crate::yaml::from_str(&rest[..end.0]).map_err(|e| e.to_string())?;
+        Ok(MemoFile {
+            values,
+            body: rest[end.1..].trim_start_matches('\n').to_string(),
+        })
+    }
+
+    /// A key's value, as text (strings, numbers and booleans).
+    pub fn get(&self, key: &str) -> Option<String> {
+        match self.values.get(key)? {
+            serde_yaml::Value::String(s) => Some(s.clone()),
+            serde_yaml::Value::Number(n) => Some(n.to_string()),
+            serde_yaml::Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// A key's value as YAML (lists and maps too).
+    pub fn value(&self, key: &str) -> Option<&serde_yaml::Value> {
+        self.values.get(key)
+    }
+
+    /// Sets a key (added at the end when new).
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.values.insert(key.into(), value.into());
+    }
+
+    /// The file's text: front matter, a blank line, the body.
+    pub fn to_markdown(&self) -> Result<String> {
+        let front = crate::yaml::to_string(&self.values)
+            .map_err(|e| Error::internal("writing a memo's front matter", e))?;
+        Ok(format!("---\n{front}---\n\n{}", self.body))
+    }
+}
+
 /// The memos folder.
 #[derive(Debug, Clone)]
 pub struct MemoStore {
     dir: PathBuf,
-}
-
-/// A value of the YAML front matter at the top of a memo, unquoted.
-fn front_matter_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    let body = text.strip_prefix("---\n")?;
-    let end = body.find("\n---")?;
-    body[..end]
-        .lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
-        .map(|v| v.trim().trim_matches(['\'', '"']))
 }
 
 impl MemoStore {
@@ -212,16 +281,21 @@ impl MemoStore {
             serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).ok()?)
                 .ok()?;
         let markdown = std::fs::read_to_string(path).ok()?;
+        // A front matter that no longer parses was edited by hand: never drafted over.
+        let (status, title, edited) = match MemoFile::parse(&markdown) {
+            Ok(file) => (
+                file.get("status"),
+                file.get("title"),
+                file.get("edited_at").is_some(),
+            ),
+            Err(_) => (None, None, true),
+        };
         Some(StoredMemo {
             path: path.to_path_buf(),
             id: path.file_stem()?.to_string_lossy().into_owned(),
-            status: front_matter_value(&markdown, "status")
-                .unwrap_or("draft")
-                .to_string(),
-            title: front_matter_value(&markdown, "title")
-                .map(str::to_string)
-                .unwrap_or_else(|| record.title.clone()),
-            edited: front_matter_value(&markdown, "edited_at").is_some(),
+            status: status.unwrap_or_else(|| "draft".to_string()),
+            title: title.unwrap_or_else(|| record.title.clone()),
+            edited,
             record,
         })
     }
@@ -287,13 +361,33 @@ impl MemoStore {
             }
             n += 1;
         };
-        std::fs::write(&path, memo.to_markdown())
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        // The sidecar first: a memo file is read only with its sidecar beside it.
         let sidecar = path.with_extension("json");
         let text = serde_json::to_string_pretty(&record)
             .map_err(|e| Error::internal("serialising a memo", e))?;
-        std::fs::write(&sidecar, text)
+        write_atomic(&sidecar, text.as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", sidecar.display()), e))?;
+        write_atomic(&path, memo.to_markdown().as_bytes())
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         Ok(Stored::Written(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_matter_keys_are_rewritten_and_the_body_kept() {
+        let markdown = "---\ntitle: A\nstatus: draft\n---\n\nBody “x”.\n";
+        let mut front = MemoFile::parse(markdown).unwrap();
+        front.set("status", "published");
+        front.set("reviewed_by", "Ana");
+        let text = front.to_markdown().unwrap();
+        assert_eq!(
+            text,
+            "---\ntitle: A\nstatus: published\nreviewed_by: Ana\n---\n\nBody “x”.\n"
+        );
+        assert!(MemoFile::parse("no front matter").is_err());
     }
 }

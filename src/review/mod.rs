@@ -28,7 +28,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::analyse::plain_text;
-use crate::basics::write_atomic;
 use crate::memo::{MemoStore, StoredMemo};
 use crate::record::VersionsRepository;
 use crate::{Error, Result};
@@ -121,8 +120,7 @@ pub struct QueueEntry {
 
 impl QueueEntry {
     fn of(memo: &StoredMemo) -> Self {
-        let markdown = std::fs::read_to_string(&memo.path).unwrap_or_default();
-        let front = FrontMatter::parse(&markdown).ok();
+        let front = memo.open_file().ok();
         let field = |key: &str| front.as_ref().and_then(|f| f.get(key));
         QueueEntry {
             id: memo.id.clone(),
@@ -191,71 +189,6 @@ pub fn find(store: &MemoStore, id: &str) -> Result<StoredMemo> {
     )))
 }
 
-/// A memo's YAML front matter and body, rewritten key by key.
-struct FrontMatter {
-    values: serde_yaml::Mapping,
-    body: String,
-}
-
-impl FrontMatter {
-    fn parse(markdown: &str) -> std::result::Result<Self, String> {
-        let rest = markdown
-            .strip_prefix("---\n")
-            .ok_or("the memo does not start with a front matter (`---`)")?;
-        let end = rest
-            .find("\n---\n")
-            .map(|at| (at + 1, at + 5))
-            .or_else(|| {
-                rest.ends_with("\n---")
-                    .then(|| (rest.len() - 3, rest.len()))
-            })
-            .ok_or("the memo's front matter is not closed by `---`")?;
-        let values: serde_yaml::Mapping =
-            crate::yaml::from_str(&rest[..end.0]).map_err(|e| e.to_string())?;
-        Ok(FrontMatter {
-            values,
-            body: rest[end.1..].trim_start_matches('\n').to_string(),
-        })
-    }
-
-    fn get(&self, key: &str) -> Option<String> {
-        match self.values.get(key)? {
-            serde_yaml::Value::String(s) => Some(s.clone()),
-            serde_yaml::Value::Number(n) => Some(n.to_string()),
-            serde_yaml::Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
-    }
-
-    fn set(&mut self, key: &str, value: &str) {
-        self.values.insert(key.into(), value.into());
-    }
-
-    fn to_markdown(&self) -> Result<String> {
-        let front = crate::yaml::to_string(&self.values)
-            .map_err(|e| Error::internal("writing a memo's front matter", e))?;
-        Ok(format!("---\n{front}---\n\n{}", self.body))
-    }
-}
-
-fn read_front_matter(memo: &StoredMemo) -> Result<FrontMatter> {
-    let markdown = std::fs::read_to_string(&memo.path)
-        .map_err(|e| Error::io(format!("cannot read {}", memo.path.display()), e))?;
-    FrontMatter::parse(&markdown).map_err(|problem| {
-        Error::argument(format!(
-            "{}: {problem}; restore the front matter (the `.json` beside it holds the drafted memo)",
-            memo.path.display()
-        ))
-    })
-}
-
-/// Writes a memo through a temporary file, so that a crash leaves the old or the new memo.
-fn write_memo(path: &Path, front: &FrontMatter) -> Result<()> {
-    let text = front.to_markdown()?;
-    write_atomic(path, text.as_bytes())
-        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
-}
-
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -303,7 +236,7 @@ pub fn unverified_quotations(
     memo: &StoredMemo,
     repository: &VersionsRepository,
 ) -> Result<Vec<String>> {
-    let front = read_front_matter(memo)?;
+    let front = memo.open_file()?;
     let record = &memo.record;
     let mut versions = Vec::new();
     for commit in [&record.commit, &record.previous_commit]
@@ -357,11 +290,11 @@ pub fn approve(
             });
         }
     }
-    let mut front = read_front_matter(&memo)?;
+    let mut front = memo.open_file()?;
     front.set("status", "published");
     front.set("reviewed_by", by);
     front.set("reviewed_at", &now());
-    write_memo(&memo.path, &front)?;
+    memo.rewrite(&front)?;
     find(store, &memo.id)
 }
 
@@ -373,12 +306,12 @@ pub fn reject(store: &MemoStore, id: &str, reason: &str, by: &str) -> Result<Sto
         ));
     }
     let memo = find(store, id)?;
-    let mut front = read_front_matter(&memo)?;
+    let mut front = memo.open_file()?;
     front.set("status", "rejected");
     front.set("rejection_reason", reason.trim());
     front.set("reviewed_by", by);
     front.set("reviewed_at", &now());
-    write_memo(&memo.path, &front)?;
+    memo.rewrite(&front)?;
     find(store, &memo.id)
 }
 
@@ -397,7 +330,7 @@ pub struct Edit {
 /// `edited_at`, so that drafting again never overwrites a reviewer's words.
 pub fn edit(store: &MemoStore, id: &str, edit: &Edit) -> Result<StoredMemo> {
     let memo = find(store, id)?;
-    let mut front = read_front_matter(&memo)?;
+    let mut front = memo.open_file()?;
     if let Some(title) = &edit.title {
         let title = title.trim();
         if title.is_empty() || title.contains('\n') {
@@ -414,7 +347,7 @@ pub fn edit(store: &MemoStore, id: &str, edit: &Edit) -> Result<StoredMemo> {
     }
     front.set("status", "draft");
     front.set("edited_at", &now());
-    write_memo(&memo.path, &front)?;
+    memo.rewrite(&front)?;
     find(store, &memo.id)
 }
 
@@ -437,7 +370,7 @@ pub fn export_ota(store: &MemoStore, dir: &Path) -> Result<Vec<PathBuf>> {
     let mut slugs = std::collections::BTreeSet::new();
     for entry in published {
         let memo = find(store, &entry.id)?;
-        let front = read_front_matter(&memo)?;
+        let front = memo.open_file()?;
         let mut slug = crate::memo::slug(&entry.title);
         let base = slug.clone();
         let mut n = 2;
@@ -466,9 +399,7 @@ pub fn export_ota(store: &MemoStore, dir: &Path) -> Result<Vec<PathBuf>> {
         if let Some(author) = front.get("author") {
             ota.insert("author".into(), author.into());
         }
-        if let Some(serde_yaml::Value::Sequence(collections)) =
-            front.values.get("related_collections")
-        {
+        if let Some(serde_yaml::Value::Sequence(collections)) = front.value("related_collections") {
             ota.insert(
                 "related_collections".into(),
                 serde_yaml::Value::Sequence(collections.clone()),
@@ -498,19 +429,5 @@ mod tests {
             ["We share “PMI affiliate” data.", "Ads"]
         );
         assert!(quotations("No quotation, an unclosed “mark").is_empty());
-    }
-
-    #[test]
-    fn front_matter_keys_are_rewritten_and_the_body_kept() {
-        let markdown = "---\ntitle: A\nstatus: draft\n---\n\nBody “x”.\n";
-        let mut front = FrontMatter::parse(markdown).unwrap();
-        front.set("status", "published");
-        front.set("reviewed_by", "Ana");
-        let text = front.to_markdown().unwrap();
-        assert_eq!(
-            text,
-            "---\ntitle: A\nstatus: published\nreviewed_by: Ana\n---\n\nBody “x”.\n"
-        );
-        assert!(FrontMatter::parse("no front matter").is_err());
     }
 }

@@ -317,7 +317,7 @@ async fn memo_page(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respo
         Ok(memo) => memo,
         Err(error) => return error_page(StatusCode::NOT_FOUND, &error.to_string()),
     };
-    let front = match super::read_front_matter(&memo) {
+    let front = match memo.open_file() {
         Ok(front) => front,
         Err(error) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
     };
