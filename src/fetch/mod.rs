@@ -32,6 +32,7 @@ pub mod egress;
 pub mod encoding;
 pub mod safety;
 pub mod settings;
+mod source;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 pub use safety::is_public_address;
+pub use source::SourceFetcher;
 
 use crate::{Error, Result};
 use challenge::challenge;

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use sha2::Digest;
 
+use super::extract_parts;
 use super::selection::Document;
-use super::{extract_parts, part_file_name};
 use crate::declaration::Terms;
 use crate::fetch::Fetched;
 use crate::record::VersionsRepository;
@@ -93,7 +93,10 @@ pub(super) fn gives_recorded_sources(
     let mut parts = Vec::new();
     for (index, source) in terms.sources.iter().enumerate() {
         let found = [false, true].iter().find_map(|&is_pdf| {
-            let path = format!("{service_id}/{}", part_file_name(terms, index, is_pdf));
+            let path = format!(
+                "{service_id}/{}",
+                crate::record::part_source_file_name(terms, index, is_pdf)
+            );
             read_recorded(&path).map(|bytes| (bytes, is_pdf))
         });
         let Some((bytes, is_pdf)) = found else {

@@ -30,8 +30,7 @@ use futures_util::StreamExt;
 use crate::config::Config;
 use crate::declaration::{SourceDocument, Terms};
 use crate::extract;
-use crate::fetch::browser::{BrowserPool, Rendered};
-use crate::fetch::{Fetched, Fetcher};
+use crate::fetch::{Fetched, SourceFetcher};
 use crate::record::{self, NewVersion, SourceFile, VersionKind, VersionsRepository};
 use crate::report::{DocumentReport, DocumentStatus, RunLog, RunReport};
 use crate::{Error, Result};
@@ -108,9 +107,8 @@ pub async fn track_until(
         on_document(report);
     }
 
-    let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
-    // Started only if a document needs it; closed at the end of the round.
-    let browsers = Arc::new(BrowserPool::new(&config.browser, &config.fetch));
+    // The browser in it is started only if a document needs it; closed at the end of the round.
+    let fetcher = Arc::new(SourceFetcher::new(&config.fetch, &config.browser)?);
     let snapshots = Arc::new(config.snapshots.clone());
     let memory = Arc::new(SourceMemory::in_state(&config.state));
     let engine = Arc::new(same_sources::engine());
@@ -122,7 +120,6 @@ pub async fn track_until(
         .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
         .map(|document| {
             let fetcher = fetcher.clone();
-            let browsers = browsers.clone();
             let extracting = Extracting {
                 snapshots: snapshots.clone(),
                 memory: memory.clone(),
@@ -137,7 +134,7 @@ pub async fn track_until(
             // runs on the runtime's workers, not on the thread that records.
             let task = tokio::spawn(async move {
                 let started = Instant::now();
-                let result = prepare(&fetcher, &browsers, &document, extracting).await;
+                let result = prepare(&fetcher, &document, extracting).await;
                 (document, result, started)
             });
             async move { task.await.map_err(|error| (named, error)) }
@@ -220,8 +217,8 @@ pub async fn track_until(
     for (_, report) in awaiting_draft.drain(..) {
         tell(report, &mut reports);
     }
-    let browser_started = browsers.was_started();
-    browsers.close().await;
+    let browser_started = fetcher.browser_started();
+    fetcher.close().await;
     if config.record.maintenance && reports.iter().any(|r| r.commit.is_some()) {
         let snapshots = config.snapshots.clone();
         let packing = Instant::now();
@@ -431,14 +428,13 @@ struct Extracting {
 /// its blobs, so that the single recorder is left with trees and the commit. Sources fetched
 /// byte for byte as they were when the recorded text was extracted are not extracted again.
 async fn prepare(
-    fetcher: &Fetcher,
-    browsers: &BrowserPool,
+    fetcher: &SourceFetcher,
     document: &Document,
     extracting: Extracting,
 ) -> Result<Prepared> {
     let mut parts = Vec::new();
     for source in &document.terms.sources {
-        let fetched = fetch_source(fetcher, browsers, source).await?;
+        let fetched = fetcher.fetch(source).await?;
         parts.push((source.clone(), fetched));
     }
     let fetched_at = parts
@@ -547,60 +543,6 @@ async fn prepare(
     })
 }
 
-/// One source document's bytes: in the browser when declared with `executeClientScripts: true`;
-/// over plain HTTP otherwise, retried once in the browser when undeclared and HTTP met a
-/// challenge page or a reset connection (and a browser is there).
-async fn fetch_source(
-    fetcher: &Fetcher,
-    browsers: &BrowserPool,
-    source: &SourceDocument,
-) -> Result<Fetched> {
-    match source.execute_client_scripts {
-        Some(true) => render(fetcher, browsers, source).await,
-        Some(false) => fetcher.fetch(&source.fetch).await,
-        None => match fetcher.fetch(&source.fetch).await {
-            Err(error) if worth_a_browser(&error) && browsers.is_available() => {
-                tracing::info!(url = %source.fetch, "plain HTTP failed ({error}); trying the browser");
-                // When the browser fails too, the HTTP failure is the one worth reporting.
-                render(fetcher, browsers, source).await.map_err(|browser_error| {
-                    tracing::info!(url = %source.fetch, "the browser failed too: {browser_error}");
-                    error
-                })
-            }
-            other => other,
-        },
-    }
-}
-
-fn worth_a_browser(error: &Error) -> bool {
-    match error {
-        Error::Blocked { .. } => true,
-        Error::Connect { message, .. } => {
-            let message = message.to_ascii_lowercase();
-            message.contains("reset") || message.contains("closed")
-        }
-        _ => false,
-    }
-}
-
-async fn render(
-    fetcher: &Fetcher,
-    browsers: &BrowserPool,
-    source: &SourceDocument,
-) -> Result<Fetched> {
-    match browsers.render(source).await? {
-        Rendered::Html { html, final_url } => Ok(Fetched {
-            bytes: html.into_bytes(),
-            content_type: Some("text/html; charset=utf-8".into()),
-            final_url,
-            fetched_at: Utc::now(),
-            deflated: None,
-        }),
-        // PDFs are recorded as the bytes served, not as the browser's viewer page.
-        Rendered::Pdf { final_url } => fetcher.fetch(&final_url).await,
-    }
-}
-
 fn extract_parts(parts: &[(SourceDocument, Fetched)]) -> Result<String> {
     let texts = parts
         .iter()
@@ -618,37 +560,20 @@ fn extract_parts(parts: &[(SourceDocument, Fetched)]) -> Result<String> {
 }
 
 fn source_files(terms: &Terms, parts: &[(SourceDocument, Fetched)]) -> Vec<SourceFile> {
+    let is_pdf: Vec<bool> = parts
+        .iter()
+        .map(|(_, fetched)| extract::is_pdf(&fetched.bytes, fetched.content_type.as_deref()))
+        .collect();
     parts
         .iter()
-        .enumerate()
-        .map(|(index, (source, fetched))| {
-            let is_pdf = extract::is_pdf(&fetched.bytes, fetched.content_type.as_deref());
-            SourceFile {
-                file_name: part_file_name(terms, index, is_pdf),
-                bytes: fetched.bytes.clone(),
-                url: source.fetch.clone(),
-                content_type: fetched.content_type.clone(),
-            }
+        .zip(record::source_file_names(terms, &is_pdf))
+        .map(|((source, fetched), file_name)| SourceFile {
+            file_name,
+            bytes: fetched.bytes.clone(),
+            url: source.fetch.clone(),
+            content_type: fetched.content_type.clone(),
         })
         .collect()
-}
-
-/// File name of a part's source, as OTA names them; parts with the same id get a number.
-fn part_file_name(terms: &Terms, index: usize, is_pdf: bool) -> String {
-    if !terms.combined {
-        return record::source_file_name(&terms.terms_type, None, is_pdf);
-    }
-    let id = terms.sources[index].id();
-    let same_before = terms.sources[..index]
-        .iter()
-        .filter(|s| s.id() == id)
-        .count();
-    let id = if same_before > 0 {
-        format!("{id}-{}", same_before + 1)
-    } else {
-        id
-    };
-    record::source_file_name(&terms.terms_type, Some(&id), is_pdf)
 }
 
 /// The report of a change awaiting its draft, completed with what drafting gave (`None` for an
