@@ -201,8 +201,7 @@ pub async fn run(
                 in_round: true,
             },
         );
-        let mut on_document = |report: &crate::report::DocumentReport| sink.document(report);
-        let round = track::track_until(config, &documents, &mut on_document, stop);
+        let round = track::track_until(config, &documents, &mut *sink, stop);
         // Once a stop is requested, the round has `stop_timeout` to record what it fetched.
         let result = tokio::select! {
             result = round => Some(result),
@@ -212,7 +211,7 @@ pub async fn run(
             } => None,
         };
         match result {
-            Some(Ok(report)) => sink.round(&report).await,
+            Some(Ok(_)) => {}
             Some(Err(Error::Locked { .. })) => {
                 tracing::warn!("the repository is in use by another run; this round is skipped")
             }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::Config;
 use crate::record::VersionsRepository;
-use crate::report::RunReport;
+use crate::report::{RunLog, RunReport};
 use crate::track;
 use crate::{Error, Result};
 
@@ -91,9 +91,9 @@ pub async fn run(dir: &Path) -> Result<Demo> {
     config.author.name = "policydiff demo".into();
 
     let mut rounds = Vec::new();
-    rounds.push(track::track(&config, &[], &mut |_| {}).await?);
+    rounds.push(track::track(&config, &[], &mut RunLog::in_state(&config.state)).await?);
     *page.lock().unwrap_or_else(|p| p.into_inner()) = VERSION_2;
-    rounds.push(track::track(&config, &[], &mut |_| {}).await?);
+    rounds.push(track::track(&config, &[], &mut RunLog::in_state(&config.state)).await?);
     server.abort();
 
     let repository =

@@ -27,6 +27,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::basics::{state_files, write_atomic};
+pub use crate::report::{PublishReport, PublishStatus};
+use crate::report::{RunReport, Sink};
 use crate::{Error, FailureClass, Result};
 
 /// `publish:` in `config.yaml`.
@@ -66,58 +68,6 @@ fn default_token_user() -> String {
 
 fn default_timeout() -> Duration {
     Duration::from_secs(120)
-}
-
-/// How a push ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PublishStatus {
-    /// The remote branch now has the repository's tip.
-    Pushed,
-    /// The remote branch already had it.
-    UpToDate,
-    /// The push failed; the next round tries again.
-    Failed,
-    /// The remote has commits the repository does not; nothing was pushed.
-    Diverged,
-}
-
-impl PublishStatus {
-    /// The serialized name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PublishStatus::Pushed => "pushed",
-            PublishStatus::UpToDate => "up_to_date",
-            PublishStatus::Failed => "failed",
-            PublishStatus::Diverged => "diverged",
-        }
-    }
-}
-
-/// What publishing did, as the round's report and `policydiff publish` tell it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PublishReport {
-    /// The remote, without credentials.
-    pub remote: String,
-    /// The remote branch.
-    pub branch: String,
-    /// How it ended.
-    pub status: PublishStatus,
-    /// The commit pushed (or found already there).
-    pub commit: Option<String>,
-    /// Commits the push brought to the remote.
-    pub commits: usize,
-    /// The class of a failure (`publish_failed`, `publish_diverged`).
-    pub error_class: Option<FailureClass>,
-    /// What went wrong and what to do.
-    pub error: Option<String>,
-}
-
-impl PublishReport {
-    /// Whether the remote has the repository's tip.
-    pub fn succeeded(&self) -> bool {
-        matches!(self.status, PublishStatus::Pushed | PublishStatus::UpToDate)
-    }
 }
 
 /// What has been published, kept in `<state>/publish.json`.
@@ -493,6 +443,36 @@ pub fn redact(remote: &str) -> String {
             &remote[authority_start + at..]
         ),
         None => remote.to_string(),
+    }
+}
+
+/// Publishing as a sink of the round: after a round that recorded a version, or while an
+/// earlier push left commits behind, the branch is pushed, after recording (a slow or failing
+/// remote never holds a version back); the outcome goes into the round's report. An interrupted
+/// round publishes nothing.
+pub struct Publishing<'a> {
+    publisher: Option<Publisher<'a>>,
+}
+
+impl<'a> Publishing<'a> {
+    /// Publishing as configured (`None`: nothing to publish to).
+    pub fn new(publisher: Option<Publisher<'a>>) -> Self {
+        Publishing { publisher }
+    }
+}
+
+impl Sink for Publishing<'_> {
+    async fn round(&mut self, report: &mut RunReport) {
+        if self.publisher.is_none()
+            || report.interrupted
+            || (report.recorded == 0 && !has_unpushed(self.publisher))
+        {
+            return;
+        }
+        report.publish = publish(self.publisher).await.unwrap_or_else(|error| {
+            tracing::warn!("publishing state not kept: {error}");
+            None
+        });
     }
 }
 

@@ -194,7 +194,13 @@ pub struct RunReport {
     pub documents: Vec<DocumentReport>,
     /// What pushing the versions to `publish.remote` did, when publishing is set and was tried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub publish: Option<crate::publish::PublishReport>,
+    pub publish: Option<PublishReport>,
+    /// The memos the round drafted, as written (sinks announce them without reading them back).
+    #[serde(skip)]
+    pub memos: Vec<crate::memo::StoredMemo>,
+    /// The policy facts whose answer the round's changes changed.
+    #[serde(skip)]
+    pub fact_changes: Vec<crate::facts::FactChange>,
 }
 
 impl RunReport {
@@ -222,6 +228,8 @@ impl RunReport {
             browser_started,
             documents,
             publish: None,
+            memos: Vec::new(),
+            fact_changes: Vec::new(),
         }
     }
 
@@ -242,15 +250,131 @@ impl RunReport {
     }
 }
 
-/// What a caller does with a round's outcome: notifications, a summary, a collector.
+/// How a push ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishStatus {
+    /// The remote branch now has the repository's tip.
+    Pushed,
+    /// The remote branch already had it.
+    UpToDate,
+    /// The push failed; the next round tries again.
+    Failed,
+    /// The remote has commits the repository does not; nothing was pushed.
+    Diverged,
+}
+
+impl PublishStatus {
+    /// The serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublishStatus::Pushed => "pushed",
+            PublishStatus::UpToDate => "up_to_date",
+            PublishStatus::Failed => "failed",
+            PublishStatus::Diverged => "diverged",
+        }
+    }
+}
+
+/// What publishing did, as the round's report and `policydiff publish` tell it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishReport {
+    /// The remote, without credentials.
+    pub remote: String,
+    /// The remote branch.
+    pub branch: String,
+    /// How it ended.
+    pub status: PublishStatus,
+    /// The commit pushed (or found already there).
+    pub commit: Option<String>,
+    /// Commits the push brought to the remote.
+    pub commits: usize,
+    /// The class of a failure (`publish_failed`, `publish_diverged`).
+    pub error_class: Option<FailureClass>,
+    /// What went wrong and what to do.
+    pub error: Option<String>,
+}
+
+impl PublishReport {
+    /// Whether the remote has the repository's tip.
+    pub fn succeeded(&self) -> bool {
+        matches!(self.status, PublishStatus::Pushed | PublishStatus::UpToDate)
+    }
+}
+
+/// What a caller does with a round's outcome: publishing, the run log, notifications, a
+/// terminal's summary, a test's collector.
 ///
-/// The daemon hands every round to its sink; `track`'s caller does the same once.
+/// The caller of [`crate::track::track`] (the `track` command, the daemon) passes its sinks to
+/// the round, which hands each of them every document as it ends and then the round's report,
+/// in order: a tuple of sinks is a sink, and a sink early in it may add to the report what it
+/// did (publishing adds its outcome, which the run log then keeps).
 pub trait Sink: Send {
     /// A document's outcome, as soon as it is known (progress displays).
     fn document(&mut self, _report: &DocumentReport) {}
 
     /// The round's report, once the round is over and the repository is free again.
-    fn round(&mut self, report: &RunReport) -> impl std::future::Future<Output = ()> + Send;
+    fn round(&mut self, report: &mut RunReport) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// No sink: a round whose outcome only its returned report tells.
+impl Sink for () {
+    async fn round(&mut self, _report: &mut RunReport) {}
+}
+
+impl<A: Sink, B: Sink> Sink for (A, B) {
+    fn document(&mut self, report: &DocumentReport) {
+        self.0.document(report);
+        self.1.document(report);
+    }
+
+    async fn round(&mut self, report: &mut RunReport) {
+        self.0.round(report).await;
+        self.1.round(report).await;
+    }
+}
+
+impl<A: Sink, B: Sink, C: Sink> Sink for (A, B, C) {
+    fn document(&mut self, report: &DocumentReport) {
+        self.0.document(report);
+        self.1.document(report);
+        self.2.document(report);
+    }
+
+    async fn round(&mut self, report: &mut RunReport) {
+        self.0.round(report).await;
+        self.1.round(report).await;
+        self.2.round(report).await;
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for &mut S {
+    fn document(&mut self, report: &DocumentReport) {
+        (**self).document(report);
+    }
+
+    fn round(&mut self, report: &mut RunReport) -> impl std::future::Future<Output = ()> + Send {
+        (**self).round(report)
+    }
+}
+
+/// The last time a round fetched the service's documents without failure, from run reports
+/// (newest last).
+pub fn last_verified(runs: &[RunReport], service: &str) -> Option<String> {
+    runs.iter()
+        .rev()
+        .find(|run| {
+            let documents: Vec<_> = run
+                .documents
+                .iter()
+                .filter(|d| d.service == service)
+                .collect();
+            !documents.is_empty() && documents.iter().all(|d| d.status != DocumentStatus::Failed)
+        })
+        .map(|run| {
+            run.finished_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
 }
 
 /// `<state>/runs.jsonl`: one run report per line, appended after every round.
@@ -280,6 +404,16 @@ impl RunLog {
     /// The latest `count` reports, oldest first; lines that do not parse are skipped.
     pub fn recent(&self, count: usize) -> Result<Vec<RunReport>> {
         self.lines.recent(count)
+    }
+}
+
+/// The run log as a sink: every round's report is kept (a log that cannot be written is said,
+/// never the round's failure).
+impl Sink for RunLog {
+    async fn round(&mut self, report: &mut RunReport) {
+        if let Err(error) = self.append(report) {
+            tracing::error!("the run report was not kept: {error}");
+        }
     }
 }
 

@@ -10,8 +10,9 @@ use policydiff::audit::{self, History, render};
 use policydiff::config::Config;
 use policydiff::declaration::{self, Severity, adhoc};
 use policydiff::memo::{self, MemoStore, Stored};
+use policydiff::publish::Publishing;
 use policydiff::record::VersionsRepository;
-use policydiff::report::{DocumentReport, DocumentStatus, RunReport, Sink};
+use policydiff::report::{DocumentReport, DocumentStatus, RunLog, RunReport, Sink};
 use policydiff::units::date_argument;
 use policydiff::{Error, Result, extract, notify};
 
@@ -45,14 +46,13 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().map_err(|e| Error::io("cannot start the async runtime", e))
 }
 
-/// What a terminal shows of a round: a progress line while it runs, then the notifications.
-struct Terminal<'a> {
-    config: &'a Config,
+/// What a terminal shows of a round: a progress line while it runs.
+struct Terminal {
     progress: Option<indicatif::ProgressBar>,
     counts: (usize, usize, usize),
 }
 
-impl Sink for Terminal<'_> {
+impl Sink for Terminal {
     fn document(&mut self, report: &DocumentReport) {
         let (recorded, unchanged, failed) = &mut self.counts;
         if report.status.recorded() {
@@ -70,16 +70,10 @@ impl Sink for Terminal<'_> {
         }
     }
 
-    async fn round(&mut self, report: &RunReport) {
+    async fn round(&mut self, _report: &mut RunReport) {
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
         }
-        let notice = notify::after_round(self.config, report).await;
-        tracing::debug!(
-            memos = notice.memos.len(),
-            failures = notice.failures.len(),
-            "notifications handed over"
-        );
     }
 }
 
@@ -98,22 +92,16 @@ fn track(config_path: Option<&Path>, args: TrackArgs) -> Result<ExitCode> {
         bar
     });
     let mut terminal = Terminal {
-        config: &config,
         progress,
         counts: (0, 0, 0),
     };
     let report = runtime.block_on(async {
-        let result = policydiff::track::track(&config, &args.documents, &mut |report| {
-            terminal.document(report)
-        })
-        .await;
+        let mut sinks = (&mut terminal, round_sinks(&config));
+        let result = policydiff::track::track(&config, &args.documents, &mut sinks).await;
         if let Some(bar) = &terminal.progress {
             bar.finish_and_clear();
         }
-        let report = result?;
-        // Notifications may wait on slow receivers: the repository is free by then.
-        terminal.round(&report).await;
-        Ok::<_, Error>(report)
+        result
     })?;
     if args.json {
         let json = serde_json::to_string_pretty(&report)
@@ -130,13 +118,22 @@ fn track(config_path: Option<&Path>, args: TrackArgs) -> Result<ExitCode> {
     })
 }
 
-/// The daemon's sink: a log line per round, then the notifications.
-struct DaemonSink<'a> {
-    config: &'a Config,
+/// What every round hands its report to, in this order, once the repository is free: publishing
+/// (its outcome joins the report), the run log, then the notifications (which may wait on slow
+/// receivers).
+fn round_sinks(config: &Config) -> impl Sink + '_ {
+    (
+        Publishing::new(config.publisher()),
+        RunLog::in_state(&config.state),
+        notify::Notifier::new(config),
+    )
 }
 
-impl Sink for DaemonSink<'_> {
-    async fn round(&mut self, report: &RunReport) {
+/// The daemon's own sink: a log line per round.
+struct DaemonLog;
+
+impl Sink for DaemonLog {
+    async fn round(&mut self, report: &mut RunReport) {
         tracing::info!(
             recorded = report.recorded,
             unchanged = report.unchanged,
@@ -144,7 +141,6 @@ impl Sink for DaemonSink<'_> {
             held_back = report.held_back,
             "round finished"
         );
-        notify::after_round(self.config, report).await;
     }
 }
 
@@ -152,7 +148,7 @@ fn daemon(config_path: Option<&Path>, args: DaemonArgs) -> Result<ExitCode> {
     let config = Config::load(config_path)?;
     output::init_logging(args.quiet, args.verbose, false);
     let runtime = runtime()?;
-    let mut sink = DaemonSink { config: &config };
+    let mut sink = (DaemonLog, round_sinks(&config));
     runtime.block_on(policydiff::daemon::run_until_signalled(&config, &mut sink))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -775,7 +771,7 @@ fn facts(config_path: Option<&Path>, args: FactsArgs) -> Result<ExitCode> {
         .unwrap_or_default();
     for service in &mut services {
         if at.is_none()
-            && let Some(verified) = facts::last_verified_in_runs(&runs, &service.service)
+            && let Some(verified) = policydiff::report::last_verified(&runs, &service.service)
         {
             service.last_verified = Some(verified);
         }

@@ -1096,28 +1096,6 @@ impl FactLog {
     }
 }
 
-/// The last time a round fetched the service's documents without failure, from run reports
-/// (newest last).
-pub fn last_verified_in_runs(runs: &[crate::report::RunReport], service: &str) -> Option<String> {
-    runs.iter()
-        .rev()
-        .find(|run| {
-            let documents: Vec<_> = run
-                .documents
-                .iter()
-                .filter(|d| d.service == service)
-                .collect();
-            !documents.is_empty()
-                && documents
-                    .iter()
-                    .all(|d| d.status != crate::report::DocumentStatus::Failed)
-        })
-        .map(|run| {
-            run.finished_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        })
-}
-
 /// Every service of the repository (or the one named), in id order.
 pub fn repository_facts(
     repository: &VersionsRepository,

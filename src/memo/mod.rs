@@ -32,12 +32,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analyse::{Analysis, BlockChange, Change, ChangeKind, Taxonomy, plain_text, sentences};
-use crate::config::MemoConfig;
 use crate::record::{VersionChange, VersionsRepository};
 use crate::{Error, Result};
 
+mod settings;
 pub mod statement;
 mod store;
+pub use settings::MemoConfig;
 pub use store::{MemoFile, MemoRecord, MemoStore, Stored, StoredMemo};
 
 /// Longest quotation, in characters.

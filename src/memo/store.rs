@@ -322,6 +322,38 @@ impl MemoStore {
     /// never overwritten (a number is added), a reviewed memo of the same change is kept, a
     /// draft of the same change is rewritten.
     pub fn write(&self, memo: &Memo, service_id: &str, terms_type: &str) -> Result<Stored> {
+        self.write_record(memo, service_id, terms_type)
+            .map(|(stored, _)| stored)
+    }
+
+    /// Writes a memo just drafted, as [`MemoStore::write`] does; gives the stored memo when it
+    /// was written (`None` when a reviewed memo of the same change was kept).
+    pub fn write_draft(
+        &self,
+        memo: &Memo,
+        service_id: &str,
+        terms_type: &str,
+    ) -> Result<Option<StoredMemo>> {
+        let (stored, record) = self.write_record(memo, service_id, terms_type)?;
+        Ok(stored.written().map(|path| StoredMemo {
+            id: path
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path,
+            status: "draft".to_string(),
+            title: record.title.clone(),
+            edited: false,
+            record,
+        }))
+    }
+
+    fn write_record(
+        &self,
+        memo: &Memo,
+        service_id: &str,
+        terms_type: &str,
+    ) -> Result<(Stored, MemoRecord)> {
         let dir = &self.dir;
         std::fs::create_dir_all(dir).map_err(|e| {
             Error::io(
@@ -355,7 +387,7 @@ impl MemoStore {
                 && existing.record.same_change(&record)
             {
                 if !existing.is_redraftable() {
-                    return Ok(Stored::KeptReviewed(markdown));
+                    return Ok((Stored::KeptReviewed(markdown), record));
                 }
                 break markdown;
             }
@@ -369,7 +401,7 @@ impl MemoStore {
             .map_err(|e| Error::io(format!("cannot write {}", sidecar.display()), e))?;
         write_atomic(&path, memo.to_markdown().as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-        Ok(Stored::Written(path))
+        Ok((Stored::Written(path), record))
     }
 }
 

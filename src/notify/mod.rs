@@ -1,7 +1,9 @@
-//! Notifications after each round: the Atom feed, webhooks, and failure streaks.
+//! Notifications after each round: the Atom feed, webhooks, the e-mail digest, and failure
+//! streaks; one file per way (`feed`, `webhook`, `smtp`, `streaks`).
 //!
-//! [`after_round`] runs at the end of every round: the caller (`policydiff track`, the daemon)
-//! hands it the round's [`RunReport`], directly or through the [`Notifier`] sink:
+//! [`Notifier`] is a [`Sink`] the caller (`policydiff track`, the daemon) passes to the round;
+//! it announces what the round's report holds (its memos and policy-fact changes come with it,
+//! nothing is read back from disk) through [`after_round`]:
 //! - failure streaks are kept in `<state>/failures.json`; a document failing `notify.failure_streak`
 //!   rounds in a row is reported once as a persistent failure, and once more when it recovers;
 //!   publishing to a remote (the round's `publish` outcome) follows the same rule, as the
@@ -15,12 +17,10 @@
 //! password come from environment variables (or a file) named in the configuration, never from
 //! the configuration itself.
 
-use std::path::Path;
-
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::memo::{MemoStore, StoredMemo};
+use crate::memo::StoredMemo;
 use crate::report::{RunReport, Sink};
 
 mod feed;
@@ -105,34 +105,16 @@ pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
             tracing::warn!("failure streaks not updated: {error}");
             Vec::new()
         });
-    let store = MemoStore::new(&config.memos.dir);
     let memos: Vec<MemoNotice> = report
-        .documents
+        .memos
         .iter()
-        .filter_map(|d| d.memo.as_deref())
-        .filter_map(|path| store.read(Path::new(path)))
-        .map(|memo| memo_notice(memo, config))
+        .map(|memo| memo_notice(memo.clone(), config))
         .filter(|m| passes_thresholds(m, config))
         // With `only_published`, memos are announced when a reviewer publishes them.
         .filter(|m| !config.notify.only_published || m.status == "published")
         .collect();
-    // The answer changes the round's commits made (logged while recording).
-    let commits: Vec<&str> = report
-        .documents
-        .iter()
-        .filter_map(|d| d.commit.as_deref())
-        .collect();
-    let facts: Vec<crate::facts::FactChange> = crate::facts::FactLog::in_dir(&config.memos.dir)
-        .read()
-        .unwrap_or_else(|error| {
-            tracing::warn!("policy fact changes not read: {error}");
-            Vec::new()
-        })
-        .into_iter()
-        .filter(|change| commits.contains(&change.commit.as_str()))
-        .collect();
     let notice = RoundNotice {
-        facts,
+        facts: report.fact_changes.clone(),
         round: serde_json::json!({
             "started_at": report.started_at,
             "finished_at": report.finished_at,
@@ -145,7 +127,7 @@ pub async fn after_round(config: &Config, report: &RunReport) -> RoundNotice {
         failures,
     };
     if config.notify.feed
-        && (report.documents.iter().any(|d| d.memo.is_some()) || !notice.facts.is_empty())
+        && (!report.memos.is_empty() || !notice.facts.is_empty())
         && let Err(error) = write_feed(config)
     {
         tracing::warn!("feed not written: {error}");
@@ -224,7 +206,7 @@ impl<'a> Notifier<'a> {
 }
 
 impl Sink for Notifier<'_> {
-    async fn round(&mut self, report: &RunReport) {
+    async fn round(&mut self, report: &mut RunReport) {
         after_round(self.config, report).await;
     }
 }

@@ -149,6 +149,8 @@ mod tests {
             interrupted: false,
             browser_started: false,
             publish: None,
+            memos: Vec::new(),
+            fact_changes: Vec::new(),
             documents: vec![DocumentReport {
                 service: "Example".into(),
                 terms_type: "Privacy Policy".into(),

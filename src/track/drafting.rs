@@ -18,12 +18,12 @@
 //! (each keeps its own search caches).
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::config::Config;
+use crate::facts::FactChange;
 use crate::facts::rules::Rules;
-use crate::memo::MemoStore;
+use crate::memo::{MemoStore, StoredMemo};
 use crate::record::{self, VersionKind, VersionsRepository};
 use crate::{Error, Result};
 
@@ -50,8 +50,18 @@ impl DraftJob {
 /// What drafting a change gave.
 pub(super) struct Drafted {
     pub ticket: usize,
-    /// The version's kind and the memo written (none when a reviewed memo is kept as it is).
-    pub outcome: Result<(VersionKind, Option<PathBuf>)>,
+    /// What the change gave, or why no memo was drafted.
+    pub outcome: Result<DraftOutcome>,
+}
+
+/// What drafting a change gave.
+pub(super) struct DraftOutcome {
+    /// The version's kind.
+    pub kind: VersionKind,
+    /// The memo written (none when a reviewed memo is kept as it is).
+    pub memo: Option<StoredMemo>,
+    /// The policy facts whose answer the change changed.
+    pub fact_changes: Vec<FactChange>,
 }
 
 /// Drafting threads of a round, at most (analysis is CPU-bound: more threads than cores only
@@ -313,12 +323,7 @@ struct Drafter {
 impl Drafter {
     /// Drafts the memo of a change just recorded and keeps it in the memo store; returns the
     /// version's kind as history tells it and the memo's file.
-    fn draft(
-        &self,
-        job: &DraftJob,
-        config: &Config,
-        analysis: &Analysis,
-    ) -> Result<(VersionKind, Option<PathBuf>)> {
+    fn draft(&self, job: &DraftJob, config: &Config, analysis: &Analysis) -> Result<DraftOutcome> {
         let changes = self
             .repository
             .document_changes(&job.service_id, &job.terms_type)?;
@@ -366,16 +371,19 @@ impl Drafter {
         {
             tracing::warn!("policy fact changes not logged: {error}");
         }
-        let path = match memo {
+        let memo = match memo {
             Some(mut memo) => {
                 memo.mention_fact_changes(&fact_changes, &job.terms_type);
                 self.store
-                    .write(&memo, &job.service_id, &job.terms_type)?
-                    .written()
+                    .write_draft(&memo, &job.service_id, &job.terms_type)?
             }
             None => None,
         };
-        Ok((change.kind(), path))
+        Ok(DraftOutcome {
+            kind: change.kind(),
+            memo,
+            fact_changes,
+        })
     }
 }
 

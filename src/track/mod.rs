@@ -32,7 +32,7 @@ use crate::declaration::{SourceDocument, Terms};
 use crate::extract;
 use crate::fetch::{Fetched, SourceFetcher};
 use crate::record::{self, NewVersion, SourceFile, VersionKind, VersionsRepository};
-use crate::report::{DocumentReport, DocumentStatus, RunLog, RunReport};
+use crate::report::{DocumentReport, DocumentStatus, RunReport, Sink};
 use crate::{Error, Result};
 
 mod drafting;
@@ -64,13 +64,14 @@ struct Prepared {
     technical: Option<bool>,
 }
 
-/// Runs one round over the declarations; `on_document` sees each outcome as it happens.
+/// Runs one round over the declarations; `sink` sees each document's outcome as it happens,
+/// then the round's report (see [`Sink`]).
 pub async fn track(
     config: &Config,
     selection: &[String],
-    on_document: &mut (dyn FnMut(&DocumentReport) + Send),
+    sink: &mut impl Sink,
 ) -> Result<RunReport> {
-    track_until(config, selection, on_document, &AtomicBool::new(false)).await
+    track_until(config, selection, sink, &AtomicBool::new(false)).await
 }
 
 /// Runs one round, starting no new document once `stop` is set; documents already fetched are
@@ -78,7 +79,7 @@ pub async fn track(
 pub async fn track_until(
     config: &Config,
     selection: &[String],
-    on_document: &mut (dyn FnMut(&DocumentReport) + Send),
+    sink: &mut impl Sink,
     stop: &AtomicBool,
 ) -> Result<RunReport> {
     let started_at = Utc::now();
@@ -104,7 +105,7 @@ pub async fn track_until(
         tracing::warn!("recording commit by commit: {error}");
     }
     for report in &reports {
-        on_document(report);
+        sink.document(report);
     }
 
     // The browser in it is started only if a document needs it; closed at the end of the round.
@@ -152,10 +153,12 @@ pub async fn track_until(
             "{}",
             report.error.as_deref().unwrap_or("")
         );
-        on_document(&report);
+        sink.document(&report);
         reports.push(report);
     };
     let mut ticket = 0;
+    // What drafting produced, handed to the sinks with the round's report.
+    let mut produced = Produced::default();
     // Commits made but not yet written to disk: recorded (told, drafted) once their batch is.
     let mut unwritten = Unwritten::default();
     loop {
@@ -189,7 +192,7 @@ pub async fn track_until(
             }
         }
         for drafted in drafting.ready() {
-            if let Some(report) = with_draft(&mut awaiting_draft, drafted) {
+            if let Some(report) = with_draft(&mut awaiting_draft, drafted, &mut produced) {
                 tell(report, &mut reports);
             }
         }
@@ -208,7 +211,7 @@ pub async fn track_until(
     repository.update_working_tree();
     tracing::debug!("working tree updated after {:?}", started.elapsed());
     for drafted in drafting.finish().await {
-        if let Some(report) = with_draft(&mut awaiting_draft, drafted) {
+        if let Some(report) = with_draft(&mut awaiting_draft, drafted, &mut produced) {
             tell(report, &mut reports);
         }
     }
@@ -237,20 +240,17 @@ pub async fn track_until(
         stop.load(Ordering::SeqCst),
         browser_started,
     );
-    // Published after recording, so that a slow or failing remote never holds a version back;
-    // a round that recorded nothing still pushes what an earlier failed push left.
-    if !report.interrupted
-        && (report.recorded > 0 || crate::publish::has_unpushed(config.publisher()))
-    {
-        report.publish = crate::publish::publish(config.publisher())
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!("publishing state not kept: {error}");
-                None
-            });
-    }
-    RunLog::in_state(&config.state).append(&report)?;
+    report.memos = produced.memos;
+    report.fact_changes = produced.fact_changes;
+    sink.round(&mut report).await;
     Ok(report)
+}
+
+/// What the round's drafting produced, for its sinks.
+#[derive(Default)]
+struct Produced {
+    memos: Vec<crate::memo::StoredMemo>,
+    fact_changes: Vec<crate::facts::FactChange>,
 }
 
 /// What the recording loop waits for next.
@@ -581,15 +581,20 @@ fn source_files(terms: &Terms, parts: &[(SourceDocument, Fetched)]) -> Vec<Sourc
 fn with_draft(
     awaiting: &mut Vec<(usize, DocumentReport)>,
     drafted: Drafted,
+    produced: &mut Produced,
 ) -> Option<DocumentReport> {
     let at = awaiting
         .iter()
         .position(|(ticket, _)| *ticket == drafted.ticket)?;
     let (_, mut report) = awaiting.remove(at);
     match drafted.outcome {
-        Ok((kind, path)) => {
-            report.status = kind.into();
-            report.memo = path.map(|p| p.display().to_string());
+        Ok(outcome) => {
+            report.status = outcome.kind.into();
+            if let Some(memo) = outcome.memo {
+                report.memo = Some(memo.path.display().to_string());
+                produced.memos.push(memo);
+            }
+            produced.fact_changes.extend(outcome.fact_changes);
         }
         Err(error) => {
             tracing::warn!(service = %report.service, terms = %report.terms_type, "no memo: {error}")
