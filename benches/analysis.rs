@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
                 after: &after,
             };
             draft(&input, &analysis, &config, &taxonomy)
-        })
+        });
     });
 }
 

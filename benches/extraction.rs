@@ -41,7 +41,7 @@ fn bench_extraction(c: &mut Criterion) {
                     &source,
                 )
                 .expect("extracts")
-            })
+            });
         });
     }
     group.finish();

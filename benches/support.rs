@@ -4,12 +4,12 @@
 
 /// A page shaped like a large platform's privacy policy: navigation and scripts around a
 /// main element of sections with headings, paragraphs with links, lists and tables.
-pub fn policy_page(target_bytes: usize) -> String {
+pub(crate) fn policy_page(target_bytes: usize) -> String {
     seeded_policy_page(target_bytes, 0)
 }
 
 /// The same shape, with text that depends on `seed`.
-pub fn seeded_policy_page(target_bytes: usize, seed: u32) -> String {
+pub(crate) fn seeded_policy_page(target_bytes: usize, seed: u32) -> String {
     let words = [
         "we",
         "collect",
@@ -96,7 +96,7 @@ pub fn seeded_policy_page(target_bytes: usize, seed: u32) -> String {
 
 /// Resident memory of a process, in kB (0 when it is gone).
 #[allow(dead_code)]
-pub fn rss_kb(pid: u32) -> u64 {
+pub(crate) fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
@@ -109,7 +109,7 @@ pub fn rss_kb(pid: u32) -> u64 {
 
 /// The page as a policy edit leaves it: one sentence added to a section, one word changed in
 /// another, a list item added — the shape of most recorded changes, unlike a rewrite.
-pub fn edited_policy_page(page: &str, seed: u32) -> String {
+pub(crate) fn edited_policy_page(page: &str, seed: u32) -> String {
     let mut edited = page.replacen(
         "</h2>",
         &format!(

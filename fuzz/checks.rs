@@ -11,7 +11,7 @@ use policydiff::declaration::{RangeEnd, RangeSelector, Selector, Side, SourceDoc
 use policydiff::memo::{MemoInput, draft};
 
 /// HTML → Markdown: any bytes, as a page with selectors, removals and a range.
-pub fn extract_html(data: &[u8]) {
+pub(crate) fn extract_html(data: &[u8]) {
     let source = SourceDocument {
         fetch: "https://example.com/legal/privacy".into(),
         select: vec![
@@ -36,7 +36,7 @@ pub fn extract_html(data: &[u8]) {
 }
 
 /// Declaration parsing and validation: any text as `<service>.json`, and as its history file.
-pub fn declaration(data: &[u8]) {
+pub(crate) fn declaration(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -47,7 +47,7 @@ pub fn declaration(data: &[u8]) {
 }
 
 /// config.yaml parsing: any text (alias bombs, wrong types, unknown keys).
-pub fn config(data: &[u8]) {
+pub(crate) fn config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -56,7 +56,7 @@ pub fn config(data: &[u8]) {
 
 /// Change analysis and memo drafting of two texts (split at the first NUL byte); every
 /// quotation of the memo must stand verbatim in the text it quotes.
-pub fn analyse(data: &[u8]) {
+pub(crate) fn analyse(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (before, after) = text.split_once('\0').unwrap_or((&text, ""));
     // Built once: compiling the topic patterns dominates a run otherwise.

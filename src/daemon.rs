@@ -213,7 +213,7 @@ pub async fn run(
         match result {
             Some(Ok(_)) => {}
             Some(Err(Error::Locked { .. })) => {
-                tracing::warn!("the repository is in use by another run; this round is skipped")
+                tracing::warn!("the repository is in use by another run; this round is skipped");
             }
             Some(Err(error)) => tracing::error!("round failed: {error}"),
             None => {

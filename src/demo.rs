@@ -44,7 +44,9 @@ async fn serve(listener: tokio::net::TcpListener, page: Arc<Mutex<&'static str>>
         tokio::spawn(async move {
             let mut request = vec![0u8; 4096];
             let _ = stream.read(&mut request).await;
-            let body = *page.lock().unwrap_or_else(|p| p.into_inner());
+            let body = *page
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let response = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
@@ -92,7 +94,9 @@ pub async fn run(dir: &Path) -> Result<Demo> {
 
     let mut rounds = Vec::new();
     rounds.push(track::track(&config, &[], &mut RunLog::in_state(&config.state)).await?);
-    *page.lock().unwrap_or_else(|p| p.into_inner()) = VERSION_2;
+    *page
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = VERSION_2;
     rounds.push(track::track(&config, &[], &mut RunLog::in_state(&config.state)).await?);
     server.abort();
 

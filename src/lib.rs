@@ -19,9 +19,10 @@
 //!   recorded versions, each answer with its verbatim evidence and the commit since
 //!   which it has held.
 //!
-//! Around them: [`track`] runs one round through every stage and returns its
-//! [`report::RunReport`]; [`report`] is the round's outcome as data (document statuses,
-//! run reports, `runs.jsonl`) and the [`report::Sink`] that callers hand it to;
+//! Around them: [`track`] runs one round through every stage, hands each document and then its
+//! [`report::RunReport`] to the sinks its caller passes, and returns the report; [`report`] is
+//! the round's outcome as data (document statuses, run reports, `runs.jsonl`) and the
+//! [`report::Sink`] trait; [`publish`] and [`notify`] are sinks;
 //! [`schedule`] and [`daemon`] run rounds on a clock; [`notify`] sends feeds, webhooks and
 //! digests; [`review`] is the reviewer's loop over drafted memos (queue, approve with the
 //! verbatim check, reject, edit, the local review page); [`status`] reads run reports; [`audit`] queries, verifies, renders and exports
@@ -32,27 +33,32 @@
 //!
 //! # How the modules depend on each other
 //!
-//! The graph is a tree, checked by reading each module's `use crate::` lines: a stage
-//! imports only earlier stages, the modules around the stages import the stages, and
-//! nothing imports the binary (`src/main.rs` and `src/cli/`, argument parsing and printing).
+//! Checked by `tests/architecture.rs`, which reads each module's `use crate::` lines: a stage
+//! imports only earlier stages, the modules around the stages import the stages, nothing
+//! imports the binary (`src/main.rs` and `src/cli/`, argument parsing and printing), and the
+//! drawing below is the imports, module by module (the leaves `error`, `units`, `yaml` and
+//! `basics` — atomic writes, the JSON-lines log, escaping, the state folder's file names — left
+//! out: every module may use them).
 //!
 //! ```text
-//! error, units, yaml                     leaves: every module may use them
-//! declaration → units                    the stages, in the data's order:
-//! fetch       → declaration                HTTP and the browser (settings: fetch::settings)
-//! extract     → declaration                HTML/PDF → Markdown
-//! record                                   the versions repository and its vocabulary
-//! analyse                                  two texts → changes, topics, significance
-//! facts       → analyse, record, report    policy facts, their evidence and history
-//! memo        → analyse, record, facts     the memo and its store (memo::MemoStore)
-//! config      → fetch, schedule, facts     config.yaml assembles the settings types
-//! report      → record                     a round's outcome
-//! track       → every stage, report        one round; returns its report
-//! daemon      → track, schedule, report    rounds on a clock, handed to a Sink
-//! notify      → report, memo, facts        a Sink: feed, webhooks, e-mail
-//! review      → memo, record, notify       the reviewer's loop and the review page
-//! status      → report, memo, daemon
-//! audit       → record, memo, declaration  log, show, diff, render, verify, export
+//! declaration → none                       the stages, in the data's order:
+//! fetch       → declaration                  HTTP and the browser (fetch::SourceFetcher)
+//! extract     → declaration                  HTML/PDF → Markdown
+//! record      → declaration, fetch           the versions repository, its layout and history
+//! analyse     → none                         two texts → changes, topics, significance
+//! facts       → analyse, record              policy facts, their evidence and history
+//! memo        → analyse, facts, record       the memo and its store (memo::MemoStore)
+//! report      → facts, memo, record          a round's outcome and the Sink it is handed to
+//! publish     → report                       a sink: pushing the versions to a remote
+//! notify      → config, facts, memo, report  a sink: feed, webhooks, e-mail, failure streaks
+//! config      → facts, fetch, memo, publish, schedule   config.yaml → the settings types
+//! track       → analyse, config, declaration, extract, facts, fetch, memo, record, report
+//! schedule    → none                         cron and time zones
+//! daemon      → config, publish, report, schedule, track   rounds on a clock, same sinks
+//! review      → analyse, config, memo, notify, record   the reviewer's loop and page
+//! status      → config, daemon, memo, notify, publish, report, schedule
+//! audit       → declaration, memo, record    log, show, diff, render, verify, export
+//! demo        → config, record, report, track
 //! ```
 //!
 //! Versions have one vocabulary, [`record::VersionKind`] (first record, new changes,
@@ -71,8 +77,6 @@
 //! let text = extract(page, Some("text/html"), &terms.sources[0].fetch, &terms.sources[0]).unwrap();
 //! assert_eq!(text.markdown, "### Sharing\n\nWe share _nothing_.");
 //! ```
-
-#![warn(missing_docs)]
 
 pub mod declaration;
 pub mod error;

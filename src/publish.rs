@@ -206,10 +206,10 @@ pub async fn publish(publisher: Option<Publisher<'_>>) -> Result<Option<PublishR
     }
     match &report.error {
         Some(error) => {
-            tracing::warn!(remote = %report.remote, "publish {}: {error}", report.status.as_str())
+            tracing::warn!(remote = %report.remote, "publish {}: {error}", report.status.as_str());
         }
         None => {
-            tracing::info!(remote = %report.remote, commits = report.commits, "publish {}", report.status.as_str())
+            tracing::info!(remote = %report.remote, commits = report.commits, "publish {}", report.status.as_str());
         }
     }
     state.last_attempt = Some(report.clone());

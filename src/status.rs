@@ -144,7 +144,7 @@ pub fn status(config: &Config) -> Result<Report> {
                     });
                 }
                 DocumentStatus::HeldBack => {
-                    held_back.push((document.service.clone(), document.terms_type.clone()))
+                    held_back.push((document.service.clone(), document.terms_type.clone()));
                 }
                 _ => {}
             }

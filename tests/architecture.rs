@@ -121,3 +121,91 @@ fn stages_never_import_what_runs_them() {
     // Tracking returns its report; notifying is the caller's choice.
     assert!(!graph["track"].contains("notify"), "track imports notify");
 }
+
+/// The leaves every module may use, then the stages in the data's order.
+const LEAVES: [&str; 4] = ["error", "units", "yaml", "basics"];
+const STAGES: [&str; 8] = [
+    "declaration",
+    "fetch",
+    "extract",
+    "record",
+    "analyse",
+    "facts",
+    "memo",
+    "report",
+];
+
+#[test]
+fn a_stage_imports_only_earlier_stages() {
+    let graph = imports();
+    for (at, stage) in STAGES.iter().enumerate() {
+        for name in &graph[*stage] {
+            if LEAVES.contains(&name.as_str()) {
+                continue;
+            }
+            let earlier = STAGES[..at].contains(&name.as_str());
+            assert!(
+                earlier,
+                "the stage {stage} imports {name}, which is not an earlier stage ({})",
+                STAGES[..at].join(", ")
+            );
+        }
+    }
+    for leaf in LEAVES {
+        for name in &graph[leaf] {
+            assert!(
+                LEAVES.contains(&name.as_str()),
+                "the leaf {leaf} imports {name}"
+            );
+        }
+    }
+}
+
+/// The graph drawn in lib.rs's overview: module → the modules it imports (leaves left out).
+fn drawn_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let lib =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
+    let drawing = lib
+        .split("//! ```text")
+        .nth(1)
+        .and_then(|rest| rest.split("//! ```").next())
+        .expect("lib.rs draws the module graph in a ```text block");
+    let mut graph = BTreeMap::new();
+    for line in drawing.lines() {
+        let line = line.trim_start_matches("//!").trim();
+        let Some((module, rest)) = line.split_once('→') else {
+            continue;
+        };
+        // The names end where the description starts (two spaces or more).
+        let names = rest.trim().split("  ").next().unwrap_or("");
+        let names: BTreeSet<String> = names
+            .split(',')
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty() && name != "none")
+            .collect();
+        graph.insert(module.trim().to_string(), names);
+    }
+    graph
+}
+
+#[test]
+fn the_graph_in_lib_rs_is_the_imports() {
+    let drawn = drawn_graph();
+    let graph = imports();
+    assert!(drawn.len() > 10, "lib.rs draws too few modules: {drawn:?}");
+    for (module, names) in &graph {
+        if LEAVES.contains(&module.as_str()) || module == "cli" || module == "main" {
+            continue;
+        }
+        let imported: BTreeSet<String> = names
+            .iter()
+            .filter(|name| !LEAVES.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        assert_eq!(
+            drawn.get(module),
+            Some(&imported),
+            "lib.rs's graph of {module} is not what it imports"
+        );
+    }
+}

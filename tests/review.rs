@@ -244,13 +244,13 @@ fn an_unknown_memo_id_is_a_clear_usage_error() {
 }
 
 /// The review page, started on a free port; its address is the first line it prints.
-pub struct ReviewServer {
+struct ReviewServer {
     child: Child,
-    pub address: String,
+    address: String,
 }
 
 impl ReviewServer {
-    pub fn start(ws: &Workspace, extra: &[&str], env: &[(&str, &str)]) -> ReviewServer {
+    fn start(ws: &Workspace, extra: &[&str], env: &[(&str, &str)]) -> ReviewServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_policydiff"))
             .current_dir(ws.path())
             .args(["review", "serve", "--port", "0", "--by", "Ana"])

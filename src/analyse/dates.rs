@@ -56,7 +56,7 @@ fn date_pattern() -> &'static Regex {
 }
 
 /// Reads the first date in `text`, as YYYY-MM-DD.
-pub fn first_date(text: &str) -> Option<String> {
+pub(super) fn first_date(text: &str) -> Option<String> {
     for caps in date_pattern().captures_iter(text) {
         let parsed = if let (Some(m), Some(d), Some(y)) = (caps.get(1), caps.get(2), caps.get(3)) {
             ymd(y.as_str(), month_number(m.as_str()), d.as_str())

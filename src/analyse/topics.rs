@@ -316,7 +316,10 @@ impl Default for Taxonomy {
             topics: DEFAULTS
                 .iter()
                 .map(|(name, label, weight, keywords)| {
-                    let keywords: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
+                    let keywords: Vec<String> = keywords
+                        .iter()
+                        .map(std::string::ToString::to_string)
+                        .collect();
                     Topic {
                         name: name.to_string(),
                         label: label.to_string(),

@@ -289,7 +289,7 @@ fn walk_tree(
             );
             continue;
         };
-        for entry in tree.iter() {
+        for entry in &tree {
             match entry.kind() {
                 Some(ObjectType::Tree) => pending.push(entry.id()),
                 Some(ObjectType::Blob)
@@ -390,7 +390,7 @@ fn check_commit(
     verification: &mut Verification,
 ) {
     let oid = commit.id();
-    let (Ok(tree), parent_tree) = (commit.tree(), parent.map(|p| p.tree())) else {
+    let (Ok(tree), parent_tree) = (commit.tree(), parent.map(git2::Commit::tree)) else {
         return;
     };
     let parent_tree = match parent_tree {

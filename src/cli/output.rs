@@ -146,7 +146,7 @@ pub(crate) fn print_verification(verification: &Verification) {
         let commit = problem
             .commit
             .as_deref()
-            .map(|c| format!("{:.10} ", c))
+            .map(|c| format!("{c:.10} "))
             .unwrap_or_default();
         let path = problem
             .path
@@ -205,7 +205,10 @@ pub(crate) fn print_status(report: &Report) {
             "  {} / {}: {} for {} round{}: {}",
             failing.service,
             failing.terms_type,
-            failing.error_class.map(|c| c.as_str()).unwrap_or("?"),
+            failing
+                .error_class
+                .map(policydiff::FailureClass::as_str)
+                .unwrap_or("?"),
             failing.streak,
             if failing.streak == 1 { "" } else { "s" },
             failing.error.as_deref().unwrap_or("")

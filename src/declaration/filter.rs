@@ -182,7 +182,7 @@ mod tests {
         let params = json!(["utm_source", "utm_medium"]);
         match BuiltinFilter::from_declared("removeQueryParams", Some(&params)) {
             Ok(Some(BuiltinFilter::RemoveQueryParams(names))) => {
-                assert_eq!(names, ["utm_source", "utm_medium"])
+                assert_eq!(names, ["utm_source", "utm_medium"]);
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -197,10 +197,10 @@ impl Page {
     pub fn apply_filter(&mut self, filter: &BuiltinFilter) -> Result<()> {
         match filter {
             BuiltinFilter::RemoveQueryParams(names) => {
-                self.rewrite_query(|key| names.iter().any(|n| n == key))
+                self.rewrite_query(|key| names.iter().any(|n| n == key));
             }
             BuiltinFilter::RemoveTrackingParams => {
-                self.rewrite_query(|key| key.starts_with("utm_") || TRACKING_PARAMS.contains(&key))
+                self.rewrite_query(|key| key.starts_with("utm_") || TRACKING_PARAMS.contains(&key));
             }
             BuiltinFilter::RemoveEmptyLinks => {
                 let links = self.select_css("a")?;
@@ -262,7 +262,7 @@ impl Page {
                 self.map_text(|text| {
                     text.contains(ZERO_WIDTH)
                         .then(|| text.replace(ZERO_WIDTH, ""))
-                })
+                });
             }
         }
         Ok(())
@@ -621,10 +621,10 @@ impl html5ever::tree_builder::TreeSink for JsdomCompatibleSink {
         self.0.finish()
     }
     fn parse_error(&self, msg: std::borrow::Cow<'static, str>) {
-        self.0.parse_error(msg)
+        self.0.parse_error(msg);
     }
     fn set_quirks_mode(&self, mode: html5ever::tree_builder::QuirksMode) {
-        self.0.set_quirks_mode(mode)
+        self.0.set_quirks_mode(mode);
     }
     fn get_document(&self) -> NodeId {
         self.0.get_document()
@@ -656,10 +656,10 @@ impl html5ever::tree_builder::TreeSink for JsdomCompatibleSink {
         system_id: StrTendril,
     ) {
         self.0
-            .append_doctype_to_document(name, public_id, system_id)
+            .append_doctype_to_document(name, public_id, system_id);
     }
     fn append(&self, parent: &NodeId, child: html5ever::tree_builder::NodeOrText<NodeId>) {
-        self.0.append(parent, child)
+        self.0.append(parent, child);
     }
     fn append_before_sibling(
         &self,
@@ -687,7 +687,7 @@ impl html5ever::tree_builder::TreeSink for JsdomCompatibleSink {
                 return;
             }
         }
-        self.0.append_before_sibling(sibling, new_node)
+        self.0.append_before_sibling(sibling, new_node);
     }
     fn append_based_on_parent_node(
         &self,
@@ -703,21 +703,21 @@ impl html5ever::tree_builder::TreeSink for JsdomCompatibleSink {
             .get(*element)
             .is_some_and(|node| node.parent().is_some());
         if has_parent {
-            self.append_before_sibling(element, child)
+            self.append_before_sibling(element, child);
         } else {
-            self.append(prev_element, child)
+            self.append(prev_element, child);
         }
     }
     fn get_template_contents(&self, target: &NodeId) -> NodeId {
         self.0.get_template_contents(target)
     }
     fn remove_from_parent(&self, target: &NodeId) {
-        self.0.remove_from_parent(target)
+        self.0.remove_from_parent(target);
     }
     fn reparent_children(&self, node: &NodeId, new_parent: &NodeId) {
-        self.0.reparent_children(node, new_parent)
+        self.0.reparent_children(node, new_parent);
     }
     fn add_attrs_if_missing(&self, target: &NodeId, attrs: Vec<html5ever::Attribute>) {
-        self.0.add_attrs_if_missing(target, attrs)
+        self.0.add_attrs_if_missing(target, attrs);
     }
 }

@@ -318,7 +318,7 @@ impl Shared {
             None => {
                 parts.uri = uri
                     .path_and_query()
-                    .map(|p| p.as_str())
+                    .map(hyper::http::uri::PathAndQuery::as_str)
                     .unwrap_or("/")
                     .parse()
                     .unwrap_or_default();

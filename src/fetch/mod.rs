@@ -118,7 +118,7 @@ impl Fetcher {
         let mut hosts = self
             .hosts
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         hosts
             .entry(host.to_ascii_lowercase())
             .or_insert_with(|| {

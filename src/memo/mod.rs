@@ -800,7 +800,7 @@ pub fn draft(
         (Some(commit), Some(template)) => {
             format!("[{verb}]({}){rest}", template.replace("{commit}", commit))
         }
-        (Some(commit), None) => format!("{verb} (commit `{:.12}`){rest}", commit),
+        (Some(commit), None) => format!("{verb} (commit `{commit:.12}`){rest}"),
         (None, _) => format!("{verb}{rest}"),
     };
     let mut paragraphs = Vec::new();
@@ -1112,7 +1112,7 @@ pub fn draft_all(
     let taxonomy = Taxonomy::with_additions(&config.topics);
     let changes = repository.version_changes(since)?;
     let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
+        .map(std::num::NonZero::get)
         .unwrap_or(1)
         .clamp(1, 8);
     let path = repository.path().to_path_buf();
@@ -1389,7 +1389,7 @@ mod tests {
         assert_eq!(again, a, "the same change's memo is rewritten in place");
         let listed = store.list().unwrap();
         assert_eq!(listed.len(), 2);
-        assert!(listed.iter().all(|m| m.is_draft()));
+        assert!(listed.iter().all(super::store::StoredMemo::is_draft));
         let first_record = first.record("Instagram", "Privacy Policy");
         assert!(listed.iter().any(|m| m.record == first_record));
     }

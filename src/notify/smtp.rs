@@ -64,7 +64,10 @@ pub fn digest_text(notice: &RoundNotice) -> (String, String) {
                     failure.service,
                     failure.terms_type,
                     failure.streak,
-                    failure.error_class.map(|c| c.as_str()).unwrap_or("?"),
+                    failure
+                        .error_class
+                        .map(super::super::error::FailureClass::as_str)
+                        .unwrap_or("?"),
                     failure.error.as_deref().unwrap_or("")
                 )),
                 _ => body.push_str(&format!(

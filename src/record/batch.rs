@@ -64,7 +64,7 @@ fn os_error(error: std::io::Error) -> git2::Error {
 
 impl Batch {
     /// Adds blobs compressed ahead to the batch's pack (started on the first).
-    pub fn add_to_pack(
+    pub(super) fn add_to_pack(
         &mut self,
         repo: &Repository,
         entries: &[PackEntry],
@@ -83,7 +83,7 @@ impl Batch {
 
     /// Completes the batch's pack in `objects/pack`: the blobs compressed ahead are in it, and
     /// the objects held in memory (trees, commits) are compressed and added here.
-    pub fn write_pack(&mut self, repo: &Repository) -> Result<WrittenPack, git2::Error> {
+    pub(super) fn write_pack(&mut self, repo: &Repository) -> Result<WrittenPack, git2::Error> {
         let odb = repo.odb()?;
         let mut pack = match self.pack.take() {
             Some(pack) => pack,
@@ -99,7 +99,7 @@ impl Batch {
 
     /// The ids of the trees a path's new version sits in, from the root down (new objects
     /// when the path changed).
-    pub fn trees_on_path(repo: &Repository, root: Oid, path: &str) -> Vec<Oid> {
+    pub(super) fn trees_on_path(repo: &Repository, root: Oid, path: &str) -> Vec<Oid> {
         let mut trees = vec![root];
         let Ok(root_tree) = repo.find_tree(root) else {
             return trees;

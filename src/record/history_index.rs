@@ -101,7 +101,7 @@ impl HistoryIndex {
     }
 
     /// Brings the index up to the branch's tip.
-    pub fn update(&mut self, repo: &Repository) -> Result<(), git2::Error> {
+    pub(super) fn update(&mut self, repo: &Repository) -> Result<(), git2::Error> {
         if !self.loaded {
             *self = HistoryIndex::load(&Self::file(repo));
             self.loaded = true;
@@ -229,7 +229,7 @@ fn changed_version_files(
             }
             _ => None,
         };
-        for file in repo.find_tree(folder.id())?.iter() {
+        for file in &repo.find_tree(folder.id())? {
             let Ok(name) = file.name() else { continue };
             if !name.ends_with(".md") || file.kind() != Some(git2::ObjectType::Blob) {
                 continue;

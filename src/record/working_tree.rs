@@ -68,7 +68,7 @@ pub(super) fn needs_filters(repo: &Repository) -> bool {
 
 impl WorkingTreeWriter {
     /// Starts the writer's thread on the repository at `path` (which has a working tree).
-    pub fn start(path: &Path) -> std::io::Result<WorkingTreeWriter> {
+    pub(super) fn start(path: &Path) -> std::io::Result<WorkingTreeWriter> {
         let (files, receive) = mpsc::channel::<Shown>();
         let path = path.to_path_buf();
         let thread = std::thread::Builder::new()
@@ -83,7 +83,7 @@ impl WorkingTreeWriter {
     /// Shows files committed in a batch now on the branch (a path given twice shows its last
     /// blob), whose blobs the batch's `pack` holds (or the repository, for blobs written
     /// before).
-    pub fn show(&self, files: Vec<(String, Oid)>, pack: &WrittenPack) {
+    pub(super) fn show(&self, files: Vec<(String, Oid)>, pack: &WrittenPack) {
         if files.is_empty() {
             return;
         }
@@ -104,7 +104,7 @@ impl WorkingTreeWriter {
     }
 
     /// Waits until every file shown so far is written and in the index.
-    pub fn finish(&mut self) {
+    pub(super) fn finish(&mut self) {
         self.files = None;
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()

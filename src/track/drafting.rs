@@ -138,7 +138,7 @@ pub(super) struct Drafting {
 impl Drafting {
     /// Starts the first thread; each opens its own handle on the repository at
     /// `config.snapshots`.
-    pub fn start(config: &Config) -> Result<Drafting> {
+    pub(super) fn start(config: &Config) -> Result<Drafting> {
         let (send_drafted, drafted) = tokio::sync::mpsc::unbounded_channel();
         let mut drafting = Drafting {
             shared: Arc::new(Shared {
@@ -150,7 +150,7 @@ impl Drafting {
             drafted,
             threads: Vec::new(),
             most: std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
+                .map_or(1, std::num::NonZero::get)
                 .clamp(1, MAX_DRAFTERS),
             pending: 0,
         };
@@ -174,7 +174,7 @@ impl Drafting {
     }
 
     /// Hands a recorded change to the first free thread that may write its memo's file.
-    pub fn submit(&mut self, job: DraftJob) {
+    pub(super) fn submit(&mut self, job: DraftJob) {
         let waiting = {
             let (queue, changed) = &self.shared.queue;
             let Ok(mut queue) = queue.lock() else {
@@ -198,7 +198,7 @@ impl Drafting {
     }
 
     /// Whether every thread is waiting for work: nothing queued, nothing being drafted.
-    pub fn is_idle(&self) -> bool {
+    pub(super) fn is_idle(&self) -> bool {
         self.shared
             .queue
             .0
@@ -208,7 +208,7 @@ impl Drafting {
     }
 
     /// The drafts finished so far, without waiting.
-    pub fn ready(&mut self) -> Vec<Drafted> {
+    pub(super) fn ready(&mut self) -> Vec<Drafted> {
         let mut ready = Vec::new();
         while let Ok(drafted) = self.drafted.try_recv() {
             self.pending -= 1;
@@ -218,7 +218,7 @@ impl Drafting {
     }
 
     /// Waits for every draft handed in, and for the threads to end.
-    pub async fn finish(mut self) -> Vec<Drafted> {
+    pub(super) async fn finish(mut self) -> Vec<Drafted> {
         self.close();
         self.send_drafted = None;
         let mut rest = Vec::new();

@@ -24,7 +24,7 @@ pub(super) struct HeldBack {
 }
 
 impl HeldBack {
-    pub fn of(state: &Path, document: &Document) -> Self {
+    pub(super) fn of(state: &Path, document: &Document) -> Self {
         HeldBack {
             path: crate::basics::state_files::held_back(
                 state,
@@ -35,13 +35,13 @@ impl HeldBack {
     }
 
     /// Nothing is held back any more (the text was recorded, or came back).
-    pub fn clear(&self) {
+    pub(super) fn clear(&self) {
         let _ = std::fs::remove_file(&self.path);
     }
 
     /// Why `text` must wait, when it deletes more than `threshold` of `current` and was not
     /// seen in the previous round; `None` when it may be recorded.
-    pub fn check(&self, current: &str, text: &str, threshold: f64) -> Option<String> {
+    pub(super) fn check(&self, current: &str, text: &str, threshold: f64) -> Option<String> {
         let kept = text.chars().count() as f64 / current.chars().count().max(1) as f64;
         if 1.0 - kept <= threshold {
             return None;

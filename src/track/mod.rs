@@ -149,7 +149,7 @@ pub async fn track_until(
             service = %report.service,
             terms = %report.terms_type,
             status = ?report.status,
-            class = report.error_class.map(|c| c.as_str()).unwrap_or(""),
+            class = report.error_class.map(super::error::FailureClass::as_str).unwrap_or(""),
             "{}",
             report.error.as_deref().unwrap_or("")
         );
@@ -597,7 +597,7 @@ fn with_draft(
             produced.fact_changes.extend(outcome.fact_changes);
         }
         Err(error) => {
-            tracing::warn!(service = %report.service, terms = %report.terms_type, "no memo: {error}")
+            tracing::warn!(service = %report.service, terms = %report.terms_type, "no memo: {error}");
         }
     }
     Some(report)

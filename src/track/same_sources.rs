@@ -57,7 +57,7 @@ pub(super) struct SourceMemory {
 
 impl SourceMemory {
     /// The memory kept in `state`; empty when absent or unreadable (a cache: it only saves work).
-    pub fn in_state(state: &Path) -> Self {
+    pub(super) fn in_state(state: &Path) -> Self {
         let path = state_files::sources_seen(state);
         let extractions = std::fs::read(&path)
             .ok()
@@ -72,7 +72,7 @@ impl SourceMemory {
 
     /// Whether `extraction` (with the recorded text's blob id as its text) is the one
     /// remembered for the document: then extracting again would give the recorded text.
-    pub fn gives_recorded_text(
+    pub(super) fn gives_recorded_text(
         &self,
         service_id: &str,
         terms_type: &str,
@@ -87,7 +87,7 @@ impl SourceMemory {
     /// this declaration and engine: then a new text now comes from new bytes, not from a change
     /// of the declaration or the engine — it cannot be a technical upgrade, and the recorded
     /// sources need not be extracted again to tell.
-    pub fn extracted_with(
+    pub(super) fn extracted_with(
         &self,
         service_id: &str,
         terms_type: &str,
@@ -105,14 +105,14 @@ impl SourceMemory {
     }
 
     /// Remembers a document's latest extraction.
-    pub fn remember(&mut self, service_id: &str, terms_type: &str, extraction: Extraction) {
+    pub(super) fn remember(&mut self, service_id: &str, terms_type: &str, extraction: Extraction) {
         self.extractions
             .insert(Self::key(service_id, terms_type), extraction);
     }
 
     /// Writes the memory (atomically: a new file renamed over the old one). A failure is only
     /// logged: the next round extracts again.
-    pub fn save(&self) {
+    pub(super) fn save(&self) {
         let write = || -> std::io::Result<()> {
             let bytes = serde_json::to_vec(&self.extractions).map_err(std::io::Error::other)?;
             write_atomic(&self.path, &bytes)

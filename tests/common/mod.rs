@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// What the server does for one path.
 #[derive(Clone, Debug)]
-pub enum Behaviour {
+pub(crate) enum Behaviour {
     /// Answer with this status, headers and body.
     Respond {
         status: u16,
@@ -36,7 +36,7 @@ pub enum Behaviour {
 }
 
 impl Behaviour {
-    pub fn html(body: &str) -> Behaviour {
+    pub(crate) fn html(body: &str) -> Behaviour {
         Behaviour::Respond {
             status: 200,
             headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
@@ -46,7 +46,7 @@ impl Behaviour {
 
     /// An HTML page sent gzip-compressed as `gzip` (its bytes, however made), as most web
     /// servers send pages.
-    pub fn gzip_html(gzip: Vec<u8>) -> Behaviour {
+    pub(crate) fn gzip_html(gzip: Vec<u8>) -> Behaviour {
         Behaviour::Respond {
             status: 200,
             headers: vec![
@@ -57,7 +57,7 @@ impl Behaviour {
         }
     }
 
-    pub fn status(status: u16, body: &str) -> Behaviour {
+    pub(crate) fn status(status: u16, body: &str) -> Behaviour {
         Behaviour::Respond {
             status,
             headers: vec![("Content-Type".into(), "text/html".into())],
@@ -65,7 +65,7 @@ impl Behaviour {
         }
     }
 
-    pub fn redirect(to: &str) -> Behaviour {
+    pub(crate) fn redirect(to: &str) -> Behaviour {
         Behaviour::Respond {
             status: 302,
             headers: vec![("Location".into(), to.into())],
@@ -87,14 +87,14 @@ struct State {
 
 /// The server; it stops with the test process.
 #[derive(Clone)]
-pub struct Server {
+pub(crate) struct Server {
     pub port: u16,
     state: Arc<Mutex<State>>,
     served: Arc<AtomicUsize>,
 }
 
 impl Server {
-    pub fn start() -> Server {
+    pub(crate) fn start() -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().unwrap().port();
         let server = Server {
@@ -112,11 +112,11 @@ impl Server {
         server
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    pub fn set(&self, path: &str, behaviour: Behaviour) {
+    pub(crate) fn set(&self, path: &str, behaviour: Behaviour) {
         self.state
             .lock()
             .unwrap()
@@ -124,7 +124,7 @@ impl Server {
             .insert(path.to_string(), behaviour);
     }
 
-    pub fn hits(&self, path: &str) -> usize {
+    pub(crate) fn hits(&self, path: &str) -> usize {
         self.state
             .lock()
             .unwrap()
@@ -134,16 +134,16 @@ impl Server {
             .unwrap_or(0)
     }
 
-    pub fn max_in_flight(&self) -> usize {
+    pub(crate) fn max_in_flight(&self) -> usize {
         self.state.lock().unwrap().max_in_flight
     }
 
-    pub fn request_starts(&self) -> Vec<(String, Instant)> {
+    pub(crate) fn request_starts(&self) -> Vec<(String, Instant)> {
         self.state.lock().unwrap().starts.clone()
     }
 
     /// The value of a header (name in any case) in the last request for `path`.
-    pub fn request_header(&self, path: &str, name: &str) -> Option<String> {
+    pub(crate) fn request_header(&self, path: &str, name: &str) -> Option<String> {
         self.state
             .lock()
             .unwrap()
@@ -291,7 +291,7 @@ fn socket2_free_linger_zero(stream: &std::net::TcpStream) -> std::io::Result<()>
 /// Serves pages computed per request on 127.0.0.1 from background threads, without any of
 /// [`Server`]'s pauses (for benchmarks and soak runs): `page(path)` gives the HTML body.
 /// Returns the port.
-pub fn serve_fn(page: impl Fn(&str) -> String + Send + Sync + 'static) -> u16 {
+pub(crate) fn serve_fn(page: impl Fn(&str) -> String + Send + Sync + 'static) -> u16 {
     serve_pages(move |path| ServedPage {
         html: Arc::new(page(path)),
         gzip: None,
@@ -301,14 +301,14 @@ pub fn serve_fn(page: impl Fn(&str) -> String + Send + Sync + 'static) -> u16 {
 /// A page [`serve_pages`] sends: its HTML, and the same HTML gzip-compressed ahead, if it was
 /// (sent to clients that accept gzip, as web servers send pages).
 #[derive(Clone)]
-pub struct ServedPage {
+pub(crate) struct ServedPage {
     pub html: Arc<String>,
     pub gzip: Option<Arc<Vec<u8>>>,
 }
 
 impl ServedPage {
     /// The page, with its gzip form made now (zlib's default level, as web servers use).
-    pub fn gzipped(html: String) -> ServedPage {
+    pub(crate) fn gzipped(html: String) -> ServedPage {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(html.as_bytes()).unwrap();
         ServedPage {
@@ -320,7 +320,7 @@ impl ServedPage {
 
 /// [`serve_fn`] for pages that may be sent gzip-compressed: to a request that accepts gzip,
 /// a page that has a gzip form is sent in it (`Content-Encoding: gzip`).
-pub fn serve_pages(page: impl Fn(&str) -> ServedPage + Send + Sync + 'static) -> u16 {
+pub(crate) fn serve_pages(page: impl Fn(&str) -> ServedPage + Send + Sync + 'static) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     let port = listener.local_addr().expect("local address").port();
     let page = Arc::new(page);
@@ -364,23 +364,23 @@ pub fn serve_pages(page: impl Fn(&str) -> ServedPage + Send + Sync + 'static) ->
 
 /// A small xorshift generator: reproducible from its seed (never 0), enough to pick mutations
 /// and kill times.
-pub struct Random(pub u64);
+pub(crate) struct Random(pub u64);
 
 impl Random {
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
 
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 }
 
 /// A workspace: declarations, config and repository in a temporary folder.
-pub struct Workspace {
+pub(crate) struct Workspace {
     pub dir: tempfile::TempDir,
 }
 
@@ -388,7 +388,7 @@ impl Workspace {
     /// A workspace declaring service "Example" with two documents served by `server`: its
     /// Privacy Policy (`privacy_page` at /privacy) and its Terms of Service (at /terms).
     #[allow(dead_code)]
-    pub fn privacy_and_terms(server: &Server, privacy_page: &str) -> Workspace {
+    pub(crate) fn privacy_and_terms(server: &Server, privacy_page: &str) -> Workspace {
         server.set("/privacy", Behaviour::html(privacy_page));
         server.set("/terms", Behaviour::html("<main><p>Be nice.</p></main>"));
         let ws = Workspace::new("");
@@ -400,7 +400,7 @@ impl Workspace {
         ws
     }
 
-    pub fn new(config_extra: &str) -> Workspace {
+    pub(crate) fn new(config_extra: &str) -> Workspace {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
         // Fetch settings for tests; lines of `config_extra` replace those with the same key.
@@ -410,7 +410,7 @@ impl Workspace {
             "  timeout: 5s",
         ]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
         for line in config_extra.lines().filter(|l| !l.trim().is_empty()) {
             let key = line.split(':').next().unwrap_or("").to_string();
@@ -426,19 +426,19 @@ impl Workspace {
     }
 
     /// A workspace whose config.yaml is exactly `config_yaml`.
-    pub fn with_config(config_yaml: &str) -> Workspace {
+    pub(crate) fn with_config(config_yaml: &str) -> Workspace {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("declarations")).unwrap();
         std::fs::write(dir.path().join("config.yaml"), config_yaml).unwrap();
         Workspace { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Writes a whole declaration, in the file named by its `name`.
-    pub fn declare_value(&self, declaration: &serde_json::Value) {
+    pub(crate) fn declare_value(&self, declaration: &serde_json::Value) {
         let name = declaration["name"]
             .as_str()
             .expect("a declaration has a name");
@@ -452,13 +452,13 @@ impl Workspace {
     }
 
     /// Adds top-level sections to config.yaml.
-    pub fn append_config(&self, yaml: &str) {
+    pub(crate) fn append_config(&self, yaml: &str) {
         let path = self.path().join("config.yaml");
         let config = std::fs::read_to_string(&path).unwrap();
         std::fs::write(path, format!("{config}{yaml}")).unwrap();
     }
 
-    pub fn declare(&self, service: &str, terms: serde_json::Value) {
+    pub(crate) fn declare(&self, service: &str, terms: serde_json::Value) {
         let json = serde_json::json!({"name": service, "terms": terms});
         std::fs::write(
             self.path()
@@ -469,11 +469,11 @@ impl Workspace {
         .unwrap();
     }
 
-    pub fn repo(&self) -> PathBuf {
+    pub(crate) fn repo(&self) -> PathBuf {
         self.path().join("snapshots")
     }
 
-    pub fn track(&self, args: &[&str]) -> Output {
+    pub(crate) fn track(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_policydiff"))
             .current_dir(self.path())
             .arg("track")
@@ -483,12 +483,12 @@ impl Workspace {
     }
 
     /// Runs policydiff in the workspace with these arguments.
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.run_with_env(args, &[])
     }
 
     /// Runs policydiff in the workspace with these arguments and environment variables.
-    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub(crate) fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_policydiff"))
             .current_dir(self.path())
             .args(args)
@@ -497,7 +497,7 @@ impl Workspace {
             .unwrap()
     }
 
-    pub fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         let output = Command::new("git")
             // Some tests hand the repository to another user.
             .args(["-c", "safe.directory=*"])
@@ -514,7 +514,7 @@ impl Workspace {
         String::from_utf8(output.stdout).unwrap()
     }
 
-    pub fn commit_count(&self) -> usize {
+    pub(crate) fn commit_count(&self) -> usize {
         if !self.repo().join(".git").exists() {
             return 0;
         }
@@ -533,7 +533,7 @@ impl Workspace {
     /// Runs `policydiff verify` on the repository and fails the test with its report if it
     /// finds anything.
     #[allow(dead_code)]
-    pub fn assert_verifies(&self) {
+    pub(crate) fn assert_verifies(&self) {
         let output = Command::new(env!("CARGO_BIN_EXE_policydiff"))
             .current_dir(self.path())
             .arg("verify")
@@ -546,23 +546,23 @@ impl Workspace {
         );
     }
 
-    pub fn file(&self, path: &str) -> Option<Vec<u8>> {
+    pub(crate) fn file(&self, path: &str) -> Option<Vec<u8>> {
         std::fs::read(self.repo().join(path)).ok()
     }
 }
 
-pub fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The JSON report of a `track --json` run.
-pub fn report(output: &Output) -> serde_json::Value {
+pub(crate) fn report(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("no JSON report ({e}): {}", stderr(output)))
 }
 
 /// The report line of one document.
-pub fn document<'a>(
+pub(crate) fn document<'a>(
     report: &'a serde_json::Value,
     service: &str,
     terms: &str,
@@ -577,7 +577,7 @@ pub fn document<'a>(
 
 /// Every terms type of OTA's ontology as policydiff ships it, in the file's order: names for
 /// tests that need many documents of one service.
-pub fn terms_types() -> Vec<String> {
+pub(crate) fn terms_types() -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/declaration/terms_types.json");
     let types: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -585,7 +585,7 @@ pub fn terms_types() -> Vec<String> {
 }
 
 /// The `kind` of each entry of `policydiff log --json` output, newest first.
-pub fn log_kinds(log_json: &[u8]) -> Vec<String> {
+pub(crate) fn log_kinds(log_json: &[u8]) -> Vec<String> {
     let entries: serde_json::Value = serde_json::from_slice(log_json).unwrap();
     entries
         .as_array()
@@ -596,7 +596,7 @@ pub fn log_kinds(log_json: &[u8]) -> Vec<String> {
 }
 
 /// Clones a git bundle of `../shared/corpora` (path relative to it) into `into`.
-pub fn clone_corpus_bundle(bundle: &str, into: &Path) {
+pub(crate) fn clone_corpus_bundle(bundle: &str, into: &Path) {
     let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpora")
         .join(bundle);

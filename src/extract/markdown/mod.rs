@@ -336,7 +336,7 @@ impl<'a> Converter<'a> {
     /// left (pages nest thousands deep).
     fn children_into(&mut self, id: NodeId, is_code: bool, output: &mut String) {
         stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
-            self.process_into(id, is_code, output)
+            self.process_into(id, is_code, output);
         });
     }
 
