@@ -16,17 +16,15 @@ fn main() -> ExitCode {
     }
     // Git packs are read through memory maps; every page touched counts as the process's
     // memory until unmapped. Small windows under a small cap keep a round from holding its
-    // packs mapped: a second round of 1,000 documents reads versions from dozens of packs, and
-    // a 16 MB cap let 5–6 MB stay mapped; at 4 MB windows are remapped more often, for no
-    // time measured (the pages are in the page cache).
+    // packs mapped (a round reads versions from dozens of packs); remapping a window costs
+    // little, since the pages stay in the page cache.
     // SAFETY: libgit2's global options, set before any thread uses libgit2.
     unsafe {
         let _ = git2::opts::set_mwindow_size(1 << 20);
         let _ = git2::opts::set_mwindow_mapped_limit(4 << 20);
         // libgit2 keeps the trees and commits it parses (those under 4 KB) in a cache per
         // repository handle: over a round, hundreds of folders' trees and commits, most read
-        // once (drafting's walk of the new commits), and the cache's parsed entries held about
-        // 9 MB at the peak of a second round of 1,000 documents. The lookups a round repeats
+        // once (drafting's walk of the new commits), held for nothing. The lookups a round repeats
         // keep what they need themselves (`record`'s per-thread view of the tip). `verify`,
         // which reads every commit's trees, turns the cache back on, within 4 MB.
         git2::opts::enable_caching(false);
@@ -37,7 +35,7 @@ fn main() -> ExitCode {
     // that work at once on a small machine.
     // Each page extracted allocates and frees a few megabytes. By default glibc hands blocks
     // over 128 KB to the kernel and back, and returns the free top of a heap as soon as it
-    // passes 128 KB: every page then faulted its memory in anew, a sixth of extraction's time.
+    // passes 128 KB: every page then faults its memory in anew.
     // Keeping up to 4 MB per arena, and serving blocks up to 1 MB from the arenas, avoids that
     // for a few megabytes of memory.
     // SAFETY: allocator settings, changed before any thread starts.

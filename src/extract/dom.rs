@@ -98,8 +98,7 @@ impl Page {
     /// The document's base URL: the first `<base href>`, else the location.
     fn document_base(&self) -> Url {
         // Most pages have no `<base>`: a look through the parser's storage (every node, in no
-        // particular order) settles that for a fraction of a selector's walk in document order,
-        // which was 2% of a first round.
+        // particular order) settles that for a fraction of a selector's walk in document order.
         let any_base = self.html.tree.values().any(|node| {
             node.as_element()
                 .is_some_and(|element| element.name() == "base" && element.attr("href").is_some())

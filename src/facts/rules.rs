@@ -305,8 +305,8 @@ fn compile(pattern: &str) -> Result<Regex, String> {
         .case_insensitive(true)
         .size_limit(1 << 20)
         // Each pattern keeps a search cache per thread that reads with it, up to this size
-        // (2 MB by default): a round's drafting threads held 7 MB of them. Half as much reads
-        // the genai-eu-versions corpus's fact history in the same time.
+        // (2 MB by default): half of that is enough for policies' sentences, and several
+        // drafting threads each hold their own.
         .dfa_size_limit(1 << 20)
         .build()
         .map_err(|e| {

@@ -6,6 +6,9 @@
 //! notifications, status, review). [`MemoStore::write`] never overwrites another change's memo
 //! (a number is added) nor a memo a person has reviewed (its front matter no longer says
 //! `status: draft`); it rewrites a draft of the same change, so drafting is repeatable.
+//! [`MemoFile`] is the one codec of a memo file's front matter: the store reads a memo's
+//! status and title with it, and a reviewer's decision is written back through
+//! [`StoredMemo::rewrite`]. Every file is written whole (a temporary file renamed over it).
 //!
 //! ```
 //! use policydiff::memo::MemoStore;

@@ -447,10 +447,9 @@ async fn prepare(
     let declaration = document.declaration_sha256.clone();
     let terms = document.terms.clone();
     // One page more extracted at once than the machine has cores: with one per core, a core
-    // stood idle whenever a page was done and the next one's task had yet to be woken (two
-    // cores were 166-169% busy, 175-183% with one more page). Many more would only share the
-    // cores among more pages held in memory at once (a parsed page takes megabytes), and
-    // leave the recorder less of them. Fetching goes on meanwhile.
+    // stands idle whenever a page is done and the next one's task has yet to be woken. Many
+    // more would only share the cores among more pages held in memory at once (a parsed page
+    // takes megabytes), and leave the recorder less of them. Fetching goes on meanwhile.
     let slot = extracting
         .slots
         .clone()
