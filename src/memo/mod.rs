@@ -32,7 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analyse::{Analysis, BlockChange, Change, ChangeKind, Taxonomy, plain_text, sentences};
-use crate::record::{VersionChange, VersionsRepository};
+use crate::record::{VersionChange, VersionKind, VersionsRepository};
 use crate::{Error, Result};
 
 mod settings;
@@ -1041,24 +1041,64 @@ pub fn for_recorded_change(
     };
     let after = repository.blob_text(change.blob)?;
     let before = repository.blob_text(*previous_blob)?;
+    let change = ChangeToDraft {
+        service: service_name,
+        terms_type: &change.terms_type,
+        date: change.date,
+        commit: &change.commit,
+        previous_commit,
+        kind: change.kind(),
+        reverts_to: change.reverts_to(),
+        before: &before,
+        after: &after,
+    };
+    Ok(Some(for_change(&change, config, taxonomy)))
+}
+
+/// A recorded change, as drafting is handed it: both texts and what recording decided.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeToDraft<'a> {
+    /// The service's name.
+    pub service: &'a str,
+    /// The terms type.
+    pub terms_type: &'a str,
+    /// The commit's date.
+    pub date: chrono::DateTime<chrono::Utc>,
+    /// The commit of the new version.
+    pub commit: &'a str,
+    /// The commit of the version it replaces.
+    pub previous_commit: &'a str,
+    /// The version's kind, as recording decided it.
+    pub kind: VersionKind,
+    /// For a revert, the earlier commit whose text came back.
+    pub reverts_to: Option<&'a str>,
+    /// The text it replaces.
+    pub before: &'a str,
+    /// The new text.
+    pub after: &'a str,
+}
+
+/// Drafts the memo of a recorded change from the texts it is handed (nothing is read from the
+/// repository).
+pub fn for_change(change: &ChangeToDraft<'_>, config: &MemoConfig, taxonomy: &Taxonomy) -> Memo {
     let analysis = crate::analyse::analyse(
-        Some(&before),
-        &after,
-        change.reverts_to(),
-        change.is_technical(),
+        Some(change.before),
+        change.after,
+        change.reverts_to,
+        change.kind == VersionKind::TechnicalUpgrade,
         taxonomy,
     );
     let date = change.date.format("%Y-%m-%d").to_string();
     let input = MemoInput {
-        service: service_name,
-        terms_type: &change.terms_type,
+        service: change.service,
+        terms_type: change.terms_type,
         date: &date,
-        commit: Some(&change.commit),
-        previous_commit: Some(previous_commit),
-        before: Some(&before),
-        after: &after,
+        commit: Some(change.commit),
+        previous_commit: Some(change.previous_commit),
+        before: Some(change.before),
+        after: change.after,
     };
-    Ok(Some(draft(&input, &analysis, config, taxonomy)))
+    draft(&input, &analysis, config, taxonomy)
 }
 
 /// Drafts the memo of the change between two texts that are not in a repository (no commit

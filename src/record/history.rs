@@ -229,6 +229,22 @@ impl VersionsRepository {
         Ok(lines)
     }
 
+    /// The commit of the version that `commit` replaced in a document's history (`None` for a
+    /// first record, or a commit not in its history).
+    pub fn replaced_commit(
+        &self,
+        service_id: &str,
+        terms_type: &str,
+        commit: &str,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .document_changes(service_id, terms_type)?
+            .into_iter()
+            .rev()
+            .find(|change| change.commit == commit)
+            .and_then(|change| change.previous_commit))
+    }
+
     /// The versions of a document as `(commit, blob)`, newest first.
     pub fn version_blobs(&self, service_id: &str, terms_type: &str) -> Result<Vec<(String, Oid)>> {
         Ok(self

@@ -361,8 +361,13 @@ pub fn maintain(path: &Path) -> Result<()> {
 pub struct Recorded {
     /// The commit id.
     pub commit: String,
-    /// What the commit records (never `Revert`: [`VersionChange::kind`] tells that from history).
+    /// What the commit records: the one decision of a version's kind, which reports, the log,
+    /// memos and audit all say (history tells the same, [`VersionChange::kind`]).
     pub kind: VersionKind,
+    /// For a revert, the earlier commit whose text came back.
+    pub reverts_to: Option<String>,
+    /// The commit's date (the fetch time, never before the previous commit).
+    pub date: DateTime<Utc>,
 }
 
 /// The held lock of a repository; released when dropped (or when the process dies).
@@ -767,6 +772,15 @@ impl VersionsRepository {
             new_objects.push(id);
             Ok(id)
         };
+        // A text the repository already holds may bring an earlier version back: history tells
+        // (read only then, which is rare: most new texts are new blobs).
+        let known_text = match &written {
+            Some(written) => Some(written.text),
+            None => Oid::hash_object(git2::ObjectType::Blob, version.text.as_bytes()).ok(),
+        }
+        .filter(|id| {
+            kind == VersionKind::NewChanges && self.repo.odb().is_ok_and(|odb| odb.exists(*id))
+        });
         let text_blob = match &written {
             Some(written) => written.text,
             None => blob(version.text.as_bytes())?,
@@ -845,9 +859,25 @@ impl VersionsRepository {
                 .stale_paths
                 .extend(files.into_iter().map(|(path, _)| path)),
         }
+        let reverts_to = match known_text {
+            Some(id) => {
+                // The versions before this one (outside batches the branch has moved to it
+                // already), newest first: the one it replaces heads the list.
+                let mut earlier = self.version_blobs(version.service_id, version.terms_type)?;
+                earlier.retain(|(earlier_commit, _)| *earlier_commit != commit.to_string());
+                find_revert(id, &earlier).map(str::to_string)
+            }
+            None => None,
+        };
         Ok(Some(Recorded {
             commit: commit.to_string(),
-            kind,
+            kind: if reverts_to.is_some() {
+                VersionKind::Revert
+            } else {
+                kind
+            },
+            reverts_to,
+            date: when,
         }))
     }
 
@@ -963,6 +993,31 @@ mod tests {
             declaration_sha256: "0".repeat(64),
             technical: false,
         }
+    }
+
+    #[test]
+    fn recording_decides_a_revert_once_and_only_for_the_same_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut repo =
+            VersionsRepository::open_or_create(dir.path(), "policydiff", "bot@example.com")
+                .unwrap();
+        let mut record = |service: &str, text: &str| {
+            repo.record(&version(service, text, text.as_bytes()))
+                .unwrap()
+                .unwrap()
+        };
+        let first = record("A", "Text one");
+        assert_eq!(first.kind, VersionKind::FirstRecord);
+        assert_eq!(record("A", "Text two").kind, VersionKind::NewChanges);
+        // Another document's text, already in the repository, is no revert of this one.
+        record("B", "Text three");
+        assert_eq!(record("A", "Text three").kind, VersionKind::NewChanges);
+        let back = record("A", "Text one");
+        assert_eq!(back.kind, VersionKind::Revert);
+        assert_eq!(back.reverts_to.as_deref(), Some(first.commit.as_str()));
+        // History tells the same kind.
+        let history = repo.document_changes("A", "Privacy Policy").unwrap();
+        assert_eq!(history.last().unwrap().kind(), VersionKind::Revert);
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! repository, and more (one per core, at most [`MAX_DRAFTERS`]) while changes wait for one in
 //! numbers ([`BACKLOG_PER_DRAFTER`]): a round of few changes keeps one thread's memory, a round
 //! of many drafts on every core. The round hands them each change it records
-//! ([`Drafting::submit`]) and goes on recording. A thread drafts the change's memo, works out
-//! which policy facts it changed (logged and said in the memo), and sends back a [`Drafted`]:
-//! the version's kind as history tells it (a revert is known only there) and the memo's file.
+//! ([`Drafting::submit`]) with both texts and the kind recording decided, and goes on
+//! recording. A thread drafts the change's memo from those texts (it reads from history only
+//! the commit of the version replaced), works out which policy facts it changed (logged and
+//! said in the memo), and sends back a [`Drafted`]: the memo as written and the fact changes.
 //! The round collects what is ready after each document ([`Drafting::ready`]) and the rest at
 //! its end ([`Drafting::finish`]); it asks [`Drafting::is_idle`] to hand changes over sooner
 //! when the threads have nothing to do.
@@ -24,7 +25,7 @@ use crate::config::Config;
 use crate::facts::FactChange;
 use crate::facts::rules::Rules;
 use crate::memo::{MemoStore, StoredMemo};
-use crate::record::{self, VersionKind, VersionsRepository};
+use crate::record::{self, VersionsRepository};
 use crate::{Error, Result};
 
 /// A recorded change to draft a memo for.
@@ -35,6 +36,8 @@ pub(super) struct DraftJob {
     pub service_name: String,
     pub terms_type: String,
     pub recorded: record::Recorded,
+    /// The text the change replaced and the new text (none for a first record: no memo).
+    pub texts: Option<(String, String)>,
 }
 
 impl DraftJob {
@@ -56,8 +59,6 @@ pub(super) struct Drafted {
 
 /// What drafting a change gave.
 pub(super) struct DraftOutcome {
-    /// The version's kind.
-    pub kind: VersionKind,
     /// The memo written (none when a reviewed memo is kept as it is).
     pub memo: Option<StoredMemo>,
     /// The policy facts whose answer the change changed.
@@ -321,32 +322,42 @@ struct Drafter {
 }
 
 impl Drafter {
-    /// Drafts the memo of a change just recorded and keeps it in the memo store; returns the
-    /// version's kind as history tells it and the memo's file.
+    /// Drafts the memo of a change just recorded, from the texts the round hands over, and keeps
+    /// it in the memo store; works out the policy facts the change changed.
     fn draft(&self, job: &DraftJob, config: &Config, analysis: &Analysis) -> Result<DraftOutcome> {
-        let changes = self
+        let recorded = &job.recorded;
+        let Some((before, after)) = &job.texts else {
+            return Err(Error::internal(
+                "drafting a memo",
+                "a first record has no change to draft",
+            ));
+        };
+        // History names the version replaced (its commit is the memo's reference); the texts
+        // and the kind are those the round recorded.
+        let previous_commit = self
             .repository
-            .document_changes(&job.service_id, &job.terms_type)?;
-        let change = changes
-            .iter()
-            .rev()
-            .find(|change| change.commit == job.recorded.commit)
+            .replaced_commit(&job.service_id, &job.terms_type, &recorded.commit)?
             .ok_or_else(|| {
                 Error::internal(
                     "drafting a memo",
-                    format!(
-                        "commit {} is not in the document's history",
-                        job.recorded.commit
-                    ),
+                    format!("commit {} replaces no version", recorded.commit),
                 )
             })?;
-        let memo = crate::memo::for_recorded_change(
-            &self.repository,
-            change,
-            &job.service_name,
+        let memo = crate::memo::for_change(
+            &crate::memo::ChangeToDraft {
+                service: &job.service_name,
+                terms_type: &job.terms_type,
+                date: recorded.date,
+                commit: &recorded.commit,
+                previous_commit: &previous_commit,
+                kind: recorded.kind,
+                reverts_to: recorded.reverts_to.as_deref(),
+                before,
+                after,
+            },
             &config.memos,
             &analysis.taxonomy,
-        )?;
+        );
         // The policy facts this change changed: logged for the feed and notifications, and said
         // in the memo. A fact that cannot be computed never stops the memo.
         let fact_changes = analysis
@@ -371,19 +382,12 @@ impl Drafter {
         {
             tracing::warn!("policy fact changes not logged: {error}");
         }
-        let memo = match memo {
-            Some(mut memo) => {
-                memo.mention_fact_changes(&fact_changes, &job.terms_type);
-                self.store
-                    .write_draft(&memo, &job.service_id, &job.terms_type)?
-            }
-            None => None,
-        };
-        Ok(DraftOutcome {
-            kind: change.kind(),
-            memo,
-            fact_changes,
-        })
+        let mut memo = memo;
+        memo.mention_fact_changes(&fact_changes, &job.terms_type);
+        let memo = self
+            .store
+            .write_draft(&memo, &job.service_id, &job.terms_type)?;
+        Ok(DraftOutcome { memo, fact_changes })
     }
 }
 
@@ -399,8 +403,11 @@ mod tests {
             terms_type: terms_type.into(),
             recorded: record::Recorded {
                 commit: format!("{ticket:040}"),
-                kind: VersionKind::NewChanges,
+                kind: record::VersionKind::NewChanges,
+                reverts_to: None,
+                date: chrono::Utc::now(),
             },
+            texts: None,
         }
     }
 

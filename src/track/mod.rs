@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::declaration::{SourceDocument, Terms};
 use crate::extract;
 use crate::fetch::{Fetched, SourceFetcher};
-use crate::record::{self, NewVersion, SourceFile, VersionKind, VersionsRepository};
+use crate::record::{self, NewVersion, SourceFile, VersionsRepository};
 use crate::report::{DocumentReport, DocumentStatus, RunReport, Sink};
 use crate::{Error, Result};
 
@@ -333,9 +333,9 @@ impl Unwritten {
     /// loses at most this much of its round's work, which the next round records.
     const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-    fn push(&mut self, report: DocumentReport, document: &Document, recorded: record::Recorded) {
+    fn push(&mut self, report: DocumentReport, document: &Document, version: RecordedVersion) {
         self.since.get_or_insert_with(tokio::time::Instant::now);
-        self.to_draft |= recorded.kind != VersionKind::FirstRecord;
+        self.to_draft |= version.texts.is_some();
         self.commits.push((
             report,
             DraftJob {
@@ -343,7 +343,8 @@ impl Unwritten {
                 service_id: document.service_id.clone(),
                 service_name: document.service_name.clone(),
                 terms_type: document.terms.terms_type.clone(),
-                recorded,
+                recorded: version.recorded,
+                texts: version.texts,
             },
         ));
     }
@@ -398,7 +399,7 @@ fn draft_or_tell(
     awaiting_draft: &mut Vec<(usize, DocumentReport)>,
     ticket: &mut usize,
 ) -> Option<DocumentReport> {
-    if report.commit.is_none() || job.recorded.kind == VersionKind::FirstRecord {
+    if report.commit.is_none() || job.texts.is_none() {
         return Some(report);
     }
     *ticket += 1;
@@ -588,7 +589,6 @@ fn with_draft(
     let (_, mut report) = awaiting.remove(at);
     match drafted.outcome {
         Ok(outcome) => {
-            report.status = outcome.kind.into();
             if let Some(memo) = outcome.memo {
                 report.memo = Some(memo.path.display().to_string());
                 produced.memos.push(memo);
@@ -602,18 +602,25 @@ fn with_draft(
     Some(report)
 }
 
+/// A version recorded in the round, with the texts drafting is handed: none for a first record
+/// (nothing to draft), else the text replaced and the new one.
+struct RecordedVersion {
+    recorded: record::Recorded,
+    texts: Option<(String, String)>,
+}
+
 /// Records a document's new text, if it is new; returns its report and what was recorded.
 fn record_document(
     config: &Config,
     repository: &mut VersionsRepository,
     document: &Document,
-    prepared: Prepared,
+    mut prepared: Prepared,
     started: Instant,
-) -> (DocumentReport, Option<record::Recorded>) {
+) -> (DocumentReport, Option<RecordedVersion>) {
     let terms_type = &document.terms.terms_type;
     let mut report = DocumentReport::unchanged(&document.service_id, terms_type);
     let held = HeldBack::of(&config.state, document);
-    let Some(text) = &prepared.text else {
+    let Some(text) = prepared.text.take() else {
         held.clear();
         report.same_source = true;
         report.duration_ms = started.elapsed().as_millis() as u64;
@@ -634,7 +641,7 @@ fn record_document(
         return (report, None);
     }
     if let Some(current) = &current
-        && let Some(why) = held.check(current, text, config.record.suspicious_shrink)
+        && let Some(why) = held.check(current, &text, config.record.suspicious_shrink)
     {
         report.status = DocumentStatus::HeldBack;
         report.error = Some(why);
@@ -645,11 +652,11 @@ fn record_document(
     let technical = current.is_some()
         && prepared
             .technical
-            .unwrap_or_else(|| is_technical_upgrade(repository, document, text));
+            .unwrap_or_else(|| is_technical_upgrade(repository, document, &text));
     let version = NewVersion {
         service_id: &document.service_id,
         terms_type,
-        text,
+        text: &text,
         sources: source_files(&document.terms, &prepared.parts),
         fetched_at: prepared.fetched_at,
         declaration_sha256: document.declaration_sha256.clone(),
@@ -659,7 +666,10 @@ fn record_document(
         Ok(Some(recorded)) => {
             report.status = recorded.kind.into();
             report.commit = Some(recorded.commit.clone());
-            Some(recorded)
+            Some(RecordedVersion {
+                recorded,
+                texts: current.map(|before| (before, text)),
+            })
         }
         Ok(None) => None,
         Err(error) => {
