@@ -41,22 +41,23 @@
 //! out: every module may use them).
 //!
 //! ```text
-//! declaration → none                       the stages, in the data's order:
+//! declaration → none                       the stages, in the data's order (DocumentId names
+//!                                            a document everywhere):
 //! fetch       → declaration                  HTTP and the browser (fetch::SourceFetcher)
 //! extract     → declaration                  HTML/PDF → Markdown
 //! record      → declaration, fetch           the versions repository, its layout and history
 //! analyse     → none                         two texts → changes, topics, significance
 //! facts       → analyse, record              policy facts, their evidence and history
 //! memo        → analyse, facts, record       the memo and its store (memo::MemoStore)
-//! report      → facts, memo, record          a round's outcome and the Sink it is handed to
+//! report      → declaration, facts, memo, record   a round's outcome and the Sink it is handed to
 //! publish     → report                       a sink: pushing the versions to a remote
-//! notify      → config, facts, memo, report  a sink: feed, webhooks, e-mail, failure streaks
+//! notify      → config, declaration, facts, memo, report   a sink: feed, webhooks, e-mail, streaks
 //! config      → facts, fetch, memo, publish, schedule   config.yaml → the settings types
 //! track       → analyse, config, declaration, extract, facts, fetch, memo, record, report
 //! schedule    → none                         cron and time zones
 //! daemon      → config, publish, report, schedule, track   rounds on a clock, same sinks
 //! review      → analyse, config, memo, notify, record   the reviewer's loop and page
-//! status      → config, daemon, memo, notify, publish, report, schedule
+//! status      → config, daemon, declaration, memo, notify, publish, report, schedule
 //! audit       → declaration, memo, record    log, show, diff, render, verify, export
 //! demo        → config, record, report, track
 //! ```

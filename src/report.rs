@@ -18,7 +18,7 @@
 //! let recent = log.recent(10).unwrap();
 //! assert_eq!(recent.len(), 1);
 //! assert_eq!(recent[0].failed, 0);
-//! assert!(DocumentStatus::NewChanges.recorded());
+//! assert!(DocumentStatus::from(policydiff::record::VersionKind::NewChanges).recorded());
 //! ```
 
 use std::path::Path;
@@ -27,24 +27,18 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::declaration::DocumentId;
 use crate::record::VersionKind;
 use crate::{Error, FailureClass, Result};
 
-/// How a document ended in a round. The recorded statuses are the version kinds of
-/// [`VersionKind`], named the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// How a document ended in a round: a version recorded (of one of the [`VersionKind`]s, the
+/// one vocabulary of versions), or nothing recorded and why. Written in reports as one word:
+/// the version's kind (`first_record`, `new_changes`, `technical_upgrade`, `revert`),
+/// `unchanged`, `failed` or `held_back`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocumentStatus {
-    /// First version recorded.
-    FirstRecord,
-    /// A new version recorded.
-    // Run reports written before the vocabulary was unified said `new_version`.
-    #[serde(alias = "new_version")]
-    NewChanges,
-    /// A version recorded because the declaration or the engine changed.
-    TechnicalUpgrade,
-    /// A version recorded whose text is an earlier version's (a flapping page).
-    Revert,
+    /// A version was recorded, of this kind.
+    Recorded(VersionKind),
     /// Same text as the recorded version: nothing written.
     Unchanged,
     /// Fetching or extracting failed; nothing written.
@@ -62,35 +56,40 @@ impl DocumentStatus {
     /// The kind of the version written, if one was.
     pub fn version_kind(self) -> Option<VersionKind> {
         match self {
-            DocumentStatus::FirstRecord => Some(VersionKind::FirstRecord),
-            DocumentStatus::NewChanges => Some(VersionKind::NewChanges),
-            DocumentStatus::TechnicalUpgrade => Some(VersionKind::TechnicalUpgrade),
-            DocumentStatus::Revert => Some(VersionKind::Revert),
+            DocumentStatus::Recorded(kind) => Some(kind),
             DocumentStatus::Unchanged | DocumentStatus::Failed | DocumentStatus::HeldBack => None,
         }
     }
 
     /// The name written in reports.
     pub fn as_str(self) -> &'static str {
-        match self.version_kind() {
-            Some(kind) => kind.as_str(),
-            None => match self {
-                DocumentStatus::Unchanged => "unchanged",
-                DocumentStatus::Failed => "failed",
-                _ => "held_back",
-            },
+        match self {
+            DocumentStatus::Recorded(kind) => kind.as_str(),
+            DocumentStatus::Unchanged => "unchanged",
+            DocumentStatus::Failed => "failed",
+            DocumentStatus::HeldBack => "held_back",
         }
+    }
+
+    /// The status a report's word names (`new_version`, which run reports said before the
+    /// vocabulary was unified, is `new_changes`).
+    pub fn from_name(name: &str) -> Option<DocumentStatus> {
+        Some(match name {
+            "unchanged" => DocumentStatus::Unchanged,
+            "failed" => DocumentStatus::Failed,
+            "held_back" => DocumentStatus::HeldBack,
+            "first_record" => DocumentStatus::Recorded(VersionKind::FirstRecord),
+            "new_changes" | "new_version" => DocumentStatus::Recorded(VersionKind::NewChanges),
+            "technical_upgrade" => DocumentStatus::Recorded(VersionKind::TechnicalUpgrade),
+            "revert" => DocumentStatus::Recorded(VersionKind::Revert),
+            _ => return None,
+        })
     }
 }
 
 impl From<VersionKind> for DocumentStatus {
     fn from(kind: VersionKind) -> Self {
-        match kind {
-            VersionKind::FirstRecord => DocumentStatus::FirstRecord,
-            VersionKind::NewChanges => DocumentStatus::NewChanges,
-            VersionKind::TechnicalUpgrade => DocumentStatus::TechnicalUpgrade,
-            VersionKind::Revert => DocumentStatus::Revert,
-        }
+        DocumentStatus::Recorded(kind)
     }
 }
 
@@ -100,13 +99,43 @@ impl std::fmt::Display for DocumentStatus {
     }
 }
 
+impl Serialize for DocumentStatus {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for DocumentStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        DocumentStatus::from_name(&name).ok_or_else(|| {
+            serde::de::Error::unknown_variant(
+                &name,
+                &[
+                    "first_record",
+                    "new_changes",
+                    "technical_upgrade",
+                    "revert",
+                    "unchanged",
+                    "failed",
+                    "held_back",
+                ],
+            )
+        })
+    }
+}
+
 /// The outcome of one document.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DocumentReport {
-    /// Service id.
-    pub service: String,
-    /// Terms type.
-    pub terms_type: String,
+    /// The document (written as its two fields, `service` and `terms_type`).
+    #[serde(flatten)]
+    pub document: DocumentId,
     /// How it ended.
     pub status: DocumentStatus,
     /// Failure class, when failed.
@@ -130,8 +159,7 @@ impl DocumentReport {
     /// A document that ended unchanged (the starting point of every outcome).
     pub fn unchanged(service: &str, terms_type: &str) -> Self {
         DocumentReport {
-            service: service.to_string(),
-            terms_type: terms_type.to_string(),
+            document: DocumentId::new(service, terms_type),
             status: DocumentStatus::Unchanged,
             error_class: None,
             error: None,
@@ -367,7 +395,7 @@ pub fn last_verified(runs: &[RunReport], service: &str) -> Option<String> {
             let documents: Vec<_> = run
                 .documents
                 .iter()
-                .filter(|d| d.service == service)
+                .filter(|d| d.document.service == service)
                 .collect();
             !documents.is_empty() && documents.iter().all(|d| d.status != DocumentStatus::Failed)
         })
@@ -425,7 +453,10 @@ mod tests {
     fn old_reports_saying_new_version_are_read() {
         let line = r#"{"service":"S","terms_type":"T","status":"new_version","error_class":null,"error":null,"commit":"abc","duration_ms":1}"#;
         let report: DocumentReport = serde_json::from_str(line).unwrap();
-        assert_eq!(report.status, DocumentStatus::NewChanges);
+        assert_eq!(
+            report.status,
+            DocumentStatus::Recorded(VersionKind::NewChanges)
+        );
         assert_eq!(serde_json::to_value(report.status).unwrap(), "new_changes");
     }
 

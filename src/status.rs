@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::basics::state_files;
 use crate::config::Config;
 use crate::daemon::DaemonState;
+use crate::declaration::DocumentId;
 use crate::memo::{MemoStore, StoredMemo};
 use crate::report::{DocumentStatus, RunLog, RunReport};
 use crate::{FailureClass, Result};
@@ -22,10 +23,9 @@ use crate::{FailureClass, Result};
 /// A document failing now.
 #[derive(Debug, Clone, Serialize)]
 pub struct Failing {
-    /// Service id.
-    pub service: String,
-    /// Terms type.
-    pub terms_type: String,
+    /// The document (written as `service` and `terms_type`).
+    #[serde(flatten)]
+    pub document: DocumentId,
     /// The failure class of the last round.
     pub error_class: Option<FailureClass>,
     /// The message of the last round.
@@ -125,8 +125,9 @@ pub fn status(config: &Config) -> Result<Report> {
     let mut failing = Vec::new();
     let mut held_back = Vec::new();
     if let Some(last) = last {
-        for document in &last.documents {
-            match document.status {
+        for report in &last.documents {
+            let document = &report.document;
+            match report.status {
                 DocumentStatus::Failed => {
                     // Failing in the last round: one round at least, whatever the streaks say.
                     let streak = crate::notify::streaks::current_streak(
@@ -136,10 +137,9 @@ pub fn status(config: &Config) -> Result<Report> {
                     )
                     .max(1);
                     failing.push(Failing {
-                        service: document.service.clone(),
-                        terms_type: document.terms_type.clone(),
-                        error_class: document.error_class,
-                        error: document.error.clone(),
+                        document: document.clone(),
+                        error_class: report.error_class,
+                        error: report.error.clone(),
                         streak,
                     });
                 }
@@ -153,7 +153,7 @@ pub fn status(config: &Config) -> Result<Report> {
     failing.sort_by(|a, b| {
         b.streak
             .cmp(&a.streak)
-            .then_with(|| a.service.cmp(&b.service))
+            .then_with(|| a.document.service.cmp(&b.document.service))
     });
     let running = daemon_running(&config.state);
     let daemon_state: Option<DaemonState> =

@@ -29,6 +29,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::declaration::DocumentId;
 use crate::memo::MemoStore;
 pub use crate::record::VersionKind;
 use crate::record::VersionsRepository;
@@ -82,7 +83,7 @@ pub struct DocumentSpan {
 pub struct History<'r> {
     repository: &'r VersionsRepository,
     /// Versions per document, oldest first.
-    documents: BTreeMap<(String, String), Vec<VersionEntry>>,
+    documents: BTreeMap<DocumentId, Vec<VersionEntry>>,
 }
 
 fn line_counts(before: &str, after: &str) -> (usize, usize) {
@@ -128,14 +129,14 @@ impl<'r> History<'r> {
         only: Option<(&str, Option<&str>)>,
     ) -> Result<History<'r>> {
         let memos = memos.map(memo_index).unwrap_or_default();
-        let mut documents: BTreeMap<(String, String), Vec<VersionEntry>> = BTreeMap::new();
+        let mut documents: BTreeMap<DocumentId, Vec<VersionEntry>> = BTreeMap::new();
         let changes = match only {
             None => repository.version_changes(None)?,
             Some((service, None)) => repository.service_changes(service)?,
             Some((service, Some(terms))) => repository.document_changes(service, terms)?,
         };
         for (sequence, change) in changes.into_iter().enumerate() {
-            let key = (change.service_id.clone(), change.terms_type.clone());
+            let key = DocumentId::new(&change.service_id, &change.terms_type);
             let kind = change.kind();
             let (lines_added, lines_removed) = match change.earlier.first() {
                 Some((_, previous)) => line_counts(
@@ -177,8 +178,9 @@ impl<'r> History<'r> {
         let mut entries: Vec<&VersionEntry> = self
             .documents
             .iter()
-            .filter(|((s, t), _)| {
-                service.is_none_or(|w| w == s) && terms_type.is_none_or(|w| w == t)
+            .filter(|(document, _)| {
+                service.is_none_or(|w| w == document.service)
+                    && terms_type.is_none_or(|w| w == document.terms_type)
             })
             .flat_map(|(_, versions)| versions.iter())
             .collect();
@@ -199,7 +201,7 @@ impl<'r> History<'r> {
         date: DateTime<Utc>,
     ) -> Option<&VersionEntry> {
         self.documents
-            .get(&(service.to_string(), terms_type.to_string()))?
+            .get(&DocumentId::new(service, terms_type))?
             .iter()
             .rev()
             .find(|v| v.date <= date)
@@ -212,9 +214,7 @@ impl<'r> History<'r> {
         terms_type: &str,
         commit: &str,
     ) -> Option<&VersionEntry> {
-        let versions = self
-            .documents
-            .get(&(service.to_string(), terms_type.to_string()))?;
+        let versions = self.documents.get(&DocumentId::new(service, terms_type))?;
         if let Some(exact) = versions.iter().find(|v| v.commit == commit) {
             return Some(exact);
         }
@@ -232,10 +232,10 @@ impl<'r> History<'r> {
     pub fn services(&self) -> Vec<DocumentSpan> {
         self.documents
             .iter()
-            .filter_map(|((service, terms_type), versions)| {
+            .filter_map(|(document, versions)| {
                 Some(DocumentSpan {
-                    service: service.clone(),
-                    terms_type: terms_type.clone(),
+                    service: document.service.clone(),
+                    terms_type: document.terms_type.clone(),
                     first: versions.first()?.date,
                     last: versions.last()?.date,
                     versions: versions.len(),
@@ -247,7 +247,7 @@ impl<'r> History<'r> {
     /// Whether a document exists in the repository.
     pub fn has(&self, service: &str, terms_type: &str) -> bool {
         self.documents
-            .contains_key(&(service.to_string(), terms_type.to_string()))
+            .contains_key(&DocumentId::new(service, terms_type))
     }
 
     /// A point of history given as a date (YYYY-MM-DD or RFC 3339) or a revision.

@@ -65,7 +65,7 @@ impl Sink for Terminal {
         if let Some(bar) = &self.progress {
             bar.set_message(format!(
                 "{recorded} recorded, {unchanged} unchanged, {failed} failed — {} {}",
-                report.service, report.terms_type
+                report.document.service, report.document.terms_type
             ));
         }
     }

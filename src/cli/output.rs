@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use policydiff::audit::verify::Verification;
 use policydiff::audit::{DocumentSpan, VersionEntry};
 use policydiff::demo::Demo;
+use policydiff::record::VersionKind;
 use policydiff::report::{DocumentStatus, RunReport};
 use policydiff::status::Report;
 
@@ -38,10 +39,10 @@ pub(crate) fn print_summary(report: &RunReport) {
     eprintln!(
         "recorded   {:>5}  (first record {}, new changes {}, technical upgrade {}, revert {})",
         report.recorded,
-        count(DocumentStatus::FirstRecord),
-        count(DocumentStatus::NewChanges),
-        count(DocumentStatus::TechnicalUpgrade),
-        count(DocumentStatus::Revert)
+        count(DocumentStatus::Recorded(VersionKind::FirstRecord)),
+        count(DocumentStatus::Recorded(VersionKind::NewChanges)),
+        count(DocumentStatus::Recorded(VersionKind::TechnicalUpgrade)),
+        count(DocumentStatus::Recorded(VersionKind::Revert))
     );
     eprintln!("unchanged  {:>5}", report.unchanged);
     if report.held_back > 0 {
@@ -74,8 +75,8 @@ pub(crate) fn print_summary(report: &RunReport) {
     {
         eprintln!(
             "  {} / {}: {}",
-            document.service,
-            document.terms_type,
+            document.document.service,
+            document.document.terms_type,
             document.error.as_deref().unwrap_or("")
         );
     }
@@ -203,8 +204,8 @@ pub(crate) fn print_status(report: &Report) {
     for failing in &report.failing {
         println!(
             "  {} / {}: {} for {} round{}: {}",
-            failing.service,
-            failing.terms_type,
+            failing.document.service,
+            failing.document.terms_type,
             failing
                 .error_class
                 .map(policydiff::FailureClass::as_str)
@@ -275,7 +276,10 @@ pub(crate) fn print_demo(demo: &Demo, temporary: bool) {
             .iter()
             .map(|d| {
                 let status = d.status.as_str().replace('_', " ");
-                format!("{} / {}: {status}", d.service, d.terms_type)
+                format!(
+                    "{} / {}: {status}",
+                    d.document.service, d.document.terms_type
+                )
             })
             .collect();
         println!("round {}: {}", i + 1, statuses.join(", "));

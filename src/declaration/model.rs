@@ -243,3 +243,32 @@ pub fn is_pdf_url(url: &str) -> bool {
         })
         .is_match(url)
 }
+
+/// A tracked document's name: its service's id and its terms type, as the versions repository
+/// files it (`<service>/<terms type>.md`). Written in reports as two fields, `service` and
+/// `terms_type`; shown as `service/terms type`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct DocumentId {
+    /// The service's id (its declaration's file name).
+    pub service: String,
+    /// The terms type (OTA's ontology).
+    pub terms_type: String,
+}
+
+impl DocumentId {
+    /// The document `terms_type` of `service`.
+    pub fn new(service: impl Into<String>, terms_type: impl Into<String>) -> DocumentId {
+        DocumentId {
+            service: service.into(),
+            terms_type: terms_type.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.service, self.terms_type)
+    }
+}

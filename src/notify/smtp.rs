@@ -61,18 +61,18 @@ pub fn digest_text(notice: &RoundNotice) -> (String, String) {
             match failure.event.as_str() {
                 "persistent" => body.push_str(&format!(
                     "- {} / {} has failed {} rounds in a row ({}): {}\n",
-                    failure.service,
-                    failure.terms_type,
+                    failure.document.service,
+                    failure.document.terms_type,
                     failure.streak,
                     failure
                         .error_class
-                        .map(super::super::error::FailureClass::as_str)
+                        .map(crate::FailureClass::as_str)
                         .unwrap_or("?"),
                     failure.error.as_deref().unwrap_or("")
                 )),
                 _ => body.push_str(&format!(
                     "- {} / {} works again\n",
-                    failure.service, failure.terms_type
+                    failure.document.service, failure.document.terms_type
                 )),
             }
         }

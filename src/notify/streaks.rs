@@ -9,16 +9,17 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::basics::{state_files, write_atomic};
+use crate::declaration::DocumentId;
 use crate::report::{DocumentStatus, RunReport};
 use crate::{Error, FailureClass, Result};
 
 /// A persistent failure, or its recovery.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FailureNotice {
-    /// Service id.
-    pub service: String,
-    /// Terms type.
-    pub terms_type: String,
+    /// The document (written as `service` and `terms_type`; publishing is the service
+    /// `(publish)`, its remote and branch the terms type).
+    #[serde(flatten)]
+    pub document: DocumentId,
     /// `persistent` or `recovered`.
     pub event: String,
     /// The class of the last failure.
@@ -50,18 +51,17 @@ pub fn failure_events(
     let mut subjects: Vec<(String, FailureNotice, bool)> = report
         .documents
         .iter()
-        .map(|document| {
+        .map(|report| {
             (
-                streak_key(&document.service, &document.terms_type),
+                report.document.to_string(),
                 FailureNotice {
-                    service: document.service.clone(),
-                    terms_type: document.terms_type.clone(),
+                    document: report.document.clone(),
                     event: String::new(),
-                    error_class: document.error_class,
-                    error: document.error.clone(),
+                    error_class: report.error_class,
+                    error: report.error.clone(),
                     streak: 0,
                 },
-                document.status == DocumentStatus::Failed,
+                report.status == DocumentStatus::Failed,
             )
         })
         .collect();
@@ -70,8 +70,7 @@ pub fn failure_events(
         subjects.push((
             format!("(publish)/{target}"),
             FailureNotice {
-                service: "(publish)".into(),
-                terms_type: target,
+                document: DocumentId::new("(publish)", target),
                 event: String::new(),
                 error_class: publish.error_class,
                 error: publish.error.clone(),
@@ -118,15 +117,11 @@ fn read_streaks(state: &Path) -> BTreeMap<String, Streak> {
         .unwrap_or_default()
 }
 
-fn streak_key(service: &str, terms_type: &str) -> String {
-    format!("{service}/{terms_type}")
-}
-
 /// How many rounds in a row a document has failed, as of the last round that updated the
 /// streaks (0: it did not fail then).
 pub fn current_streak(state: &Path, service: &str, terms_type: &str) -> usize {
     read_streaks(state)
-        .get(&streak_key(service, terms_type))
+        .get(&DocumentId::new(service, terms_type).to_string())
         .map_or(0, |streak| streak.count)
 }
 
@@ -152,8 +147,7 @@ mod tests {
             memos: Vec::new(),
             fact_changes: Vec::new(),
             documents: vec![DocumentReport {
-                service: "Example".into(),
-                terms_type: "Privacy Policy".into(),
+                document: DocumentId::new("Example", "Privacy Policy"),
                 status: if failed {
                     DocumentStatus::Failed
                 } else {
@@ -219,7 +213,12 @@ mod tests {
                 failure_events(dir.path(), &report, 2)
                     .unwrap()
                     .into_iter()
-                    .map(|e| format!("{} {}:{}:{}", e.service, e.terms_type, e.event, e.streak))
+                    .map(|e| {
+                        format!(
+                            "{} {}:{}:{}",
+                            e.document.service, e.document.terms_type, e.event, e.streak
+                        )
+                    })
                     .collect()
             })
             .collect();

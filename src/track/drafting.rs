@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::config::Config;
+use crate::declaration::DocumentId;
 use crate::facts::FactChange;
 use crate::facts::rules::Rules;
 use crate::memo::{MemoStore, StoredMemo};
@@ -32,9 +33,8 @@ use crate::{Error, Result};
 pub(super) struct DraftJob {
     /// The round's own number for the document, to match the answer with its report.
     pub ticket: usize,
-    pub service_id: String,
+    pub document: DocumentId,
     pub service_name: String,
-    pub terms_type: String,
     pub recorded: record::Recorded,
     /// The text the change replaced and the new text (none for a first record: no memo).
     pub texts: Option<(String, String)>,
@@ -44,8 +44,8 @@ impl DraftJob {
     /// The memo file the job writes: its service and terms type, as the file is named.
     fn memo_file(&self) -> (String, String) {
         (
-            crate::memo::slug(&self.service_id),
-            crate::memo::slug(&self.terms_type),
+            crate::memo::slug(&self.document.service),
+            crate::memo::slug(&self.document.terms_type),
         )
     }
 }
@@ -336,7 +336,11 @@ impl Drafter {
         // and the kind are those the round recorded.
         let previous_commit = self
             .repository
-            .replaced_commit(&job.service_id, &job.terms_type, &recorded.commit)?
+            .replaced_commit(
+                &job.document.service,
+                &job.document.terms_type,
+                &recorded.commit,
+            )?
             .ok_or_else(|| {
                 Error::internal(
                     "drafting a memo",
@@ -346,7 +350,7 @@ impl Drafter {
         let memo = crate::memo::for_change(
             &crate::memo::ChangeToDraft {
                 service: &job.service_name,
-                terms_type: &job.terms_type,
+                terms_type: &job.document.terms_type,
                 date: recorded.date,
                 commit: &recorded.commit,
                 previous_commit: &previous_commit,
@@ -367,13 +371,13 @@ impl Drafter {
             .and_then(|rules| {
                 crate::facts::changes_at_commit(
                     &self.repository,
-                    &job.service_id,
+                    &job.document.service,
                     rules,
                     &job.recorded.commit,
                 )
             })
             .unwrap_or_else(|error| {
-                tracing::warn!(service = %job.service_id, "policy facts not updated: {error}");
+                tracing::warn!(service = %job.document.service, "policy facts not updated: {error}");
                 Vec::new()
             });
         if !fact_changes.is_empty()
@@ -383,10 +387,10 @@ impl Drafter {
             tracing::warn!("policy fact changes not logged: {error}");
         }
         let mut memo = memo;
-        memo.mention_fact_changes(&fact_changes, &job.terms_type);
-        let memo = self
-            .store
-            .write_draft(&memo, &job.service_id, &job.terms_type)?;
+        memo.mention_fact_changes(&fact_changes, &job.document.terms_type);
+        let memo =
+            self.store
+                .write_draft(&memo, &job.document.service, &job.document.terms_type)?;
         Ok(DraftOutcome { memo, fact_changes })
     }
 }
@@ -398,9 +402,8 @@ mod tests {
     fn job(ticket: usize, service: &str, terms_type: &str) -> DraftJob {
         DraftJob {
             ticket,
-            service_id: service.into(),
+            document: DocumentId::new(service, terms_type),
             service_name: service.into(),
-            terms_type: terms_type.into(),
             recorded: record::Recorded {
                 commit: format!("{ticket:040}"),
                 kind: record::VersionKind::NewChanges,

@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
 use crate::config::Config;
-use crate::declaration::{SourceDocument, Terms};
+use crate::declaration::{DocumentId, SourceDocument, Terms};
 use crate::extract;
 use crate::fetch::{Fetched, SourceFetcher};
 use crate::record::{self, NewVersion, SourceFile, VersionsRepository};
@@ -116,7 +116,7 @@ pub async fn track_until(
     let slots = Arc::new(tokio::sync::Semaphore::new(
         std::thread::available_parallelism().map_or(2, usize::from) + 1,
     ));
-    let mut remembered: Vec<(String, String, Extraction)> = Vec::new();
+    let mut remembered: Vec<(DocumentId, Extraction)> = Vec::new();
     let mut prepared = futures_util::stream::iter(documents)
         .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
         .map(|document| {
@@ -127,10 +127,7 @@ pub async fn track_until(
                 engine: engine.clone(),
                 slots: slots.clone(),
             };
-            let named = (
-                document.service_id.clone(),
-                document.terms.terms_type.clone(),
-            );
+            let named = document.id();
             // A task of its own, so that reading responses (and looking for challenge pages)
             // runs on the runtime's workers, not on the thread that records.
             let task = tokio::spawn(async move {
@@ -146,10 +143,9 @@ pub async fn track_until(
     let mut awaiting_draft: Vec<(usize, DocumentReport)> = Vec::new();
     let mut tell = |report: DocumentReport, reports: &mut Vec<DocumentReport>| {
         tracing::info!(
-            service = %report.service,
-            terms = %report.terms_type,
+            document = %report.document,
             status = ?report.status,
-            class = report.error_class.map(super::error::FailureClass::as_str).unwrap_or(""),
+            class = report.error_class.map(crate::FailureClass::as_str).unwrap_or(""),
             "{}",
             report.error.as_deref().unwrap_or("")
         );
@@ -203,8 +199,8 @@ pub async fn track_until(
     drop(prepared);
     tracing::debug!("every document recorded after {:?}", started.elapsed());
     let mut memory = Arc::unwrap_or_clone(memory);
-    for (service_id, terms_type, extraction) in remembered {
-        memory.remember(&service_id, &terms_type, extraction);
+    for (document, extraction) in remembered {
+        memory.remember(&document.service, &document.terms_type, extraction);
     }
     memory.save();
     tracing::debug!("sources seen saved after {:?}", started.elapsed());
@@ -267,7 +263,7 @@ enum Next<T> {
 /// when it started; or, when the task itself failed (panicked), the document's names and why.
 type DocumentTask = std::result::Result<
     (Document, Result<Prepared>, Instant),
-    ((String, String), tokio::task::JoinError),
+    (DocumentId, tokio::task::JoinError),
 >;
 
 /// A document's fetched and extracted task, recorded: its report, unless it made a commit
@@ -276,15 +272,19 @@ fn record_task(
     config: &Config,
     repository: &mut VersionsRepository,
     task: DocumentTask,
-    remembered: &mut Vec<(String, String, Extraction)>,
+    remembered: &mut Vec<(DocumentId, Extraction)>,
     unwritten: &mut Unwritten,
 ) -> Option<DocumentReport> {
     let (document, result, started) = match task {
         Ok(prepared) => prepared,
         // A task that panicked fails its document alone.
-        Err(((service_id, terms_type), error)) => {
+        Err((named, error)) => {
             let error = Error::internal("fetching and extracting the document", error);
-            return Some(DocumentReport::failed(&service_id, &terms_type, &error));
+            return Some(DocumentReport::failed(
+                &named.service,
+                &named.terms_type,
+                &error,
+            ));
         }
     };
     let mut prepared = match result {
@@ -292,11 +292,7 @@ fn record_task(
         Err(error) => return Some(failed_after(&document, &error, started)),
     };
     if let Some(extraction) = prepared.extraction.take() {
-        remembered.push((
-            document.service_id.clone(),
-            document.terms.terms_type.clone(),
-            extraction,
-        ));
+        remembered.push((document.id(), extraction));
     }
     match record_document(config, repository, &document, prepared, started) {
         (report, Some(recorded)) => {
@@ -340,9 +336,8 @@ impl Unwritten {
             report,
             DraftJob {
                 ticket: 0,
-                service_id: document.service_id.clone(),
+                document: document.id(),
                 service_name: document.service_name.clone(),
-                terms_type: document.terms.terms_type.clone(),
                 recorded: version.recorded,
                 texts: version.texts,
             },
@@ -382,7 +377,8 @@ impl Unwritten {
         if let Err(error) = &written {
             for (report, job) in &mut commits {
                 let duration_ms = report.duration_ms;
-                *report = DocumentReport::failed(&job.service_id, &job.terms_type, error);
+                *report =
+                    DocumentReport::failed(&job.document.service, &job.document.terms_type, error);
                 report.duration_ms = duration_ms;
             }
         }
@@ -596,7 +592,7 @@ fn with_draft(
             produced.fact_changes.extend(outcome.fact_changes);
         }
         Err(error) => {
-            tracing::warn!(service = %report.service, terms = %report.terms_type, "no memo: {error}");
+            tracing::warn!(document = %report.document, "no memo: {error}");
         }
     }
     Some(report)

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::Config;
-use crate::declaration::{self, Severity, Terms};
+use crate::declaration::{self, DocumentId, Severity, Terms};
 use crate::report::DocumentReport;
 use crate::{Error, FailureClass, Result};
 
@@ -15,6 +15,13 @@ pub(super) struct Document {
     pub service_name: String,
     pub terms: Terms,
     pub declaration_sha256: String,
+}
+
+impl Document {
+    /// Its name: service id and terms type.
+    pub(super) fn id(&self) -> DocumentId {
+        DocumentId::new(&self.service_id, &self.terms.terms_type)
+    }
 }
 
 /// The documents of a round, and the selected ones that failed before it started.
@@ -38,7 +45,7 @@ pub(super) fn select_documents(config: &Config, selection: &[String]) -> Result<
     let loaded = declaration::load_directory(&config.declarations)?;
     let mut documents = Vec::new();
     let mut reports = Vec::new();
-    let mut named: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut named: BTreeSet<DocumentId> = BTreeSet::new();
     for service in &loaded {
         let Some(declaration) = &service.declaration else {
             let message = service
@@ -63,7 +70,7 @@ pub(super) fn select_documents(config: &Config, selection: &[String]) -> Result<
             continue;
         };
         for (terms_type, terms) in &declaration.terms {
-            named.insert((service.service_id.clone(), terms_type.clone()));
+            named.insert(DocumentId::new(&service.service_id, terms_type));
             if selected(selection, &service.service_id, terms_type) {
                 documents.push(Document {
                     service_id: service.service_id.clone(),
@@ -81,7 +88,7 @@ pub(super) fn select_documents(config: &Config, selection: &[String]) -> Result<
             .filter(|t| !declaration.terms.contains_key(*t))
             .collect();
         for terms_type in broken {
-            named.insert((service.service_id.clone(), terms_type.clone()));
+            named.insert(DocumentId::new(&service.service_id, terms_type));
             if selected(selection, &service.service_id, terms_type) {
                 let message = service
                     .problems_for(terms_type)
@@ -99,9 +106,13 @@ pub(super) fn select_documents(config: &Config, selection: &[String]) -> Result<
         }
     }
     for wanted in selection {
-        let known = named
-            .iter()
-            .any(|(service, terms)| selected(std::slice::from_ref(wanted), service, terms));
+        let known = named.iter().any(|named| {
+            selected(
+                std::slice::from_ref(wanted),
+                &named.service,
+                &named.terms_type,
+            )
+        });
         if !known {
             return Err(Error::UnknownDocument {
                 wanted: wanted.clone(),
