@@ -730,14 +730,63 @@ pub fn draft(
         before_plain: input.before.map(plain_text).unwrap_or_default(),
         after_plain: plain_text(input.after),
     };
-    let service = input.service;
-    let terms = input.terms_type;
-    // A change with substance is about something: when its words and headings name no topic,
-    // the document's terms type does.
+    let (topics, labels) = topics_and_labels(analysis, input.terms_type, taxonomy);
+    let title = writer.title(analysis, input.service, input.terms_type, &labels);
+    let mut paragraphs = vec![opening(input, analysis, config)];
+    // The lead says what changed: the substance first, then the dates the text states.
+    let mut remaining = 0;
+    if analysis.change_kind == ChangeKind::Substantive {
+        remaining = writer.substance(analysis, &labels, &mut paragraphs);
+    }
+    let substance = paragraphs.len() > 1;
+    writer.dates_and_announcement(input, analysis, &mut paragraphs);
+    closing(analysis, remaining, &mut paragraphs);
+    let body = paragraphs.join("\n\n");
+    // The description is the lead: the most significant change when there is one.
+    let description_source = if substance {
+        &paragraphs[1]
+    } else {
+        paragraphs.get(1).unwrap_or(&paragraphs[0])
+    };
+    let front_matter = FrontMatter {
+        title: title.clone(),
+        html_description: format!(
+            "<p>{}</p>",
+            crate::basics::escape_html(&strip_markdown_links(description_source))
+        ),
+        service: input.service.to_string(),
+        terms_types: vec![input.terms_type.to_string()],
+        dates: vec![input.date.to_string()],
+        author: config.author.clone(),
+        related_collections: config.related_collections.clone(),
+        commit: input.commit.map(str::to_string),
+        previous_commit: input.previous_commit.map(str::to_string),
+        change_kind: analysis.change_kind,
+        reverts_to: analysis.reverts_to.clone(),
+        significance: analysis.significance,
+        topics,
+        status: "draft".into(),
+    };
+    Memo {
+        title,
+        front_matter,
+        body,
+        quotes: writer.quotes,
+        analysis: analysis.clone(),
+    }
+}
+
+/// The change's topics, and their labels as a memo names them. A change with substance is
+/// about something: when its words and headings name no topic, the document's terms type does.
+fn topics_and_labels(
+    analysis: &Analysis,
+    terms_type: &str,
+    taxonomy: &Taxonomy,
+) -> (Vec<String>, Vec<String>) {
     let mut topics = analysis.topics.clone();
     if topics.is_empty()
         && analysis.change_kind == ChangeKind::Substantive
-        && let Some(topic) = taxonomy.of_terms_type(terms)
+        && let Some(topic) = taxonomy.of_terms_type(terms_type)
     {
         topics.push(topic.name.clone());
     }
@@ -749,47 +798,13 @@ pub fn draft(
                 .map_or_else(|| t.replace('_', " "), |topic| topic.label.clone())
         })
         .collect();
+    (topics, labels)
+}
 
-    let quoted = writer.quotes.len();
-    let headline = match analysis.change_kind {
-        ChangeKind::Substantive => writer.headline(analysis, service, terms),
-        _ => None,
-    };
-    // A headline that would not fit is not cut (its quotation would be): the template serves.
-    let headline = headline.filter(|h| h.chars().count() <= MAX_TITLE_CHARS);
-    if headline.is_none() {
-        writer.quotes.truncate(quoted);
-    }
-    let mut title = match analysis.change_kind {
-        ChangeKind::Substantive if headline.is_some() => headline.unwrap_or_default(),
-        ChangeKind::Substantive if !labels.is_empty() => {
-            let mut shown = labels.len().min(3);
-            loop {
-                let title = format!(
-                    "{service} changes its {terms} on {}",
-                    join_labels(&labels[..shown])
-                );
-                if title.chars().count() <= MAX_TITLE_CHARS || shown == 1 {
-                    break title;
-                }
-                shown -= 1;
-            }
-        }
-        ChangeKind::Substantive => format!("{service} changes its {terms}"),
-        ChangeKind::Cosmetic => format!("{service} makes cosmetic changes to its {terms}"),
-        ChangeKind::Revert => format!("{service} restores an earlier version of its {terms}"),
-        ChangeKind::Technical => {
-            format!("{service} {terms} is re-recorded after a technical upgrade")
-        }
-    };
-    if title.chars().count() > MAX_TITLE_CHARS {
-        title = truncate_chars(&title, MAX_TITLE_CHARS).to_string();
-    }
-    let title = title
-        .trim_end_matches(['.', '!', '?', ':', ';', ','])
-        .to_string();
-
-    // The link (or the commit id) goes on the action verb; the rest of the phrase follows it.
+/// The opening sentence: who did what to which document, when; the link (or the commit id)
+/// on the action verb, the rest of the phrase after it.
+fn opening(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoConfig) -> String {
+    let (service, terms) = (input.service, input.terms_type);
     let (verb, rest) = match analysis.change_kind {
         ChangeKind::Substantive => ("updated", " its"),
         ChangeKind::Cosmetic => ("made cosmetic changes", " to its"),
@@ -803,8 +818,7 @@ pub fn draft(
         (Some(commit), None) => format!("{verb} (commit `{commit:.12}`){rest}"),
         (None, _) => format!("{verb}{rest}"),
     };
-    let mut paragraphs = Vec::new();
-    let opening = match analysis.change_kind {
+    match analysis.change_kind {
         ChangeKind::Technical => format!(
             "The {terms} of {service} was {linked_verb} on {}: the declaration or the extraction changed, not the document.",
             input.date
@@ -815,89 +829,11 @@ pub fn draft(
             analysis.reverts_to.as_deref().unwrap_or("")
         ),
         _ => format!("{service} {linked_verb} {terms} on {}.", input.date),
-    };
-    paragraphs.push(opening);
+    }
+}
 
-    // The lead says what changed: the substance first, then the dates the text states.
-    let mut remaining = 0;
-    if matches!(analysis.change_kind, ChangeKind::Substantive) {
-        let substantive: Vec<&Change> = analysis.changes.iter().filter(|c| !c.cosmetic).collect();
-        let mut described = vec![false; substantive.len()];
-        let mut clauses_written = 0;
-        for (topic, label) in analysis.topics.iter().zip(&labels) {
-            let mut clauses = Vec::new();
-            for (index, change) in substantive.iter().enumerate() {
-                if described[index]
-                    || !change.topics.contains(topic)
-                    || clauses.len() >= 3
-                    || clauses_written >= 8
-                {
-                    continue;
-                }
-                described[index] = true;
-                let quoted = writer.quotes.len();
-                let clause = writer.clause(change, Some(topic));
-                if clauses.contains(&clause) {
-                    writer.quotes.truncate(quoted);
-                } else {
-                    clauses.push(clause);
-                    clauses_written += 1;
-                }
-            }
-            if !clauses.is_empty() {
-                paragraphs.push(format!("On {label}, it {}.", clauses.join("; it also ")));
-            }
-        }
-        let mut others = Vec::new();
-        for (index, change) in substantive.iter().enumerate() {
-            if !described[index] && others.len() < 3 && clauses_written < 8 {
-                described[index] = true;
-                let quoted = writer.quotes.len();
-                let clause = writer.clause(change, None);
-                if others.contains(&clause) {
-                    writer.quotes.truncate(quoted);
-                } else {
-                    others.push(clause);
-                    clauses_written += 1;
-                }
-            }
-        }
-        if !others.is_empty() {
-            let lead = if paragraphs.len() > 1 {
-                "It also"
-            } else {
-                "It"
-            };
-            paragraphs.push(format!("{lead} {}.", others.join("; it also ")));
-        }
-        remaining = described.iter().filter(|d| !**d).count();
-    }
-    let substance = paragraphs.len() > 1;
-    match (&analysis.effective_date, &analysis.previous_effective_date) {
-        (Some(new), Some(old)) if new != old => paragraphs.push(format!(
-            "The new version is dated {new}; the previous one was dated {old}."
-        )),
-        (Some(new), None) => paragraphs.push(format!("The new version is dated {new}.")),
-        _ => {}
-    }
-    if let Some(announcement) = &analysis.announced_change {
-        let side = if input.after.contains(&announcement.text) {
-            Side::After
-        } else {
-            Side::Before
-        };
-        let quote = writer.quote(&announcement.text, side);
-        let which = if side == Side::After {
-            "new"
-        } else {
-            "previous"
-        };
-        paragraphs.push(format!(
-            "The {which} version announces a change taking effect on {}: {quote}.",
-            announcement.date
-        ));
-    }
-
+/// The closing lines: how many substantive changes the memo leaves out, and the cosmetic ones.
+fn closing(analysis: &Analysis, remaining: usize, paragraphs: &mut Vec<String>) {
     if remaining > 0 {
         paragraphs.push(format!(
             "{remaining} other substantive change{} {} not described here.",
@@ -918,38 +854,149 @@ pub fn draft(
             if cosmetic == 1 { "was" } else { "were" }
         ));
     }
-    let body = paragraphs.join("\n\n");
-    // The description is the lead: the most significant change when there is one.
-    let description_source = if substance {
-        &paragraphs[1]
-    } else {
-        paragraphs.get(1).unwrap_or(&paragraphs[0])
-    };
-    let front_matter = FrontMatter {
-        title: title.clone(),
-        html_description: format!(
-            "<p>{}</p>",
-            crate::basics::escape_html(&strip_markdown_links(description_source))
-        ),
-        service: service.to_string(),
-        terms_types: vec![terms.to_string()],
-        dates: vec![input.date.to_string()],
-        author: config.author.clone(),
-        related_collections: config.related_collections.clone(),
-        commit: input.commit.map(str::to_string),
-        previous_commit: input.previous_commit.map(str::to_string),
-        change_kind: analysis.change_kind,
-        reverts_to: analysis.reverts_to.clone(),
-        significance: analysis.significance,
-        topics,
-        status: "draft".into(),
-    };
-    Memo {
-        title,
-        front_matter,
-        body,
-        quotes: writer.quotes,
-        analysis: analysis.clone(),
+}
+
+impl Writer<'_> {
+    /// The title: the news when a headline says it, else what the change is about.
+    fn title(
+        &mut self,
+        analysis: &Analysis,
+        service: &str,
+        terms: &str,
+        labels: &[String],
+    ) -> String {
+        let quoted = self.quotes.len();
+        let headline = match analysis.change_kind {
+            ChangeKind::Substantive => self.headline(analysis, service, terms),
+            _ => None,
+        };
+        // A headline that would not fit is not cut (its quotation would be): the template serves.
+        let headline = headline.filter(|h| h.chars().count() <= MAX_TITLE_CHARS);
+        if headline.is_none() {
+            self.quotes.truncate(quoted);
+        }
+        let mut title = match analysis.change_kind {
+            ChangeKind::Substantive if headline.is_some() => headline.unwrap_or_default(),
+            ChangeKind::Substantive if !labels.is_empty() => {
+                let mut shown = labels.len().min(3);
+                loop {
+                    let title = format!(
+                        "{service} changes its {terms} on {}",
+                        join_labels(&labels[..shown])
+                    );
+                    if title.chars().count() <= MAX_TITLE_CHARS || shown == 1 {
+                        break title;
+                    }
+                    shown -= 1;
+                }
+            }
+            ChangeKind::Substantive => format!("{service} changes its {terms}"),
+            ChangeKind::Cosmetic => format!("{service} makes cosmetic changes to its {terms}"),
+            ChangeKind::Revert => format!("{service} restores an earlier version of its {terms}"),
+            ChangeKind::Technical => {
+                format!("{service} {terms} is re-recorded after a technical upgrade")
+            }
+        };
+        if title.chars().count() > MAX_TITLE_CHARS {
+            title = truncate_chars(&title, MAX_TITLE_CHARS).to_string();
+        }
+        title
+            .trim_end_matches(['.', '!', '?', ':', ';', ','])
+            .to_string()
+    }
+
+    /// The paragraphs of substance: one per topic (most significant first, three clauses at
+    /// most), then the changes of no topic, eight clauses in all; returns how many substantive
+    /// changes were left out.
+    fn substance(
+        &mut self,
+        analysis: &Analysis,
+        labels: &[String],
+        paragraphs: &mut Vec<String>,
+    ) -> usize {
+        let substantive: Vec<&Change> = analysis.changes.iter().filter(|c| !c.cosmetic).collect();
+        let mut described = vec![false; substantive.len()];
+        let mut clauses_written = 0;
+        for (topic, label) in analysis.topics.iter().zip(labels) {
+            let mut clauses = Vec::new();
+            for (index, change) in substantive.iter().enumerate() {
+                if described[index]
+                    || !change.topics.contains(topic)
+                    || clauses.len() >= 3
+                    || clauses_written >= 8
+                {
+                    continue;
+                }
+                described[index] = true;
+                let quoted = self.quotes.len();
+                let clause = self.clause(change, Some(topic));
+                if clauses.contains(&clause) {
+                    self.quotes.truncate(quoted);
+                } else {
+                    clauses.push(clause);
+                    clauses_written += 1;
+                }
+            }
+            if !clauses.is_empty() {
+                paragraphs.push(format!("On {label}, it {}.", clauses.join("; it also ")));
+            }
+        }
+        let mut others = Vec::new();
+        for (index, change) in substantive.iter().enumerate() {
+            if !described[index] && others.len() < 3 && clauses_written < 8 {
+                described[index] = true;
+                let quoted = self.quotes.len();
+                let clause = self.clause(change, None);
+                if others.contains(&clause) {
+                    self.quotes.truncate(quoted);
+                } else {
+                    others.push(clause);
+                    clauses_written += 1;
+                }
+            }
+        }
+        if !others.is_empty() {
+            let lead = if paragraphs.len() > 1 {
+                "It also"
+            } else {
+                "It"
+            };
+            paragraphs.push(format!("{lead} {}.", others.join("; it also ")));
+        }
+        described.iter().filter(|d| !**d).count()
+    }
+
+    /// The dates the versions state, and the change the text announces.
+    fn dates_and_announcement(
+        &mut self,
+        input: &MemoInput<'_>,
+        analysis: &Analysis,
+        paragraphs: &mut Vec<String>,
+    ) {
+        match (&analysis.effective_date, &analysis.previous_effective_date) {
+            (Some(new), Some(old)) if new != old => paragraphs.push(format!(
+                "The new version is dated {new}; the previous one was dated {old}."
+            )),
+            (Some(new), None) => paragraphs.push(format!("The new version is dated {new}.")),
+            _ => {}
+        }
+        if let Some(announcement) = &analysis.announced_change {
+            let side = if input.after.contains(&announcement.text) {
+                Side::After
+            } else {
+                Side::Before
+            };
+            let quote = self.quote(&announcement.text, side);
+            let which = if side == Side::After {
+                "new"
+            } else {
+                "previous"
+            };
+            paragraphs.push(format!(
+                "The {which} version announces a change taking effect on {}: {quote}.",
+                announcement.date
+            ));
+        }
     }
 }
 
