@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Memo, Quote, slug};
+use super::{Memo, Quote};
 use crate::analyse::significance::Factor;
 use crate::analyse::{Announcement, Change, ChangeKind};
 use crate::basics::write_atomic;
@@ -405,6 +405,24 @@ impl MemoStore {
         write_atomic(&path, memo.to_markdown().as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         Ok((Stored::Written(path), record))
+    }
+}
+
+/// A file-name-safe slug: lower case, ASCII letters and digits, single dashes.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        "document".into()
+    } else {
+        out
     }
 }
 

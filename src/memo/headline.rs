@@ -1,0 +1,377 @@
+//! The headline: a one-sentence, present-tense title with the service as its subject, saying
+//! the news of a change when its words say it (a statement of practice, a telling new name);
+//! the template titles otherwise.
+
+use super::statement;
+use super::write::{Writer, single_replacement, strip_block_prefix};
+use super::{LIST_ITEM_WORDS, MAX_TITLE_CHARS, STATEMENT_CANDIDATES, Side};
+use crate::analyse::{Analysis, BlockChange, Change, plain_text, sentences};
+
+pub(super) const HEADLINE_STOP_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "its",
+    "with",
+    "from",
+    "into",
+    "that",
+    "this",
+    "their",
+    "your",
+    "you",
+    "our",
+    "are",
+    "was",
+    "has",
+    "have",
+    "can",
+    "will",
+    "not",
+    "but",
+    "all",
+    "any",
+    "may",
+    "such",
+    "use",
+    "uses",
+    "used",
+    "also",
+    "other",
+    "more",
+    "about",
+    "when",
+    "which",
+    "who",
+    "how",
+    "these",
+    "those",
+    "them",
+    "they",
+    "we",
+    "us",
+    "to",
+    "of",
+    "in",
+    "on",
+    "at",
+    "by",
+    "or",
+    "as",
+    "an",
+    "a",
+    "is",
+    "be",
+    "it",
+    "if",
+    "do",
+    "does",
+    "like",
+    "including",
+    "information",
+    "nor",
+    "some",
+    "made",
+    "make",
+    "makes",
+    "each",
+    "every",
+    "own",
+    "via",
+    "per",
+    "any",
+    "one",
+    "new",
+    "own",
+    "out",
+    "only",
+    "must",
+    "shall",
+    "should",
+    "would",
+    "could",
+    "might",
+    "been",
+    "being",
+    "were",
+    "what",
+    "where",
+    "while",
+    "than",
+    "then",
+    "there",
+    "here",
+    "so",
+    "no",
+    "yes",
+    "very",
+    "just",
+    "both",
+    "either",
+    "neither",
+    "certain",
+    "same",
+    "time",
+    "way",
+];
+
+/// Two-word phrases of a text, as written, with their lower-case key.
+pub(super) fn phrases(text: &str) -> Vec<(String, String)> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .filter(|pair| {
+            pair.iter().all(|w| {
+                w.chars().count() >= 2
+                    && w.chars().any(char::is_alphabetic)
+                    && !HEADLINE_STOP_WORDS.contains(&w.to_lowercase().as_str())
+            })
+        })
+        .map(|pair| {
+            let phrase = pair.join(" ");
+            (phrase.to_lowercase(), phrase)
+        })
+        .collect()
+}
+
+impl Writer<'_> {
+    /// A title from the change's own words, when one can be said truly: a replacement of a few
+    /// words ("X replaces “pharmacies” with “casinos” in its …"), a phrase or name the new text
+    /// brings in and repeats ("X now mentions “AI features” in its …"), or a name it drops.
+    /// Every quoted phrase is recorded as a quotation and checked like the others.
+    pub(super) fn headline(
+        &mut self,
+        analysis: &Analysis,
+        service: &str,
+        terms: &str,
+    ) -> Option<String> {
+        let substantive: Vec<&Change> = analysis.changes.iter().filter(|c| !c.cosmetic).collect();
+        let main = substantive.iter().copied().reduce(|best, c| {
+            if c.significance > best.significance {
+                c
+            } else {
+                best
+            }
+        })?;
+        if main.kind == BlockChange::Modified
+            && let Some((old, new)) = single_replacement(main.word_diff.as_deref().unwrap_or(""))
+        {
+            let (old, new) = (plain_text(old), plain_text(new));
+            let (old, new) = (old.trim(), new.trim());
+            if self.before_plain.contains(old) && self.after_plain.contains(new) {
+                let title = format!(
+                    "{service} replaces {} with {} in its {terms}",
+                    self.quote(old, Side::Before),
+                    self.quote(new, Side::After)
+                );
+                return Some(title);
+            }
+        }
+        // What the most significant changes say, retold with the service as subject.
+        let mut ranked = substantive.clone();
+        ranked.sort_by(|a, b| b.significance.total_cmp(&a.significance));
+        for change in ranked.iter().take(STATEMENT_CANDIDATES) {
+            if let Some(title) = self.statement_headline(change, service, terms) {
+                return Some(title);
+            }
+        }
+        // Phrases and names the changed text brings in, counted over the new version (one pass
+        // over each version: a rewrite brings thousands of candidates).
+        let before = Vocabulary::of(&self.before_plain);
+        let after = Vocabulary::of(&self.after_plain);
+        let added: String = substantive
+            .iter()
+            .filter_map(|c| c.after.as_deref())
+            .map(plain_text)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut candidates: Vec<(usize, usize, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (key, phrase) in phrases(&added) {
+            if before.bigrams.contains_key(&key)
+                || !seen.insert(key.clone())
+                || key.contains('\'')
+                || key
+                    .split(' ')
+                    .any(|w| w.starts_with("here") || w.starts_with("there"))
+            {
+                continue;
+            }
+            // A phrase repeated three times is what the new text is about; fewer is incidental.
+            let count = after.bigrams.get(&key).copied().unwrap_or(0);
+            if count >= 3 && key.split(' ').all(|w| w.chars().count() >= 3) {
+                candidates.push((count, 2, phrase));
+            }
+        }
+        let old_names = crate::analyse::significance::names(&self.before_plain);
+        for name in crate::analyse::significance::names(&added) {
+            let lower = name.to_lowercase();
+            if !old_names.contains(&name)
+                && !before.words_lower.contains(&lower)
+                && is_telling_name(&name, &after)
+            {
+                let count = after.as_written.get(&name).copied().unwrap_or(0);
+                if count >= 2 {
+                    candidates.push((count, 1, name));
+                }
+            }
+        }
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        if let Some((_, _, phrase)) = candidates.into_iter().next()
+            && self.after_plain.contains(phrase.as_str())
+        {
+            return Some(format!(
+                "{service} now mentions {} in its {terms}",
+                self.quote(&phrase, Side::After)
+            ));
+        }
+        let new_names = crate::analyse::significance::names(&self.after_plain);
+        let dropped = substantive
+            .iter()
+            .filter(|c| c.kind != BlockChange::Added)
+            .filter_map(|c| c.before.as_deref())
+            .flat_map(|text| crate::analyse::significance::names(&plain_text(text)))
+            .find(|name| {
+                !new_names.contains(name)
+                    && !after.words_lower.contains(&name.to_lowercase())
+                    && is_telling_name(name, &before)
+                    && before.as_written.get(name).copied().unwrap_or(0) >= 2
+            })?;
+        Some(format!(
+            "{service} no longer mentions {} in its {terms}",
+            self.quote(&dropped, Side::Before)
+        ))
+    }
+}
+
+impl Writer<'_> {
+    /// A headline from one change: a sentence it adds or removes, retold with the service as
+    /// subject ("X now says it may remove accounts…"), or a list item it adds or removes
+    /// ("X removes “Misgendering…” from its Community Guidelines").
+    pub(super) fn statement_headline(
+        &mut self,
+        change: &Change,
+        service: &str,
+        terms: &str,
+    ) -> Option<String> {
+        let (candidates, added): (Vec<&str>, bool) = match change.kind {
+            BlockChange::Added => (
+                sentences(strip_block_prefix(change.after.as_deref()?)),
+                true,
+            ),
+            BlockChange::Removed => (
+                sentences(strip_block_prefix(change.before.as_deref()?)),
+                false,
+            ),
+            BlockChange::Modified | BlockChange::Moved => {
+                match self.changed_sentence(change, Side::After) {
+                    Some(sentence) => (vec![sentence], true),
+                    None => (vec![self.changed_sentence(change, Side::Before)?], false),
+                }
+            }
+        };
+        for sentence in &candidates {
+            let plain = plain_text(sentence);
+            if let Some(statement) = statement::retell(strip_block_prefix(&plain), service) {
+                let title = statement.headline(service, added);
+                if title.chars().count() <= MAX_TITLE_CHARS {
+                    return Some(title);
+                }
+            }
+        }
+        // A list item added or removed whole: short, without a sentence of its own.
+        let block = match change.kind {
+            BlockChange::Added => change.after.as_deref()?,
+            BlockChange::Removed => change.before.as_deref()?,
+            _ => return None,
+        };
+        let item = strip_block_prefix(block);
+        let is_list_item =
+            item.len() < block.trim_start().len() && !block.trim_start().starts_with('#');
+        let plain = plain_text(item);
+        let words = plain.split_whitespace().count();
+        if !is_list_item || !(2..=LIST_ITEM_WORDS).contains(&words) || plain.contains('\n') {
+            return None;
+        }
+        let plain = plain
+            .trim_end_matches(['.', ';', ',', ':'])
+            .trim()
+            .to_string();
+        Some(if added {
+            format!(
+                "{service} adds {} to its {terms}",
+                self.quote(&plain, Side::After)
+            )
+        } else {
+            format!(
+                "{service} removes {} from its {terms}",
+                self.quote(&plain, Side::Before)
+            )
+        })
+    }
+}
+
+/// The words of a plain text, counted once.
+pub(super) struct Vocabulary {
+    /// Each word as written, with its count.
+    as_written: std::collections::HashMap<String, usize>,
+    /// Every word, in lower case.
+    words_lower: std::collections::HashSet<String>,
+    /// Words the text writes in lower case (so common words, not names).
+    lower_case_words: std::collections::HashSet<String>,
+    /// Two-word phrases, in lower case, with their count.
+    bigrams: std::collections::HashMap<String, usize>,
+}
+
+impl Vocabulary {
+    pub(super) fn of(text: &str) -> Self {
+        let mut vocabulary = Vocabulary {
+            as_written: Default::default(),
+            words_lower: Default::default(),
+            lower_case_words: Default::default(),
+            bigrams: Default::default(),
+        };
+        let mut previous: Option<String> = None;
+        for word in text
+            .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
+            .filter(|w| !w.is_empty())
+        {
+            *vocabulary.as_written.entry(word.to_string()).or_default() += 1;
+            let lower = word.to_lowercase();
+            if word.starts_with(|c: char| c.is_lowercase()) {
+                vocabulary.lower_case_words.insert(lower.clone());
+            }
+            if let Some(previous) = &previous {
+                *vocabulary
+                    .bigrams
+                    .entry(format!("{previous} {lower}"))
+                    .or_default() += 1;
+            }
+            vocabulary.words_lower.insert(lower.clone());
+            previous = Some(lower);
+        }
+        vocabulary
+    }
+}
+
+/// Whether a capitalised word is a name worth a title: not a month or a day, not a common word
+/// that a heading or a sentence start capitalised (the text also writes it in lower case).
+pub(super) fn is_telling_name(name: &str, text: &Vocabulary) -> bool {
+    const DAYS: &[&str] = &[
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let lower = name.to_lowercase();
+    !DAYS.contains(&lower.as_str())
+        && crate::analyse::month_number(&lower).is_none()
+        && name.chars().count() >= 4
+        && !text.lower_case_words.contains(&lower)
+}

@@ -1,0 +1,211 @@
+//! Writing a memo's sentences: quotations (verbatim, each kept with its side), the sentence a
+//! change touched, and the clause that tells one change ("now says", "no longer says", "changed
+//! … to …").
+
+use super::{MAX_QUOTE_CHARS, Quote, Side};
+use crate::analyse::{BlockChange, Change, Taxonomy, plain_text, sentences};
+
+/// The start of `text` within `max` characters, cut at a clause boundary (`;`, `:`, `,`, a
+/// dash) when one falls in the second half, else at the last space.
+pub(super) fn truncate_chars(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((cut, _)) => {
+            let head = &text[..cut];
+            let clause = ["; ", ": ", ", ", " – ", " — "]
+                .iter()
+                .filter_map(|mark| head.rfind(mark))
+                .max()
+                .filter(|&at| at >= cut / 2);
+            match clause {
+                Some(at) => &head[..at],
+                None => head.rfind(' ').map_or(head, |space| &head[..space]),
+            }
+        }
+    }
+}
+
+/// The longest start of `text`, cut between words, that `within` holds.
+pub(super) fn longest_held_start<'t>(text: &'t str, within: &str) -> &'t str {
+    let mut end = text.len();
+    loop {
+        let head = text[..end].trim_end();
+        if head.is_empty() || within.contains(head) {
+            return head;
+        }
+        match head.rfind(' ') {
+            Some(space) => end = space,
+            None => return "",
+        }
+    }
+}
+
+/// Writes a memo's sentences, keeping every quotation it makes with the version it is from.
+pub(super) struct Writer<'a> {
+    /// The quotations made so far, in the order the memo makes them.
+    pub(super) quotes: Vec<Quote>,
+    pub(super) taxonomy: &'a Taxonomy,
+    /// The versions as plain words: what quotations are taken from and checked against.
+    pub(super) before_plain: String,
+    pub(super) after_plain: String,
+}
+
+impl Writer<'_> {
+    /// Quotes a slice of a version in plain words (link text without its address, no markup):
+    /// “…”, with an ellipsis outside the marks when cut. The quotation is always a slice of the
+    /// version's plain rendering: a slice whose rendering is not (it cut a link in two) is
+    /// shortened to the start that is.
+    pub(super) fn quote(&mut self, text: &str, side: Side) -> String {
+        let plain = plain_text(text.trim()).replace('\n', " ");
+        let plain = plain.trim();
+        let version = match side {
+            Side::After => &self.after_plain,
+            Side::Before => &self.before_plain,
+        };
+        let held = longest_held_start(plain, version);
+        let cut = truncate_chars(held, MAX_QUOTE_CHARS).trim_end();
+        if cut.is_empty() {
+            return "a passage".into();
+        }
+        self.quotes.push(Quote {
+            text: cut.to_string(),
+            side,
+        });
+        if cut.len() < plain.len() {
+            format!("“{cut}”…")
+        } else {
+            format!("“{cut}”")
+        }
+    }
+
+    /// The most telling sentence of a block for a topic (or the first one).
+    pub(super) fn pick<'t>(&self, block_content: &'t str, topic: Option<&str>) -> &'t str {
+        let all = sentences(block_content);
+        if let Some(topic) = topic
+            && let Some(sentence) = all.iter().find(|s| self.taxonomy.find(topic, s).is_some())
+        {
+            return sentence;
+        }
+        all.first().copied().unwrap_or(block_content)
+    }
+
+    /// The sentence of the new side that holds the first inserted words.
+    pub(super) fn changed_sentence<'t>(&self, change: &'t Change, side: Side) -> Option<&'t str> {
+        let diff = change.word_diff.as_deref()?;
+        let (open, close, text) = match side {
+            Side::After => ("{+", "+}", change.after.as_deref()?),
+            Side::Before => ("[-", "-]", change.before.as_deref()?),
+        };
+        // A piece may span sentences (a paragraph extended by two): each of its sentences counts.
+        let pieces: Vec<&str> = diff
+            .split(open)
+            .skip(1)
+            .filter_map(|p| p.split(close).next())
+            .flat_map(sentences)
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let content = strip_block_prefix(text);
+        // The sentence holding most of the changed words, counted as whole words.
+        let is_word_in = |piece: &str, sentence: &str| {
+            sentence.match_indices(piece).any(|(at, _)| {
+                let before = sentence[..at].chars().next_back();
+                let after = sentence[at + piece.len()..].chars().next();
+                !before.is_some_and(char::is_alphanumeric)
+                    && !after.is_some_and(char::is_alphanumeric)
+            })
+        };
+        sentences(content)
+            .into_iter()
+            .map(|s| {
+                (
+                    pieces
+                        .iter()
+                        .filter(|p| is_word_in(p, s))
+                        .map(|p| p.len())
+                        .sum::<usize>(),
+                    s,
+                )
+            })
+            .filter(|(score, _)| *score > 0)
+            .max_by_key(|(score, _)| *score)
+            .map(|(_, s)| s)
+    }
+
+    pub(super) fn clause(&mut self, change: &Change, topic: Option<&str>) -> String {
+        match change.kind {
+            BlockChange::Added => {
+                let content = strip_block_prefix(change.after.as_deref().unwrap_or(""));
+                let sentence = self.pick(content, topic);
+                format!("added {}", self.quote(sentence, Side::After))
+            }
+            BlockChange::Removed => {
+                let content = strip_block_prefix(change.before.as_deref().unwrap_or(""));
+                let sentence = self.pick(content, topic);
+                format!("removed {}", self.quote(sentence, Side::Before))
+            }
+            BlockChange::Modified | BlockChange::Moved => {
+                let new = self.changed_sentence(change, Side::After);
+                let old = self.changed_sentence(change, Side::Before);
+                match (new, old) {
+                    (Some(new), Some(old))
+                        if old.chars().count() <= 160 && new.chars().count() <= 160 =>
+                    {
+                        let new_quote = self.quote(new, Side::After);
+                        let old_quote = self.quote(old, Side::Before);
+                        format!("changed {old_quote} to {new_quote}")
+                    }
+                    (Some(new), _) => format!("now reads {}", self.quote(new, Side::After)),
+                    (None, Some(old)) => {
+                        format!("no longer says {}", self.quote(old, Side::Before))
+                    }
+                    (None, None) => {
+                        let content = strip_block_prefix(change.after.as_deref().unwrap_or(""));
+                        format!(
+                            "reworded {}",
+                            self.quote(self.pick(content, topic), Side::After)
+                        )
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The words of a word diff's only replacement (`[-old-]{+new+}`), when it is the only change and
+/// both sides are short.
+pub(super) fn single_replacement(diff: &str) -> Option<(&str, &str)> {
+    if diff.matches("[-").count() != 1 || diff.matches("{+").count() != 1 {
+        return None;
+    }
+    let start = diff.find("[-")?;
+    let old_end = diff[start..].find("-]")? + start;
+    let old = &diff[start + 2..old_end];
+    let new_part = diff[old_end + 2..].strip_prefix("{+")?;
+    let new = &new_part[..new_part.find("+}")?];
+    // A few plain words on each side (not a link's address or markup).
+    let short = |s: &str| {
+        let words = s.split_whitespace().count();
+        (1..=4).contains(&words)
+            && s.chars().any(char::is_alphabetic)
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’'))
+    };
+    (short(old) && short(new)).then_some((old, new))
+}
+
+/// A block's text without its list, heading or table prefix (still a slice of it).
+pub(super) fn strip_block_prefix(text: &str) -> &str {
+    let trimmed = text.trim_start();
+    let trimmed = trimmed.trim_start_matches('#').trim_start();
+    for marker in ["*   ", "* ", "- ", "+ "] {
+        if let Some(rest) = trimmed.strip_prefix(marker) {
+            return rest.trim_start();
+        }
+    }
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && trimmed[digits..].starts_with(". ") {
+        return trimmed[digits + 2..].trim_start();
+    }
+    trimmed.trim_start_matches('|').trim()
+}
