@@ -1,0 +1,385 @@
+//! Reading one version of a document for the facts: the sentences that answer each rule
+//! ([`Hit`]s, yes or no — a negated yes is a no — or a value), with the regions they or their
+//! section heading name, and what a change touched.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::rules::{Rule, RuleKind, Rules};
+use super::{Hit, Says};
+use crate::analyse::{plain_text, sentences};
+
+/// Regions, as named in texts.
+pub(super) fn region_patterns() -> &'static [(&'static str, Regex)] {
+    static PATTERNS: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        [
+            (
+                "EU/EEA",
+                r"\b(EU|EEA|European Union|European Economic Area|GDPR|Europe)\b",
+            ),
+            ("UK", r"\b(UK|U\.K\.|United Kingdom|Great Britain)\b"),
+            ("US", r"\b(US|U\.S\.|USA|United States)\b"),
+            ("California", r"\b(California|CCPA|CPRA)\b"),
+            ("Switzerland", r"\b(Switzerland|Swiss)\b"),
+            ("Brazil", r"\b(Brazil|LGPD)\b"),
+            ("Canada", r"\bCanada\b"),
+            ("South Korea", r"\b(South Korea|Republic of Korea)\b"),
+            ("Japan", r"\bJapan\b"),
+            ("India", r"\bIndia\b"),
+            ("Australia", r"\bAustralia\b"),
+            ("Nigeria", r"\bNigeria\b"),
+        ]
+        .into_iter()
+        .map(|(name, pattern)| (name, Regex::new(pattern).expect("valid region pattern")))
+        .collect()
+    })
+}
+
+/// The regions a text names. Text in capitals ("CONTACT US") names none.
+pub fn regions_in(text: &str) -> Vec<String> {
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let capitals = text.chars().filter(|c| c.is_uppercase()).count();
+    if letters > 0 && capitals * 10 > letters * 6 {
+        return Vec::new();
+    }
+    region_patterns()
+        .iter()
+        .filter(|(_, pattern)| pattern.is_match(text))
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+pub(super) fn negation() -> &'static Regex {
+    static NEGATION: OnceLock<Regex> = OnceLock::new();
+    NEGATION.get_or_init(|| {
+        Regex::new(r"(?i)\b(no|not|never|no longer|cannot|can't|won't|don't|doesn't|didn't|isn't|aren't|nor|without)\b")
+            .expect("valid negation pattern")
+    })
+}
+
+pub(super) fn clause_boundary() -> &'static Regex {
+    static BOUNDARY: OnceLock<Regex> = OnceLock::new();
+    BOUNDARY.get_or_init(|| {
+        Regex::new(r"(?i)[;:(—–]|,\s+(but|however|although|while|whereas|and we|and you|we|you|it|they|which)\b|\b(but|however)\b")
+            .expect("valid clause boundary pattern")
+    })
+}
+
+pub(super) fn condition() -> &'static Regex {
+    static CONDITION: OnceLock<Regex> = OnceLock::new();
+    CONDITION.get_or_init(|| {
+        Regex::new(r"(?i)\b(if|unless|whether|until|except)\b").expect("valid condition pattern")
+    })
+}
+
+/// Whether the clause before `at` negates what follows: "we do not use your data to train" —
+/// but not "if you do not want us to train…", a condition.
+pub(super) fn is_negated(sentence: &str, at: usize) -> bool {
+    let before = sentence[..at].replace('’', "'");
+    // A negation reaches across a list ("we do not engage in ads, sell data or …") but not
+    // into the next clause ("…, but we use it to train…").
+    let clause_start = clause_boundary()
+        .find_iter(&before)
+        .last()
+        .map_or(0, |m| m.end());
+    let clause = &before[clause_start..];
+    match negation().find(clause) {
+        Some(negated) => !condition().is_match(&clause[..negated.start()]),
+        None => false,
+    }
+}
+
+/// What a sentence says for a rule, if anything; `context` (its heading, the sentence before)
+/// may meet the rule's `requires`.
+pub(super) fn judge(rule: &Rule, sentence: &str, context: &str) -> Option<Says> {
+    if rule.ignore.iter().any(|p| p.is_match(sentence)) {
+        return None;
+    }
+    if !rule.requires.is_empty()
+        && !rule
+            .requires
+            .iter()
+            .any(|p| p.is_match(sentence) || p.is_match(context))
+    {
+        return None;
+    }
+    if let Some(value) = &rule.value {
+        let captures = value.captures(sentence)?;
+        let found = captures.name("value")?.as_str().trim();
+        return Some(Says::Value(found.to_string()));
+    }
+    if let Some(found) = rule.yes.iter().find_map(|p| p.find(sentence)) {
+        return Some(if is_negated(sentence, found.start()) {
+            Says::No
+        } else {
+            Says::Yes
+        });
+    }
+    rule.no
+        .iter()
+        .any(|p| p.is_match(sentence))
+        .then_some(Says::No)
+}
+
+/// The text of a line without its list, quotation or table marker (still a slice of it).
+pub(super) fn strip_marker(line: &str) -> &str {
+    let trimmed = line.trim_start().trim_start_matches('>').trim_start();
+    for marker in ["* ", "- ", "+ ", "• "] {
+        if let Some(rest) = trimmed.strip_prefix(marker) {
+            return rest.trim_start();
+        }
+    }
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && trimmed[digits..].starts_with(". ") {
+        return trimmed[digits + 2..].trim_start();
+    }
+    trimmed
+}
+
+/// The sentences of one version of a document that answer each rule (by the rules' order);
+/// rules that do not read this terms type get none.
+pub fn read_document(text: &str, terms_type: &str, rules: &Rules) -> Vec<Vec<Hit>> {
+    read_document_for(
+        text,
+        terms_type,
+        rules,
+        &(0..rules.rules.len()).collect::<Vec<_>>(),
+    )
+}
+
+/// [`read_document`] with only the rules at `only` (the others get no hits). The rules are not
+/// copied: a copied pattern would start with a cold search cache.
+pub(super) fn read_document_for(
+    text: &str,
+    terms_type: &str,
+    rules: &Rules,
+    only: &[usize],
+) -> Vec<Vec<Hit>> {
+    let hits: Vec<Vec<Hit>> = vec![Vec::new(); rules.rules.len()];
+    let reading: Vec<usize> = only
+        .iter()
+        .copied()
+        .filter(|&i| rules.rules[i].reads(terms_type))
+        .collect();
+    if reading.is_empty() {
+        return hits;
+    }
+    let plain = plain_text(text);
+    read_plain_for(&plain, &lines_under_headings(&plain), rules, reading, hits)
+}
+
+/// [`read_document_for`] on a document's plain text and its lines, the rules already narrowed
+/// to those that read its terms type.
+pub(super) fn read_plain_for(
+    plain: &str,
+    lines: &[(&str, &str)],
+    rules: &Rules,
+    reading: Vec<usize>,
+    mut hits: Vec<Vec<Hit>>,
+) -> Vec<Vec<Hit>> {
+    // Rules whose patterns find nothing in the whole text cannot be answered by a sentence.
+    let reading = could_answer_in(rules, &reading, plain);
+    if reading.is_empty() {
+        return hits;
+    }
+    for &(heading, line) in lines {
+        read_line(rules, &reading, heading, line, &mut hits);
+    }
+    hits
+}
+
+/// The rules of `reading` whose patterns find something in `text` (a rule with anchors, which
+/// has no whole-text pattern, always may).
+pub(super) fn could_answer_in(rules: &Rules, reading: &[usize], text: &str) -> Vec<usize> {
+    reading
+        .iter()
+        .copied()
+        .filter(|&i| {
+            rules.rules[i]
+                .could_answer
+                .as_ref()
+                .is_none_or(|pattern| pattern.is_match(text))
+        })
+        .collect()
+}
+
+/// The lines of a plain text that sentences are read from, each with the heading it is under
+/// (headings and underlines themselves are not read).
+pub(super) fn lines_under_headings(plain: &str) -> Vec<(&str, &str)> {
+    let lines: Vec<&str> = plain.lines().collect();
+    let mut heading = "";
+    let mut read = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let underline = lines
+            .get(index + 1)
+            .map(|next| next.trim())
+            .is_some_and(|next| {
+                next.len() >= 3
+                    && (next.chars().all(|c| c == '=') || next.chars().all(|c| c == '-'))
+            });
+        if trimmed.chars().all(|c| c == '=' || c == '-') {
+            continue;
+        }
+        if trimmed.starts_with('#') || underline {
+            heading = trimmed.trim_start_matches('#').trim();
+            continue;
+        }
+        read.push((heading, *line));
+    }
+    read
+}
+
+/// [`read_line`] on the lines at `range` of `lines` (heading, line).
+pub(super) fn read_lines(
+    lines: &[(&str, &str)],
+    range: std::ops::Range<usize>,
+    rules: &Rules,
+    reading: &[usize],
+    hits: &mut [Vec<Hit>],
+) {
+    for &(heading, line) in &lines[range] {
+        read_line(rules, reading, heading, line, hits);
+    }
+}
+
+/// The hits of the rules at `reading` in one line under `heading`: a line is read on its own
+/// (a sentence's context is its heading and the sentence before it in the same line).
+pub(super) fn read_line(
+    rules: &Rules,
+    reading: &[usize],
+    heading: &str,
+    line: &str,
+    hits: &mut [Vec<Hit>],
+) {
+    // Nor can a rule whose patterns find nothing in the line be answered by one of its
+    // sentences (most lines of a policy are about something else).
+    let reading = could_answer_in(rules, reading, line);
+    if reading.is_empty() {
+        return;
+    }
+    let content = strip_marker(line);
+    let mut previous = "";
+    for sentence in sentences(content) {
+        let sentence = sentence.trim();
+        if sentence.split_whitespace().count() < 3 {
+            continue;
+        }
+        // What a sentence is about may be said by its heading or the sentence before it
+        // ("We use your chats to train our models. You can opt out in settings.").
+        // A value needs its own sentence to say what it measures.
+        let with_previous = format!("{heading}\n{previous}");
+        previous = sentence;
+        for &rule_index in &reading {
+            let rule = &rules.rules[rule_index];
+            let context = if rule.kind == RuleKind::Value {
+                heading
+            } else {
+                with_previous.as_str()
+            };
+            if let Some(says) = judge(rule, sentence, context) {
+                let mut regions = regions_in(sentence);
+                if regions.is_empty() {
+                    regions = regions_in(heading);
+                }
+                hits[rule_index].push(Hit {
+                    quote: sentence.to_string(),
+                    says,
+                    regions,
+                });
+            }
+        }
+    }
+}
+
+/// The rules (indices) whose hits may differ between two versions of a document: those with a
+/// hit in a line that is in one version and not in the other (a line's hits depend only on the
+/// line and its heading, so the lines both versions share give both the same hits, in the same
+/// order). Reads only the changed lines — a small part of most changes.
+pub(super) fn rules_touched_by_change(
+    old: &[(&str, &str)],
+    new: &[(&str, &str)],
+    operations: &[similar::DiffOp],
+    terms_type: &str,
+    rules: &Rules,
+) -> Vec<usize> {
+    let reading: Vec<usize> = (0..rules.rules.len())
+        .filter(|&i| rules.rules[i].reads(terms_type))
+        .collect();
+    if reading.is_empty() {
+        return Vec::new();
+    }
+    let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); rules.rules.len()];
+    for operation in operations {
+        if matches!(operation.tag(), similar::DiffTag::Equal) {
+            continue;
+        }
+        read_lines(old, operation.old_range(), rules, &reading, &mut hits);
+        read_lines(new, operation.new_range(), rules, &reading, &mut hits);
+    }
+    (0..rules.rules.len())
+        .filter(|&i| !hits[i].is_empty())
+        .collect()
+}
+
+/// The hits of the rules `reading` in a document before and after a change ([`read_plain_for`]
+/// on each side), reading the lines the change left alone once for both sides: most of a
+/// document. `operations` is the diff of the two sides' lines.
+pub(super) fn hits_before_and_after(
+    (plain_before, lines_before): (&str, &[(&str, &str)]),
+    (plain_after, lines_after): (&str, &[(&str, &str)]),
+    operations: &[similar::DiffOp],
+    rules: &Rules,
+    reading: &[usize],
+) -> (Vec<Vec<Hit>>, Vec<Vec<Hit>>) {
+    let no_hits = || vec![Vec::new(); rules.rules.len()];
+    let reading_before = could_answer_in(rules, reading, plain_before);
+    let reading_after = could_answer_in(rules, reading, plain_after);
+    if reading_before != reading_after {
+        return (
+            read_plain_for(plain_before, lines_before, rules, reading_before, no_hits()),
+            read_plain_for(plain_after, lines_after, rules, reading_after, no_hits()),
+        );
+    }
+    let reading = reading_before;
+    let (mut before, mut after) = (no_hits(), no_hits());
+    if reading.is_empty() {
+        return (before, after);
+    }
+    let mut same_line = no_hits();
+    for operation in operations {
+        if matches!(operation.tag(), similar::DiffTag::Equal) {
+            for index in operation.old_range() {
+                let (heading, line) = lines_before[index];
+                read_line(rules, &reading, heading, line, &mut same_line);
+                for (rule, hits) in same_line.iter_mut().enumerate() {
+                    if !hits.is_empty() {
+                        before[rule].extend(hits.iter().cloned());
+                        after[rule].append(hits);
+                    }
+                }
+            }
+            continue;
+        }
+        read_lines(
+            lines_before,
+            operation.old_range(),
+            rules,
+            &reading,
+            &mut before,
+        );
+        read_lines(
+            lines_after,
+            operation.new_range(),
+            rules,
+            &reading,
+            &mut after,
+        );
+    }
+    (before, after)
+}
