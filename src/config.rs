@@ -377,11 +377,16 @@ impl Config {
             if email.to.is_empty() {
                 return Err("notify.email.to: give at least one recipient".into());
             }
+            #[cfg(feature = "smtp")]
             for address in std::iter::once(&email.from).chain(&email.to) {
                 address.parse::<lettre::message::Mailbox>().map_err(|e| {
                     format!("notify.email: {address:?} is not an e-mail address: {e}")
                 })?;
             }
+            #[cfg(not(feature = "smtp"))]
+            return Err(
+                "notify.email: this policydiff was built without the `smtp` feature; rebuild it with default features, or remove notify.email".into(),
+            );
         }
         if self.schedule.is_empty() {
             return Err("schedule: give at least one {cron: …} schedule".into());

@@ -603,6 +603,7 @@ fn reviewer(by: Option<String>) -> String {
 
 /// The environment variable that holds the review page's password when it listens beyond this
 /// machine.
+#[cfg(feature = "review-server")]
 const REVIEW_PASSWORD_ENV: &str = "POLICYDIFF_REVIEW_PASSWORD";
 
 fn review(config_path: Option<&Path>, command: ReviewCommand) -> Result<ExitCode> {
@@ -675,6 +676,13 @@ fn review(config_path: Option<&Path>, command: ReviewCommand) -> Result<ExitCode
             }
             eprintln!("{} published memo(s) exported", written.len());
         }
+        #[cfg(not(feature = "review-server"))]
+        ReviewCommand::Serve(_) => {
+            return Err(Error::argument(
+                "this policydiff was built without the `review-server` feature: rebuild it with default features to serve the review page",
+            ));
+        }
+        #[cfg(feature = "review-server")]
         ReviewCommand::Serve(args) => {
             let address = args
                 .bind
@@ -724,7 +732,7 @@ fn review(config_path: Option<&Path>, command: ReviewCommand) -> Result<ExitCode
 }
 
 fn refresh_feeds(config: &Config) {
-    policydiff::review::web::refresh_feeds(config);
+    policydiff::review::refresh_feeds(config);
 }
 
 fn open_in_editor(path: &Path) -> Result<()> {

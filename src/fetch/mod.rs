@@ -26,8 +26,10 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "browser")]
 pub mod browser;
 pub mod challenge;
+#[cfg(feature = "browser")]
 pub mod egress;
 pub mod encoding;
 pub mod safety;

@@ -2,8 +2,10 @@
 //! browser for pages that need scripts. Choosing the way is fetching's own decision, made here
 //! by the declaration and by the class of the failure, never by the words of an error message.
 
+#[cfg(feature = "browser")]
 use chrono::Utc;
 
+#[cfg(feature = "browser")]
 use super::browser::{BrowserPool, Rendered};
 use super::{BrowserConfig, FetchConfig, Fetched, Fetcher};
 use crate::declaration::SourceDocument;
@@ -12,14 +14,18 @@ use crate::{Error, FailureClass, Result};
 /// Plain HTTP and the browser of a round: the browser is started only if a document needs it.
 pub struct SourceFetcher {
     http: Fetcher,
+    #[cfg(feature = "browser")]
     browsers: BrowserPool,
 }
 
 impl SourceFetcher {
     /// The HTTP client and the (not yet started) browser the settings give.
     pub fn new(fetch: &FetchConfig, browser: &BrowserConfig) -> Result<SourceFetcher> {
+        #[cfg(not(feature = "browser"))]
+        let _ = browser;
         Ok(SourceFetcher {
             http: Fetcher::new(fetch)?,
+            #[cfg(feature = "browser")]
             browsers: BrowserPool::new(browser, fetch),
         })
     }
@@ -33,7 +39,7 @@ impl SourceFetcher {
             Some(true) => self.render(source).await,
             Some(false) => self.http.fetch(&source.fetch).await,
             None => match self.http.fetch(&source.fetch).await {
-                Err(error) if worth_a_browser(&error) && self.browsers.is_available() => {
+                Err(error) if worth_a_browser(&error) && self.browser_available() => {
                     tracing::info!(url = %source.fetch, "plain HTTP failed ({error}); trying the browser");
                     // When the browser fails too, the HTTP failure is the one worth reporting.
                     self.render(source).await.map_err(|browser_error| {
@@ -48,14 +54,35 @@ impl SourceFetcher {
 
     /// Whether the browser was started in this round.
     pub fn browser_started(&self) -> bool {
-        self.browsers.was_started()
+        #[cfg(feature = "browser")]
+        return self.browsers.was_started();
+        #[cfg(not(feature = "browser"))]
+        false
     }
 
     /// Closes the browser, if it was started.
     pub async fn close(&self) {
+        #[cfg(feature = "browser")]
         self.browsers.close().await;
     }
 
+    fn browser_available(&self) -> bool {
+        #[cfg(feature = "browser")]
+        return self.browsers.is_available();
+        #[cfg(not(feature = "browser"))]
+        false
+    }
+
+    /// A build without the browser cannot render: the document says so, and how to mend it.
+    #[cfg(not(feature = "browser"))]
+    async fn render(&self, source: &SourceDocument) -> Result<Fetched> {
+        Err(crate::Error::NeedsBrowser {
+            url: source.fetch.clone(),
+            reason: "this policydiff was built without the `browser` feature (rebuild with default features)".into(),
+        })
+    }
+
+    #[cfg(feature = "browser")]
     async fn render(&self, source: &SourceDocument) -> Result<Fetched> {
         match self.browsers.render(source).await? {
             Rendered::Html { html, final_url } => Ok(Fetched {

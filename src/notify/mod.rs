@@ -158,7 +158,7 @@ async fn deliver(config: &Config, notice: &RoundNotice) -> Vec<String> {
         }
     }
     if let Some(email) = &config.notify.email
-        && let Err(error) = smtp::send(email, notice).await
+        && let Err(error) = smtp::send_if_built(email, notice).await
     {
         problems.push(format!("e-mail digest to {} not sent: {error}", email.host));
     }

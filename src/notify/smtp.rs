@@ -1,6 +1,7 @@
 //! The e-mail digest of a round: its text, and its delivery over SMTP (STARTTLS, TLS, or none
 //! for a local relay), the password from an environment variable or a file.
 
+#[cfg(feature = "smtp")]
 use std::time::Duration;
 
 use super::RoundNotice;
@@ -80,7 +81,8 @@ pub fn digest_text(notice: &RoundNotice) -> (String, String) {
     (subject, body)
 }
 
-pub(super) async fn send(
+#[cfg(feature = "smtp")]
+async fn send(
     email: &crate::config::EmailConfig,
     notice: &RoundNotice,
 ) -> std::result::Result<(), String> {
@@ -123,4 +125,18 @@ pub(super) async fn send(
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// Sends the digest, in a build with the `smtp` feature; says why not otherwise.
+pub(super) async fn send_if_built(
+    email: &crate::config::EmailConfig,
+    notice: &RoundNotice,
+) -> std::result::Result<(), String> {
+    #[cfg(feature = "smtp")]
+    return send(email, notice).await;
+    #[cfg(not(feature = "smtp"))]
+    {
+        let _ = (email, notice);
+        Err("this policydiff was built without the `smtp` feature".into())
+    }
 }

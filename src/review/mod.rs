@@ -21,6 +21,7 @@
 //! assert!(queue(&store, &QueueFilter::default()).unwrap().is_empty());
 //! ```
 
+#[cfg(feature = "review-server")]
 pub mod web;
 
 use std::path::{Path, PathBuf};
@@ -416,6 +417,15 @@ pub fn export_ota(store: &MemoStore, dir: &Path) -> Result<Vec<PathBuf>> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// Rewrites the feeds after a review (a memo's status is a category there).
+pub fn refresh_feeds(config: &crate::config::Config) {
+    if config.notify.feed
+        && let Err(error) = crate::notify::write_feed(config)
+    {
+        tracing::warn!("the feeds were not rewritten: {error}");
+    }
 }
 
 #[cfg(test)]

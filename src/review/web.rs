@@ -656,15 +656,6 @@ async fn approve(
     }
 }
 
-/// Rewrites the feeds after a review (a memo's status is a category there).
-pub fn refresh_feeds(config: &Config) {
-    if config.notify.feed
-        && let Err(error) = crate::notify::write_feed(config)
-    {
-        tracing::warn!("the feeds were not rewritten: {error}");
-    }
-}
-
 fn status_of(error: &Error) -> StatusCode {
     match error {
         Error::InvalidArgument { .. } => StatusCode::BAD_REQUEST,
@@ -684,7 +675,7 @@ async fn reject(
     let by = reviewer_name(&app, &form);
     match super::reject(&app.store, &id, form.reason.as_deref().unwrap_or(""), &by) {
         Ok(_) => {
-            refresh_feeds(&app.options.config);
+            super::refresh_feeds(&app.options.config);
             back_to(&id)
         }
         Err(error) => error_page(status_of(&error), &error.to_string()),
@@ -707,7 +698,7 @@ async fn edit(
     };
     match super::edit(&app.store, &id, &changes) {
         Ok(_) => {
-            refresh_feeds(&app.options.config);
+            super::refresh_feeds(&app.options.config);
             back_to(&id)
         }
         Err(error) => error_page(status_of(&error), &error.to_string()),
