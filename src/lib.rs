@@ -56,7 +56,7 @@
 //! track       → analyse, config, declaration, extract, facts, fetch, memo, record, report
 //! schedule    → none                         cron and time zones
 //! daemon      → config, publish, report, schedule, track   rounds on a clock, same sinks
-//! review      → analyse, config, memo, notify, record   the reviewer's loop and page
+//! review      → analyse, audit, config, memo, notify, record   the reviewer's loop and page
 //! status      → config, daemon, declaration, memo, notify, publish, report, schedule
 //! audit       → declaration, memo, record    log, show, diff, render, verify, export
 //! demo        → config, record, report, track

@@ -1,5 +1,6 @@
-//! Rendering a change for people: a unified diff, a word diff (both coloured for a terminal
-//! when asked) and a self-contained side-by-side HTML page.
+//! Rendering a change for people, the one diff renderer of the CLI, the review page and
+//! exports: a unified diff, a word diff (both coloured for a terminal when asked), and side by
+//! side ([`side_by_side_rows`], which the review page shows, and a self-contained HTML page).
 //!
 //! ```
 //! use policydiff::audit::render;
@@ -8,9 +9,14 @@
 //! assert_eq!(words, "We keep logs [-90-]{+180+} days.");
 //! let unified = render::unified_diff("a\nb\n", "a\nc\n", "v1", "v2", false);
 //! assert!(unified.contains("-b\n+c"));
+//! let rows = render::side_by_side_rows("a\nb\n", "a\nc\n", 1);
+//! assert_eq!(rows[1].kind, "changed");
+//! assert!(rows[1].new.as_ref().unwrap().segments.iter().any(|s| s.changed && s.text == "c"));
 //! ```
 
 use similar::{ChangeTag, TextDiff};
+
+use crate::basics::escape_html;
 
 const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
@@ -56,35 +62,171 @@ pub fn word_diff(before: &str, after: &str, colour: bool) -> String {
     out
 }
 
-/// A self-contained HTML page showing a change side by side.
-pub fn side_by_side_html(title: &str, before: &str, after: &str) -> String {
-    let escape = crate::basics::escape_html;
+/// A run of text in a side-by-side cell, highlighted when it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// The text.
+    pub text: String,
+    /// Whether these words changed.
+    pub changed: bool,
+}
+
+/// One side of a side-by-side row: a line and its number (from 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// The line's number in its version.
+    pub number: usize,
+    /// Its words, the changed ones marked.
+    pub segments: Vec<Segment>,
+}
+
+/// One row of a side-by-side diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffRow {
+    /// `same`, `changed` or `gap` (unchanged lines left out).
+    pub kind: &'static str,
+    /// The line before (none for an added line or a gap).
+    pub old: Option<Cell>,
+    /// The line after (none for a removed line or a gap).
+    pub new: Option<Cell>,
+    /// Ids the page showing the row anchors on it (the review page's quotations); the renderer
+    /// leaves it empty.
+    pub anchors: Vec<String>,
+}
+
+/// The rows of a side-by-side diff, `context` unchanged lines kept around each change: removed
+/// and added lines face each other, their words compared pair by pair. The one diff renderer
+/// behind the review page and `diff --format html`.
+pub fn side_by_side_rows(before: &str, after: &str, context: usize) -> Vec<DiffRow> {
     let diff = TextDiff::from_lines(before, after);
-    let mut rows = String::new();
-    for op in diff.ops() {
-        for change in diff.iter_inline_changes(op) {
-            let mut cell = String::new();
-            for (emphasised, value) in change.iter_strings_lossy() {
-                if emphasised {
-                    cell.push_str(&format!("<mark>{}</mark>", escape(&value)));
-                } else {
-                    cell.push_str(&escape(&value));
+    let mut rows = Vec::new();
+    for (index, group) in diff.grouped_ops(context).iter().enumerate() {
+        if index > 0 {
+            rows.push(DiffRow {
+                kind: "gap",
+                old: None,
+                new: None,
+                anchors: Vec::new(),
+            });
+        }
+        for op in group {
+            let mut deleted: Vec<(usize, &str)> = Vec::new();
+            let mut inserted: Vec<(usize, &str)> = Vec::new();
+            for change in diff.iter_changes(op) {
+                let text = change.value();
+                match change.tag() {
+                    ChangeTag::Equal => {
+                        let plain = |number: Option<usize>| Cell {
+                            number: number.map_or(0, |i| i + 1),
+                            segments: vec![Segment {
+                                text: text.trim_end_matches('\n').to_string(),
+                                changed: false,
+                            }],
+                        };
+                        rows.push(DiffRow {
+                            kind: "same",
+                            old: Some(plain(change.old_index())),
+                            new: Some(plain(change.new_index())),
+                            anchors: Vec::new(),
+                        });
+                    }
+                    ChangeTag::Delete => {
+                        deleted.push((change.old_index().map_or(0, |i| i + 1), text));
+                    }
+                    ChangeTag::Insert => {
+                        inserted.push((change.new_index().map_or(0, |i| i + 1), text));
+                    }
                 }
             }
-            let row = match change.tag() {
-                ChangeTag::Equal => format!("<tr><td>{cell}</td><td>{cell}</td></tr>\n"),
-                ChangeTag::Delete => {
-                    format!("<tr><td class=\"del\">{cell}</td><td></td></tr>\n")
-                }
-                ChangeTag::Insert => {
-                    format!("<tr><td></td><td class=\"ins\">{cell}</td></tr>\n")
-                }
-            };
-            rows.push_str(&row);
+            let pairs = deleted.len().max(inserted.len());
+            for index in 0..pairs {
+                let old = deleted.get(index).copied();
+                let new = inserted.get(index).copied();
+                let (old_segments, new_segments) = word_segments(
+                    old.map_or("", |(_, text)| text),
+                    new.map_or("", |(_, text)| text),
+                );
+                rows.push(DiffRow {
+                    kind: "changed",
+                    old: old.map(|(number, _)| Cell {
+                        number,
+                        segments: old_segments,
+                    }),
+                    new: new.map(|(number, _)| Cell {
+                        number,
+                        segments: new_segments,
+                    }),
+                    anchors: Vec::new(),
+                });
+            }
         }
+    }
+    rows
+}
+
+/// The words of two lines, each side's changed words marked.
+fn word_segments(old: &str, new: &str) -> (Vec<Segment>, Vec<Segment>) {
+    let (old, new) = (old.trim_end_matches('\n'), new.trim_end_matches('\n'));
+    let diff = TextDiff::from_words(old, new);
+    let mut old_segments: Vec<Segment> = Vec::new();
+    let mut new_segments: Vec<Segment> = Vec::new();
+    let push = |segments: &mut Vec<Segment>, text: &str, changed: bool| match segments.last_mut() {
+        Some(last) if last.changed == changed => last.text.push_str(text),
+        _ => segments.push(Segment {
+            text: text.to_string(),
+            changed,
+        }),
+    };
+    for change in diff.iter_all_changes() {
+        let text = change.value();
+        // Spaces between changed words belong to the change; alone they are not worth a mark.
+        let changed = change.tag() != ChangeTag::Equal && !text.trim().is_empty();
+        match change.tag() {
+            ChangeTag::Equal => {
+                push(&mut old_segments, text, false);
+                push(&mut new_segments, text, false);
+            }
+            ChangeTag::Delete => push(&mut old_segments, text, changed),
+            ChangeTag::Insert => push(&mut new_segments, text, changed),
+        }
+    }
+    (old_segments, new_segments)
+}
+
+/// A self-contained HTML page showing a change side by side: every line, removed and added
+/// lines facing each other with their changed words marked.
+pub fn side_by_side_html(title: &str, before: &str, after: &str) -> String {
+    let cell = |cell: &Option<Cell>, class: &str| -> String {
+        let Some(cell) = cell else {
+            return "<td></td>".to_string();
+        };
+        let mut html = String::new();
+        for segment in &cell.segments {
+            let text = escape_html(&segment.text);
+            if segment.changed {
+                html.push_str(&format!("<mark>{text}</mark>"));
+            } else {
+                html.push_str(&text);
+            }
+        }
+        format!("<td{class}>{html}</td>")
+    };
+    let mut rows = String::new();
+    // As much context as either text has lines: every line is shown.
+    let every_line = before.lines().count().max(after.lines().count());
+    for row in side_by_side_rows(before, after, every_line) {
+        let (old_class, new_class) = match row.kind {
+            "changed" => (" class=\"del\"", " class=\"ins\""),
+            _ => ("", ""),
+        };
+        rows.push_str(&format!(
+            "<tr>{}{}</tr>\n",
+            cell(&row.old, old_class),
+            cell(&row.new, new_class)
+        ));
     }
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>body{{font:14px/1.4 sans-serif;margin:1em}}table{{width:100%;border-collapse:collapse;table-layout:fixed}}td{{vertical-align:top;white-space:pre-wrap;padding:2px 6px;border-bottom:1px solid #eee}}.del{{background:#fee}}.ins{{background:#efe}}.del mark{{background:#f99}}.ins mark{{background:#9e9}}</style></head>\n<body><h1>{title}</h1>\n<table>\n<tr><th>Before</th><th>After</th></tr>\n{rows}</table></body></html>\n",
-        title = escape(title)
+        title = escape_html(title)
     )
 }

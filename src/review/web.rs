@@ -34,10 +34,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use similar::{ChangeTag, TextDiff};
 
 use super::{Edit, QueueFilter, StatusFilter};
 use crate::analyse::plain_text;
+use crate::audit::render::{self, Cell, DiffRow};
 use crate::config::Config;
 use crate::memo::{MemoStore, StoredMemo};
 use crate::record::VersionsRepository;
@@ -260,28 +260,6 @@ async fn queue_page(State(app): State<Arc<App>>, Query(query): Query<QueueQuery>
     render(&page)
 }
 
-/// A run of text in a diff cell, highlighted when it changed.
-struct Segment {
-    text: String,
-    changed: bool,
-}
-
-/// One side of a diff row.
-struct Cell {
-    number: usize,
-    segments: Vec<Segment>,
-}
-
-/// One row of the side-by-side diff.
-struct DiffRow {
-    /// `same`, `changed` or `gap` (unchanged lines left out).
-    kind: &'static str,
-    old: Option<Cell>,
-    new: Option<Cell>,
-    /// Ids of the quotations found on this row.
-    anchors: Vec<String>,
-}
-
 struct FactorRow {
     feature: String,
     value: String,
@@ -381,70 +359,7 @@ fn versions(options: &ServeOptions, memo: &StoredMemo) -> Result<(String, String
 const CONTEXT_LINES: usize = 2;
 
 fn diff_rows(before: &str, after: &str, quotes: &[String]) -> Vec<DiffRow> {
-    let diff = TextDiff::from_lines(before, after);
-    let mut rows = Vec::new();
-    for (index, group) in diff.grouped_ops(CONTEXT_LINES).iter().enumerate() {
-        if index > 0 {
-            rows.push(DiffRow {
-                kind: "gap",
-                old: None,
-                new: None,
-                anchors: Vec::new(),
-            });
-        }
-        for op in group {
-            let mut deleted: Vec<(usize, &str)> = Vec::new();
-            let mut inserted: Vec<(usize, &str)> = Vec::new();
-            for change in diff.iter_changes(op) {
-                let text = change.value();
-                match change.tag() {
-                    ChangeTag::Equal => {
-                        let plain = |number: Option<usize>| Cell {
-                            number: number.map_or(0, |i| i + 1),
-                            segments: vec![Segment {
-                                text: text.trim_end_matches('\n').to_string(),
-                                changed: false,
-                            }],
-                        };
-                        rows.push(DiffRow {
-                            kind: "same",
-                            old: Some(plain(change.old_index())),
-                            new: Some(plain(change.new_index())),
-                            anchors: Vec::new(),
-                        });
-                    }
-                    ChangeTag::Delete => {
-                        deleted.push((change.old_index().map_or(0, |i| i + 1), text));
-                    }
-                    ChangeTag::Insert => {
-                        inserted.push((change.new_index().map_or(0, |i| i + 1), text));
-                    }
-                }
-            }
-            // Removed and added lines side by side, their words compared pair by pair.
-            let pairs = deleted.len().max(inserted.len());
-            for index in 0..pairs {
-                let old = deleted.get(index).copied();
-                let new = inserted.get(index).copied();
-                let (old_segments, new_segments) = word_segments(
-                    old.map_or("", |(_, text)| text),
-                    new.map_or("", |(_, text)| text),
-                );
-                rows.push(DiffRow {
-                    kind: "changed",
-                    old: old.map(|(number, _)| Cell {
-                        number,
-                        segments: old_segments,
-                    }),
-                    new: new.map(|(number, _)| Cell {
-                        number,
-                        segments: new_segments,
-                    }),
-                    anchors: Vec::new(),
-                });
-            }
-        }
-    }
+    let mut rows = render::side_by_side_rows(before, after, CONTEXT_LINES);
     // Each quotation is anchored on the first changed row that holds it (else any row).
     let line_text = |cell: &Option<Cell>| {
         cell.as_ref().map_or(String::new(), |c| {
@@ -471,35 +386,6 @@ fn diff_rows(before: &str, after: &str, quotes: &[String]) -> Vec<DiffRow> {
         }
     }
     rows
-}
-
-/// The words of two lines, each side's changed words marked.
-fn word_segments(old: &str, new: &str) -> (Vec<Segment>, Vec<Segment>) {
-    let (old, new) = (old.trim_end_matches('\n'), new.trim_end_matches('\n'));
-    let diff = TextDiff::from_words(old, new);
-    let mut old_segments: Vec<Segment> = Vec::new();
-    let mut new_segments: Vec<Segment> = Vec::new();
-    let push = |segments: &mut Vec<Segment>, text: &str, changed: bool| match segments.last_mut() {
-        Some(last) if last.changed == changed => last.text.push_str(text),
-        _ => segments.push(Segment {
-            text: text.to_string(),
-            changed,
-        }),
-    };
-    for change in diff.iter_all_changes() {
-        let text = change.value();
-        // Spaces between changed words belong to the change; alone they are not worth a mark.
-        let changed = change.tag() != ChangeTag::Equal && !text.trim().is_empty();
-        match change.tag() {
-            ChangeTag::Equal => {
-                push(&mut old_segments, text, false);
-                push(&mut new_segments, text, false);
-            }
-            ChangeTag::Delete => push(&mut old_segments, text, changed),
-            ChangeTag::Insert => push(&mut new_segments, text, changed),
-        }
-    }
-    (old_segments, new_segments)
 }
 
 /// The memo's Markdown as HTML; HTML inside the Markdown is shown as text, never run.
