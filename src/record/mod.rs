@@ -49,6 +49,7 @@ mod history;
 mod history_index;
 mod layout;
 pub mod pack;
+mod pending;
 mod working_tree;
 use batch::Batch;
 use history_index::HistoryIndex;
@@ -57,6 +58,7 @@ use working_tree::WorkingTreeWriter;
 pub use history::VersionChange;
 use layout::commit_message;
 pub use layout::{part_source_file_name, source_file_name, source_file_names, version_path};
+pub use pending::PendingCommits;
 
 /// What a version is: policydiff's one vocabulary for versions, used by tracking reports,
 /// audit logs, memos and the commit subjects (OTA's) that record them.
@@ -474,6 +476,27 @@ impl Drop for VersionsRepository {
 }
 
 impl VersionsRepository {
+    /// Opens (or creates) the repository for a round of recording and takes its lock: the
+    /// working tree kept in line with the branch (or not, `working_tree` false), and commits
+    /// gathered into batches (one pack each; commit by commit when batches cannot start).
+    pub fn open_for_round(
+        path: &Path,
+        author_name: &str,
+        author_email: &str,
+        working_tree: bool,
+    ) -> Result<(Self, RepositoryLock)> {
+        let mut repository = Self::open_or_create(path, author_name, author_email)?;
+        let lock = repository.lock()?;
+        if !working_tree {
+            repository.without_working_tree();
+        }
+        repository.sync_working_tree()?;
+        if let Err(error) = repository.begin_batches() {
+            tracing::warn!("recording commit by commit: {error}");
+        }
+        Ok((repository, lock))
+    }
+
     /// Opens the repository at `path`, creating it (branch `main`) when absent.
     pub fn open_or_create(path: &Path, author_name: &str, author_email: &str) -> Result<Self> {
         let repo = match Repository::open(path) {

@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::declaration::{DocumentId, SourceDocument, Terms};
 use crate::extract;
 use crate::fetch::{Fetched, SourceFetcher};
-use crate::record::{self, NewVersion, SourceFile, VersionsRepository};
+use crate::record::{self, NewVersion, PendingCommits, SourceFile, VersionsRepository};
 use crate::report::{DocumentReport, DocumentStatus, RunReport, Sink};
 use crate::{Error, Result};
 
@@ -90,20 +90,12 @@ pub async fn track_until(
         failed: mut reports,
     } = select_documents(config, selection)?;
 
-    let mut repository = VersionsRepository::open_or_create(
+    let (mut repository, lock) = VersionsRepository::open_for_round(
         &config.snapshots,
         &config.author.name,
         &config.author.email,
+        config.record.working_tree,
     )?;
-    let lock = repository.lock()?;
-    if !config.record.working_tree {
-        repository.without_working_tree();
-    }
-    repository.sync_working_tree()?;
-    // Commits reach the disk a batch at a time (one pack each); without batches, one by one.
-    if let Err(error) = repository.begin_batches() {
-        tracing::warn!("recording commit by commit: {error}");
-    }
     for report in &reports {
         sink.document(report);
     }
@@ -156,9 +148,12 @@ pub async fn track_until(
     // What drafting produced, handed to the sinks with the round's report.
     let mut produced = Produced::default();
     // Commits made but not yet written to disk: recorded (told, drafted) once their batch is.
-    let mut unwritten = Unwritten::default();
+    let mut unwritten: PendingCommits<(DocumentReport, DraftJob)> = PendingCommits::default();
     loop {
-        let next = match unwritten.deadline(drafting.is_idle()) {
+        let next = match unwritten
+            .deadline(drafting.is_idle())
+            .map(tokio::time::Instant::from_std)
+        {
             None => prepared.next().await.map_or(Next::Done, Next::Document),
             Some(deadline) => match tokio::time::timeout_at(deadline, prepared.next()).await {
                 Ok(Some(task)) => Next::Document(task),
@@ -179,7 +174,7 @@ pub async fn track_until(
             tell(report, &mut reports);
         }
         if done || unwritten.is_due(drafting.is_idle()) {
-            for (report, job) in unwritten.write(&mut repository) {
+            for (report, job) in written_batch(&mut unwritten, &mut repository) {
                 if let Some(report) =
                     draft_or_tell(report, job, &mut drafting, &mut awaiting_draft, &mut ticket)
                 {
@@ -219,13 +214,7 @@ pub async fn track_until(
     let browser_started = fetcher.browser_started();
     fetcher.close().await;
     if config.record.maintenance && reports.iter().any(|r| r.commit.is_some()) {
-        let snapshots = config.snapshots.clone();
-        let packing = Instant::now();
-        match tokio::task::spawn_blocking(move || record::maintain(&snapshots)).await {
-            Ok(Ok(())) => tracing::debug!("repository maintenance took {:?}", packing.elapsed()),
-            Ok(Err(error)) => tracing::warn!("the repository was not packed: {error}"),
-            Err(error) => tracing::warn!("the repository was not packed: {error}"),
-        }
+        maintain(&config.snapshots).await;
     }
 
     drop(lock);
@@ -240,6 +229,18 @@ pub async fn track_until(
     report.fact_changes = produced.fact_changes;
     sink.round(&mut report).await;
     Ok(report)
+}
+
+/// Lets git pack the repository if it judges it should, off the runtime's threads; a failure is
+/// logged (the versions are recorded either way).
+async fn maintain(snapshots: &std::path::Path) {
+    let snapshots = snapshots.to_path_buf();
+    let packing = Instant::now();
+    match tokio::task::spawn_blocking(move || record::maintain(&snapshots)).await {
+        Ok(Ok(())) => tracing::debug!("repository maintenance took {:?}", packing.elapsed()),
+        Ok(Err(error)) => tracing::warn!("the repository was not packed: {error}"),
+        Err(error) => tracing::warn!("the repository was not packed: {error}"),
+    }
 }
 
 /// What the round's drafting produced, for its sinks.
@@ -273,7 +274,7 @@ fn record_task(
     repository: &mut VersionsRepository,
     task: DocumentTask,
     remembered: &mut Vec<(DocumentId, Extraction)>,
-    unwritten: &mut Unwritten,
+    unwritten: &mut PendingCommits<(DocumentReport, DraftJob)>,
 ) -> Option<DocumentReport> {
     let (document, result, started) = match task {
         Ok(prepared) => prepared,
@@ -296,94 +297,38 @@ fn record_task(
     }
     match record_document(config, repository, &document, prepared, started) {
         (report, Some(recorded)) => {
-            unwritten.push(report, &document, recorded);
+            let to_draft = recorded.texts.is_some();
+            let job = DraftJob {
+                ticket: 0,
+                document: document.id(),
+                service_name: document.service_name.clone(),
+                recorded: recorded.recorded,
+                texts: recorded.texts,
+            };
+            unwritten.push((report, job), to_draft);
             None
         }
         (report, None) => Some(report),
     }
 }
 
-/// Commits made and not yet written to disk, with the reports that will tell them.
-#[derive(Default)]
-struct Unwritten {
-    commits: Vec<(DocumentReport, DraftJob)>,
-    /// When the oldest of them was made.
-    since: Option<tokio::time::Instant>,
-    /// Whether one of them has a memo to draft (it is more than a first record).
-    to_draft: bool,
-}
-
-impl Unwritten {
-    /// Commits written in one pack, at most (their blobs wait in memory, ~40 kB each, and a
-    /// root tree each: ~20 kB at the scale of OTA's federation).
-    const MOST: usize = 256;
-    /// How long a change waits for its batch, at most: its memo is drafted only once the batch
-    /// is on disk (drafting threads read it there), so drafting keeps up with recording.
-    const LONGEST_WAIT_TO_DRAFT: std::time::Duration = std::time::Duration::from_millis(500);
-    /// How long a change waits for its batch when the drafting threads have nothing to do:
-    /// they start on it while the round still fetches, rather than all at its end; a few
-    /// more packs in a round of many changes, none more in a round of few.
-    const SHORTEST_WAIT_TO_DRAFT: std::time::Duration = std::time::Duration::from_millis(100);
-    /// How long a first record waits, at most: nothing is drafted for it, so longer, for fewer
-    /// packs (`git gc --auto` gathers packs once there are tens of them). A process killed
-    /// loses at most this much of its round's work, which the next round records.
-    const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-    fn push(&mut self, report: DocumentReport, document: &Document, version: RecordedVersion) {
-        self.since.get_or_insert_with(tokio::time::Instant::now);
-        self.to_draft |= version.texts.is_some();
-        self.commits.push((
-            report,
-            DraftJob {
-                ticket: 0,
-                document: document.id(),
-                service_name: document.service_name.clone(),
-                recorded: version.recorded,
-                texts: version.texts,
-            },
-        ));
-    }
-
-    /// Whether the batch is to be written now (enough commits, or the oldest waited enough);
-    /// `drafters_idle`: whether the drafting threads have nothing to do.
-    fn is_due(&self, drafters_idle: bool) -> bool {
-        self.commits.len() >= Self::MOST
-            || self
-                .deadline(drafters_idle)
-                .is_some_and(|deadline| deadline <= tokio::time::Instant::now())
-    }
-
-    /// When the batch must be written even if no other document comes.
-    fn deadline(&self, drafters_idle: bool) -> Option<tokio::time::Instant> {
-        let wait = match (self.to_draft, drafters_idle) {
-            (true, true) => Self::SHORTEST_WAIT_TO_DRAFT,
-            (true, false) => Self::LONGEST_WAIT_TO_DRAFT,
-            (false, _) => Self::LONGEST_WAIT,
-        };
-        self.since.map(|since| since + wait)
-    }
-
-    /// Writes the batch; gives each commit's report and drafting job: recorded, or, when the
-    /// batch cannot be written, its document failed (nothing recorded; the next round records
-    /// it).
-    fn write(&mut self, repository: &mut VersionsRepository) -> Vec<(DocumentReport, DraftJob)> {
-        self.since = None;
-        self.to_draft = false;
-        if self.commits.is_empty() {
-            return Vec::new();
+/// Writes the batch of commits waiting; gives each commit's report and drafting job: recorded,
+/// or, when the batch cannot be written, its document failed (nothing recorded; the next round
+/// records it).
+fn written_batch(
+    unwritten: &mut PendingCommits<(DocumentReport, DraftJob)>,
+    repository: &mut VersionsRepository,
+) -> Vec<(DocumentReport, DraftJob)> {
+    let (mut commits, written) = unwritten.write(repository);
+    if let Err(error) = &written {
+        for (report, job) in &mut commits {
+            let duration_ms = report.duration_ms;
+            *report =
+                DocumentReport::failed(&job.document.service, &job.document.terms_type, error);
+            report.duration_ms = duration_ms;
         }
-        let written = repository.write_batch();
-        let mut commits = std::mem::take(&mut self.commits);
-        if let Err(error) = &written {
-            for (report, job) in &mut commits {
-                let duration_ms = report.duration_ms;
-                *report =
-                    DocumentReport::failed(&job.document.service, &job.document.terms_type, error);
-                report.duration_ms = duration_ms;
-            }
-        }
-        commits
     }
+    commits
 }
 
 /// A recorded change goes to drafting (its report is told with its memo); a first record, or a
