@@ -323,7 +323,7 @@ fn main() {
         let Some(drafted) = memo::for_recorded_change(
             &repository,
             &change,
-            &change.service_id,
+            &change.document.service,
             &MemoConfig::default(),
             &taxonomy,
         )

@@ -157,9 +157,9 @@ pub struct DocumentReport {
 
 impl DocumentReport {
     /// A document that ended unchanged (the starting point of every outcome).
-    pub fn unchanged(service: &str, terms_type: &str) -> Self {
+    pub fn unchanged(document: DocumentId) -> Self {
         DocumentReport {
-            document: DocumentId::new(service, terms_type),
+            document,
             status: DocumentStatus::Unchanged,
             error_class: None,
             error: None,
@@ -171,22 +171,17 @@ impl DocumentReport {
     }
 
     /// A document that failed with `error`.
-    pub fn failed(service: &str, terms_type: &str, error: &Error) -> Self {
-        Self::failed_as(service, terms_type, error.class(), error.to_string())
+    pub fn failed(document: DocumentId, error: &Error) -> Self {
+        Self::failed_as(document, error.class(), error.to_string())
     }
 
     /// A document that failed with a class and a message.
-    pub fn failed_as(
-        service: &str,
-        terms_type: &str,
-        class: FailureClass,
-        message: String,
-    ) -> Self {
+    pub fn failed_as(document: DocumentId, class: FailureClass, message: String) -> Self {
         DocumentReport {
             status: DocumentStatus::Failed,
             error_class: Some(class),
             error: Some(message),
-            ..Self::unchanged(service, terms_type)
+            ..Self::unchanged(document)
         }
     }
 }
@@ -467,7 +462,11 @@ mod tests {
         for failed in 0..5 {
             let documents = (0..failed)
                 .map(|i| {
-                    DocumentReport::failed_as("S", &format!("T{i}"), FailureClass::Dns, "x".into())
+                    DocumentReport::failed_as(
+                        DocumentId::new("S", format!("T{i}")),
+                        FailureClass::Dns,
+                        "x".into(),
+                    )
                 })
                 .collect();
             log.append(&RunReport::from_documents(

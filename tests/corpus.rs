@@ -117,7 +117,7 @@ fn every_quotation_of_every_corpus_memo_is_verbatim_in_the_version_it_quotes() {
         let Some(drafted) = memo::for_recorded_change(
             &repository,
             change,
-            &change.service_id,
+            &change.document.service,
             &MemoConfig::default(),
             &taxonomy,
         )
@@ -139,7 +139,7 @@ fn every_quotation_of_every_corpus_memo_is_verbatim_in_the_version_it_quotes() {
                 quote.is_verbatim_in(version),
                 "{} {}: {:?} is not in the {:?} version",
                 change.commit,
-                change.terms_type,
+                change.document.terms_type,
                 quote.text,
                 quote.side
             );
@@ -176,7 +176,7 @@ fn every_quotation_of_every_corpus_memo_is_verbatim_in_the_version_it_quotes() {
         let again = memo::for_recorded_change(
             &repository,
             change,
-            &change.service_id,
+            &change.document.service,
             &MemoConfig::default(),
             &taxonomy,
         )
@@ -218,7 +218,7 @@ fn real_changes_get_the_expected_kind_and_topics() {
         memo::for_recorded_change(
             &repository,
             change,
-            &change.service_id,
+            &change.document.service,
             &MemoConfig::default(),
             &Taxonomy::default(),
         )
@@ -253,7 +253,7 @@ fn real_changes_get_the_expected_kind_and_topics() {
     let drafted = memo::for_recorded_change(
         &repository,
         technical,
-        &technical.service_id,
+        &technical.document.service,
         &MemoConfig::default(),
         &Taxonomy::default(),
     )
@@ -380,7 +380,7 @@ fn fact_changes_at_a_commit_match_the_replayed_history() {
             assert_eq!(
                 direct_keys, replayed_keys,
                 "{} {} at {}",
-                service.service, change.terms_type, change.commit
+                service.service, change.document.terms_type, change.commit
             );
             for change in &direct {
                 let same = replayed.iter().find(|r| r.id == change.id).unwrap();

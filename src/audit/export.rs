@@ -12,9 +12,10 @@
 //! # let dir = tempfile::tempdir().unwrap();
 //! use policydiff::audit::export::{ExportOptions, export};
 //! use policydiff::record::{NewVersion, VersionsRepository};
+//! use policydiff::declaration::DocumentId;
 //!
 //! let mut repo = VersionsRepository::open_or_create(&dir.path().join("versions"), "bot", "bot@example.org").unwrap();
-//! let version = NewVersion { service_id: "Example", terms_type: "Privacy Policy", text: "v1",
+//! let version = NewVersion { document: DocumentId::new("Example", "Privacy Policy"), text: "v1",
 //!     sources: vec![], fetched_at: chrono::Utc::now(), declaration_sha256: String::new(), technical: false };
 //! repo.record(&version).unwrap();
 //! let out = dir.path().join("dataset.zip");
@@ -69,8 +70,8 @@ fn unique_file_names(root: &str, versions: &[&crate::audit::VersionEntry]) -> Ve
         .map(|version| {
             let base = format!(
                 "{root}/{}/{}/{}",
-                version.service,
-                version.terms_type,
+                version.document.service,
+                version.document.terms_type,
                 version_file_name(version.date)
             );
             let mut count = used.get(&base).copied().unwrap_or(0);
@@ -126,11 +127,13 @@ pub fn export(
         .flatten()
         .filter(|v| options.since.is_none_or(|since| v.date >= since))
         .collect();
-    let services: std::collections::BTreeSet<&str> =
-        versions.iter().map(|v| v.service.as_str()).collect();
+    let services: std::collections::BTreeSet<&str> = versions
+        .iter()
+        .map(|v| v.document.service.as_str())
+        .collect();
     let documents: std::collections::BTreeSet<(&str, &str)> = versions
         .iter()
-        .map(|v| (v.service.as_str(), v.terms_type.as_str()))
+        .map(|v| (v.document.service.as_str(), v.document.terms_type.as_str()))
         .collect();
     let summary = ExportSummary {
         services: services.len(),

@@ -10,9 +10,10 @@
 //! # let dir = tempfile::tempdir().unwrap();
 //! use policydiff::audit::History;
 //! use policydiff::record::{NewVersion, VersionsRepository};
+//! use policydiff::declaration::DocumentId;
 //!
 //! let mut repo = VersionsRepository::open_or_create(dir.path(), "bot", "bot@example.org").unwrap();
-//! let version = NewVersion { service_id: "Example", terms_type: "Privacy Policy", text: "v1",
+//! let version = NewVersion { document: DocumentId::new("Example", "Privacy Policy"), text: "v1",
 //!     sources: vec![], fetched_at: chrono::Utc::now(), declaration_sha256: String::new(), technical: false };
 //! repo.record(&version).unwrap();
 //! let history = History::read(&repo, None, None).unwrap();
@@ -38,10 +39,9 @@ use crate::{Error, Result};
 /// One version of a document.
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionEntry {
-    /// Service id.
-    pub service: String,
-    /// Terms type.
-    pub terms_type: String,
+    /// The document.
+    #[serde(flatten)]
+    pub document: DocumentId,
     /// The commit that recorded it.
     pub commit: String,
     /// When it was recorded (the commit date).
@@ -67,10 +67,9 @@ pub struct VersionEntry {
 /// A document's span in the repository.
 #[derive(Debug, Clone, Serialize)]
 pub struct DocumentSpan {
-    /// Service id.
-    pub service: String,
-    /// Terms type.
-    pub terms_type: String,
+    /// The document.
+    #[serde(flatten)]
+    pub document: DocumentId,
     /// First record.
     pub first: DateTime<Utc>,
     /// Last version.
@@ -100,8 +99,8 @@ fn line_counts(before: &str, after: &str) -> (usize, usize) {
     (added, removed)
 }
 
-/// Significance and topics of the memos of a folder, by (commit, service, terms type).
-fn memo_index(dir: &Path) -> BTreeMap<(String, String, String), (f64, Vec<String>)> {
+/// Significance and topics of the memos of a folder, by commit and document.
+fn memo_index(dir: &Path) -> BTreeMap<(String, DocumentId), (f64, Vec<String>)> {
     MemoStore::new(dir)
         .list()
         .unwrap_or_default()
@@ -109,11 +108,7 @@ fn memo_index(dir: &Path) -> BTreeMap<(String, String, String), (f64, Vec<String
         .map(|memo| {
             let record = memo.record;
             (
-                (
-                    record.commit.unwrap_or_default(),
-                    record.service,
-                    record.terms_type,
-                ),
+                (record.commit.unwrap_or_default(), record.document),
                 (record.significance, record.topics),
             )
         })
@@ -136,7 +131,6 @@ impl<'r> History<'r> {
             Some((service, Some(terms))) => repository.document_changes(service, terms)?,
         };
         for (sequence, change) in changes.into_iter().enumerate() {
-            let key = DocumentId::new(&change.service_id, &change.terms_type);
             let kind = change.kind();
             let (lines_added, lines_removed) = match change.earlier.first() {
                 Some((_, previous)) => line_counts(
@@ -145,27 +139,26 @@ impl<'r> History<'r> {
                 ),
                 None => (repository.blob_text(change.blob)?.lines().count(), 0),
             };
-            let (significance, topics) = match memos.get(&(
-                change.commit.clone(),
-                change.service_id.clone(),
-                change.terms_type.clone(),
-            )) {
-                Some((significance, topics)) => (Some(*significance), topics.clone()),
-                None => (None, Vec::new()),
-            };
-            documents.entry(key).or_default().push(VersionEntry {
-                service: change.service_id,
-                terms_type: change.terms_type,
-                fetched_at: repository.fetched_at(&change.commit),
-                commit: change.commit,
-                date: change.date,
-                kind,
-                lines_added,
-                lines_removed,
-                significance,
-                topics,
-                sequence,
-            });
+            let (significance, topics) =
+                match memos.get(&(change.commit.clone(), change.document.clone())) {
+                    Some((significance, topics)) => (Some(*significance), topics.clone()),
+                    None => (None, Vec::new()),
+                };
+            documents
+                .entry(change.document.clone())
+                .or_default()
+                .push(VersionEntry {
+                    document: change.document,
+                    fetched_at: repository.fetched_at(&change.commit),
+                    commit: change.commit,
+                    date: change.date,
+                    kind,
+                    lines_added,
+                    lines_removed,
+                    significance,
+                    topics,
+                    sequence,
+                });
         }
         Ok(History {
             repository,
@@ -224,8 +217,11 @@ impl<'r> History<'r> {
 
     /// The text of a version.
     pub fn text(&self, version: &VersionEntry) -> Result<String> {
-        self.repository
-            .version_text_at(&version.commit, &version.service, &version.terms_type)
+        self.repository.version_text_at(
+            &version.commit,
+            &version.document.service,
+            &version.document.terms_type,
+        )
     }
 
     /// Every document with its first and last record and number of versions.
@@ -234,8 +230,7 @@ impl<'r> History<'r> {
             .iter()
             .filter_map(|(document, versions)| {
                 Some(DocumentSpan {
-                    service: document.service.clone(),
-                    terms_type: document.terms_type.clone(),
+                    document: document.clone(),
                     first: versions.first()?.date,
                     last: versions.last()?.date,
                     versions: versions.len(),

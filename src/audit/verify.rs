@@ -21,11 +21,12 @@
 //! # let dir = tempfile::tempdir().unwrap();
 //! use policydiff::audit::verify::verify;
 //! use policydiff::record::{NewVersion, SourceFile, VersionsRepository};
+//! use policydiff::declaration::DocumentId;
 //!
 //! let mut repo = VersionsRepository::open_or_create(dir.path(), "bot", "bot@example.org").unwrap();
 //! let source = SourceFile { file_name: "Privacy Policy.html".into(), bytes: b"<p>v1</p>".to_vec(),
 //!     url: "https://example.org/privacy".into(), content_type: Some("text/html".into()) };
-//! let version = NewVersion { service_id: "Example", terms_type: "Privacy Policy", text: "v1",
+//! let version = NewVersion { document: DocumentId::new("Example", "Privacy Policy"), text: "v1",
 //!     sources: vec![source], fetched_at: chrono::Utc::now(), declaration_sha256: "0".repeat(64),
 //!     technical: false };
 //! repo.record(&version).unwrap();

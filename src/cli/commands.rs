@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use policydiff::audit::{self, History, render};
 use policydiff::config::Config;
-use policydiff::declaration::{self, Severity, adhoc};
+use policydiff::declaration::{self, DocumentId, Severity, adhoc};
 use policydiff::memo::{self, MemoStore, Stored};
 use policydiff::publish::Publishing;
 use policydiff::record::VersionsRepository;
@@ -383,7 +383,7 @@ fn memo(config_path: Option<&Path>, args: MemoArgs) -> Result<ExitCode> {
         let drafted = memo::for_texts(&before, &after, &service, &terms, &date, &config.memos);
         match args.format {
             MemoFormat::Markdown => print!("{}", drafted.to_markdown()),
-            MemoFormat::Json => print_json(&drafted.record(&service, &terms))?,
+            MemoFormat::Json => print_json(&drafted.record(&DocumentId::new(service, terms)))?,
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -424,7 +424,7 @@ fn memo(config_path: Option<&Path>, args: MemoArgs) -> Result<ExitCode> {
         args.commit.as_deref(),
         &config.memos,
     )?;
-    match store.write(&drafted, service, terms)? {
+    match store.write(&drafted, &DocumentId::new(service, terms))? {
         Stored::Written(path) => {
             print!("{}", drafted.to_markdown());
             eprintln!("written to {}", path.display());

@@ -97,8 +97,8 @@ pub(crate) fn print_log(entries: &[&VersionEntry]) {
             e.kind.as_str(),
             e.lines_added,
             e.lines_removed,
-            e.service,
-            e.terms_type
+            e.document.service,
+            e.document.terms_type
         );
     }
 }
@@ -107,8 +107,8 @@ pub(crate) fn print_log(entries: &[&VersionEntry]) {
 pub(crate) fn print_version(version: &VersionEntry, text: &str) {
     eprintln!(
         "{} / {}: version of commit {} recorded {}{}",
-        version.service,
-        version.terms_type,
+        version.document.service,
+        version.document.terms_type,
         version.commit,
         version
             .date
@@ -132,8 +132,8 @@ pub(crate) fn print_services(spans: &[DocumentSpan]) {
     for span in spans {
         println!(
             "{} / {}: {} versions, {} → {}",
-            span.service,
-            span.terms_type,
+            span.document.service,
+            span.document.terms_type,
             span.versions,
             span.first.format("%Y-%m-%d"),
             span.last.format("%Y-%m-%d")

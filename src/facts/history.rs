@@ -47,16 +47,20 @@ pub fn service_facts(
                 .date
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         );
-        if !rules.rules.iter().any(|r| r.reads(&change.terms_type)) {
+        if !rules
+            .rules
+            .iter()
+            .any(|r| r.reads(&change.document.terms_type))
+        {
             continue;
         }
         if let std::collections::hash_map::Entry::Vacant(entry) = cache.entry(change.blob) {
             let text = repository.blob_text(change.blob)?;
-            entry.insert(read_document(&text, &change.terms_type, rules));
+            entry.insert(read_document(&text, &change.document.terms_type, rules));
         }
         match current
             .iter_mut()
-            .find(|c| c.terms_type == change.terms_type)
+            .find(|c| c.terms_type == change.document.terms_type)
         {
             Some(document) => {
                 document.commit = change.commit.clone();
@@ -64,14 +68,14 @@ pub fn service_facts(
                 document.blob = change.blob;
             }
             None => current.push(Current {
-                terms_type: change.terms_type.clone(),
+                terms_type: change.document.terms_type.clone(),
                 commit: change.commit.clone(),
                 date: date.clone(),
                 blob: change.blob,
             }),
         }
         for (index, rule) in rules.rules.iter().enumerate() {
-            if !rule.reads(&change.terms_type) {
+            if !rule.reads(&change.document.terms_type) {
                 continue;
             }
             let documents: Vec<(&str, &str, &str, &Vec<Hit>)> = current
@@ -109,7 +113,7 @@ pub fn service_facts(
                     service: service.to_string(),
                     commit: change.commit.clone(),
                     date: date.clone(),
-                    terms_type: change.terms_type.clone(),
+                    terms_type: change.document.terms_type.clone(),
                     from,
                     to: new.summary(),
                     evidence,
@@ -188,15 +192,15 @@ pub fn changes_at_commit(
     for change in &changes[..at] {
         match before
             .iter_mut()
-            .find(|c| c.terms_type == change.terms_type)
+            .find(|c| c.document.terms_type == change.document.terms_type)
         {
             Some(latest) => *latest = change,
             None => before.push(change),
         }
     }
     let change = &changes[at];
-    let terms_type = &change.terms_type;
-    let Some(previous) = before.iter().find(|c| &c.terms_type == terms_type) else {
+    let terms_type = &change.document.terms_type;
+    let Some(previous) = before.iter().find(|c| &c.document.terms_type == terms_type) else {
         return changes_in_history(repository, service, rules, commit);
     };
     // Most changes do not touch a sentence any rule answers from: when the document's hits are
@@ -236,10 +240,10 @@ pub fn changes_at_commit(
     // other documents are read with the changed rules alone.
     let mut others: Vec<Vec<Vec<Hit>>> = Vec::with_capacity(before.len());
     for document in &before {
-        if &document.terms_type == terms_type
+        if &document.document.terms_type == terms_type
             || !changed
                 .iter()
-                .any(|&i| rules.rules[i].reads(&document.terms_type))
+                .any(|&i| rules.rules[i].reads(&document.document.terms_type))
         {
             others.push(Vec::new());
             continue;
@@ -247,7 +251,7 @@ pub fn changes_at_commit(
         let text = repository.blob_text(document.blob)?;
         others.push(read_document_for(
             &text,
-            &document.terms_type,
+            &document.document.terms_type,
             rules,
             &changed,
         ));
@@ -265,11 +269,11 @@ pub fn changes_at_commit(
                 .iter()
                 .zip(&dates)
                 .zip(&others)
-                .filter(|((c, _), _)| rule.reads(&c.terms_type))
+                .filter(|((c, _), _)| rule.reads(&c.document.terms_type))
                 .map(|((c, day), hits)| {
-                    if &c.terms_type != terms_type {
+                    if &c.document.terms_type != terms_type {
                         (
-                            c.terms_type.as_str(),
+                            c.document.terms_type.as_str(),
                             c.commit.as_str(),
                             day.as_str(),
                             &hits[index],
@@ -382,7 +386,7 @@ pub fn repository_facts(
     let mut services: Vec<String> = repository
         .version_changes(None)?
         .into_iter()
-        .map(|c| c.service_id)
+        .map(|c| c.document.service)
         .collect();
     services.sort();
     services.dedup();

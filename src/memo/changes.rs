@@ -23,7 +23,7 @@ pub fn for_recorded_change(
     let before = repository.blob_text(*previous_blob)?;
     let change = ChangeToDraft {
         service: service_name,
-        terms_type: &change.terms_type,
+        terms_type: &change.document.terms_type,
         date: change.date,
         commit: &change.commit,
         previous_commit,
@@ -151,7 +151,7 @@ pub fn draft_all(
                                 for_recorded_change(
                                     &own,
                                     change,
-                                    &change.service_id,
+                                    &change.document.service,
                                     config,
                                     taxonomy,
                                 )
@@ -178,7 +178,7 @@ pub fn draft_all(
                 continue;
             };
             summary.analysed += 1;
-            match store.write(&memo, &change.service_id, &change.terms_type)? {
+            match store.write(&memo, &change.document)? {
                 Stored::Written(_) => summary.written += 1,
                 Stored::KeptReviewed(_) => summary.kept_reviewed += 1,
             }

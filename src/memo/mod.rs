@@ -38,6 +38,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analyse::{Analysis, ChangeKind, plain_text};
+use crate::declaration::DocumentId;
 
 mod changes;
 mod draft;
@@ -213,8 +214,8 @@ impl Memo {
     }
 
     /// The sidecar: everything of the memo and its analysis.
-    pub fn record(&self, service_id: &str, terms_type: &str) -> MemoRecord {
-        MemoRecord::of(self, service_id, terms_type)
+    pub fn record(&self, document: &DocumentId) -> MemoRecord {
+        MemoRecord::of(self, document)
     }
 }
 
@@ -223,6 +224,10 @@ mod tests {
     use super::*;
     use crate::analyse::Taxonomy;
     use crate::analyse::analyse;
+
+    fn instagram_privacy() -> DocumentId {
+        DocumentId::new("Instagram", "Privacy Policy")
+    }
 
     fn memo_for(before: &str, after: &str) -> Memo {
         let taxonomy = Taxonomy::default();
@@ -376,20 +381,20 @@ mod tests {
             m
         };
         let store = MemoStore::new(dir.path());
-        let a = store.write(&first, "Instagram", "Privacy Policy").unwrap();
-        let b = store.write(&second, "Instagram", "Privacy Policy").unwrap();
+        let a = store.write(&first, &instagram_privacy()).unwrap();
+        let b = store.write(&second, &instagram_privacy()).unwrap();
         assert_ne!(a, b);
         assert!(
             b.path()
                 .to_string_lossy()
                 .ends_with("2025-12-16-instagram-privacy-policy-2.md")
         );
-        let again = store.write(&first, "Instagram", "Privacy Policy").unwrap();
+        let again = store.write(&first, &instagram_privacy()).unwrap();
         assert_eq!(again, a, "the same change's memo is rewritten in place");
         let listed = store.list().unwrap();
         assert_eq!(listed.len(), 2);
         assert!(listed.iter().all(super::store::StoredMemo::is_draft));
-        let first_record = first.record("Instagram", "Privacy Policy");
+        let first_record = first.record(&instagram_privacy());
         assert!(listed.iter().any(|m| m.record == first_record));
     }
 
@@ -399,7 +404,7 @@ mod tests {
         let store = MemoStore::new(dir.path());
         let memo = memo_for("We collect data.", "We collect more data.");
         let path = store
-            .write(&memo, "Instagram", "Privacy Policy")
+            .write(&memo, &instagram_privacy())
             .unwrap()
             .written()
             .unwrap();
@@ -407,7 +412,7 @@ mod tests {
             .unwrap()
             .replace("status: draft", "status: published");
         std::fs::write(&path, &reviewed).unwrap();
-        let again = store.write(&memo, "Instagram", "Privacy Policy").unwrap();
+        let again = store.write(&memo, &instagram_privacy()).unwrap();
         assert_eq!(again, Stored::KeptReviewed(path.clone()));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), reviewed);
         assert_eq!(store.list().unwrap()[0].status, "published");

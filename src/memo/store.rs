@@ -26,15 +26,15 @@ use super::{Memo, Quote};
 use crate::analyse::significance::Factor;
 use crate::analyse::{Announcement, Change, ChangeKind};
 use crate::basics::write_atomic;
+use crate::declaration::DocumentId;
 use crate::{Error, Result};
 
 /// The sidecar of a memo: everything of the memo and of the analysis it was drafted from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoRecord {
-    /// Service id.
-    pub service: String,
-    /// Terms type.
-    pub terms_type: String,
+    /// The document.
+    #[serde(flatten)]
+    pub document: DocumentId,
     /// Date of the change (YYYY-MM-DD).
     pub date: Option<String>,
     /// The commit of the change.
@@ -71,12 +71,11 @@ pub struct MemoRecord {
 }
 
 impl MemoRecord {
-    /// The record of a drafted memo of `service_id`'s `terms_type`.
-    pub fn of(memo: &Memo, service_id: &str, terms_type: &str) -> Self {
+    /// The record of a drafted memo of `document`.
+    pub fn of(memo: &Memo, document: &DocumentId) -> Self {
         let f = &memo.front_matter;
         MemoRecord {
-            service: service_id.to_string(),
-            terms_type: terms_type.to_string(),
+            document: document.clone(),
             date: f.dates.first().cloned(),
             commit: f.commit.clone(),
             previous_commit: f.previous_commit.clone(),
@@ -104,9 +103,7 @@ impl MemoRecord {
 
     /// Whether both records describe the same change of the same document.
     pub fn same_change(&self, other: &MemoRecord) -> bool {
-        self.commit == other.commit
-            && self.service == other.service
-            && self.terms_type == other.terms_type
+        self.commit == other.commit && self.document == other.document
     }
 }
 
@@ -324,20 +321,14 @@ impl MemoStore {
     /// Writes `<date>-<service>-<terms>.md` and its `.json` sidecar; another change's memo is
     /// never overwritten (a number is added), a reviewed memo of the same change is kept, a
     /// draft of the same change is rewritten.
-    pub fn write(&self, memo: &Memo, service_id: &str, terms_type: &str) -> Result<Stored> {
-        self.write_record(memo, service_id, terms_type)
-            .map(|(stored, _)| stored)
+    pub fn write(&self, memo: &Memo, document: &DocumentId) -> Result<Stored> {
+        self.write_record(memo, document).map(|(stored, _)| stored)
     }
 
     /// Writes a memo just drafted, as [`MemoStore::write`] does; gives the stored memo when it
     /// was written (`None` when a reviewed memo of the same change was kept).
-    pub fn write_draft(
-        &self,
-        memo: &Memo,
-        service_id: &str,
-        terms_type: &str,
-    ) -> Result<Option<StoredMemo>> {
-        let (stored, record) = self.write_record(memo, service_id, terms_type)?;
+    pub fn write_draft(&self, memo: &Memo, document: &DocumentId) -> Result<Option<StoredMemo>> {
+        let (stored, record) = self.write_record(memo, document)?;
         Ok(stored.written().map(|path| StoredMemo {
             id: path
                 .file_stem()
@@ -351,12 +342,7 @@ impl MemoStore {
         }))
     }
 
-    fn write_record(
-        &self,
-        memo: &Memo,
-        service_id: &str,
-        terms_type: &str,
-    ) -> Result<(Stored, MemoRecord)> {
+    fn write_record(&self, memo: &Memo, document: &DocumentId) -> Result<(Stored, MemoRecord)> {
         let dir = &self.dir;
         std::fs::create_dir_all(dir).map_err(|e| {
             Error::io(
@@ -371,10 +357,10 @@ impl MemoStore {
                 .first()
                 .map(String::as_str)
                 .unwrap_or("undated"),
-            slug(service_id),
-            slug(terms_type)
+            slug(&document.service),
+            slug(&document.terms_type)
         );
-        let record = MemoRecord::of(memo, service_id, terms_type);
+        let record = MemoRecord::of(memo, document);
         let mut n = 1;
         let path = loop {
             let stem = if n == 1 {

@@ -122,12 +122,12 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::super::{NewVersion, SourceFile, VersionsRepository};
+    use crate::declaration::DocumentId;
     use chrono::Utc;
 
     fn version(text: &str) -> NewVersion<'_> {
         NewVersion {
-            service_id: "Example",
-            terms_type: "Privacy Policy",
+            document: DocumentId::new("Example", "Privacy Policy"),
             text,
             sources: vec![SourceFile {
                 file_name: "Privacy Policy.html".into(),

@@ -11,6 +11,7 @@ use super::{
     VersionsRepository, find_revert, git_error, version_path,
 };
 use crate::Result;
+use crate::declaration::DocumentId;
 
 /// A change of one version file, as history records it.
 #[derive(Debug, Clone)]
@@ -23,10 +24,8 @@ pub struct VersionChange {
     pub date: DateTime<Utc>,
     /// The commit subject.
     pub subject: String,
-    /// Service id (folder).
-    pub service_id: String,
-    /// Terms type (file name).
-    pub terms_type: String,
+    /// The document (its folder and file name).
+    pub document: DocumentId,
     /// The new version's blob.
     pub blob: Oid,
     /// Earlier versions, newest first: `(commit, blob)`; the first is the previous version.
@@ -108,7 +107,7 @@ impl VersionsRepository {
             let Ok(blob) = Oid::from_str(&change.blob) else {
                 continue;
             };
-            let Some((service_id, file)) = change.path.split_once('/') else {
+            let Some((service, file)) = change.path.split_once('/') else {
                 continue;
             };
             let versions = known.entry(&change.path).or_default();
@@ -123,8 +122,7 @@ impl VersionsRepository {
                     previous_commit: versions.last().map(|(c, _)| c.clone()),
                     date,
                     subject: change.subject.clone(),
-                    service_id: service_id.to_string(),
-                    terms_type: file.trim_end_matches(".md").to_string(),
+                    document: DocumentId::new(service, file.trim_end_matches(".md")),
                     blob,
                     earlier: versions.iter().rev().cloned().collect(),
                 });

@@ -249,6 +249,7 @@ fn changed_version_files(
 
 #[cfg(test)]
 mod tests {
+    use crate::declaration::DocumentId;
     use crate::record::{NewVersion, VersionsRepository};
 
     fn record(repo: &mut VersionsRepository, terms: &str, text: &str) -> String {
@@ -257,8 +258,7 @@ mod tests {
 
     fn record_in(repo: &mut VersionsRepository, service: &str, terms: &str, text: &str) -> String {
         let version = NewVersion {
-            service_id: service,
-            terms_type: terms,
+            document: DocumentId::new(service, terms),
             text,
             sources: vec![],
             fetched_at: chrono::Utc::now(),
@@ -320,7 +320,7 @@ mod tests {
             .version_changes(None)
             .unwrap()
             .into_iter()
-            .map(|change| (change.service_id, change.commit))
+            .map(|change| (change.document.service, change.commit))
             .collect();
         let expected: Vec<(String, String)> = recorded
             .iter()

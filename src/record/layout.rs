@@ -55,8 +55,8 @@ pub(super) fn commit_message(kind: VersionKind, version: &NewVersion<'_>) -> Str
     let mut message = format!(
         "{} {} {}\n\n",
         kind.subject_prefix(),
-        single_line(version.service_id),
-        single_line(version.terms_type)
+        single_line(&version.document.service),
+        single_line(&version.document.terms_type)
     );
     for source in &version.sources {
         message.push_str(&format!("Source-URL: {}\n", single_line(&source.url)));

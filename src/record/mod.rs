@@ -21,13 +21,14 @@
 //!
 //! ```
 //! use policydiff::record::{VersionsRepository, NewVersion, SourceFile};
+//! use policydiff::declaration::DocumentId;
 //! use chrono::Utc;
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let mut repo = VersionsRepository::open_or_create(dir.path(), "policydiff", "bot@example.com").unwrap();
 //! let source = SourceFile { file_name: "Privacy Policy.html".into(), bytes: b"<p>Hi</p>".to_vec(),
 //!     url: "https://example.com/privacy".into(), content_type: Some("text/html".into()) };
-//! let version = NewVersion { service_id: "Example", terms_type: "Privacy Policy", text: "Hi",
+//! let version = NewVersion { document: DocumentId::new("Example", "Privacy Policy"), text: "Hi",
 //!     sources: vec![source], fetched_at: Utc::now(), declaration_sha256: "0".repeat(64), technical: false };
 //! let recorded = repo.record(&version).unwrap().unwrap();
 //! assert_eq!(recorded.kind.as_str(), "first_record");
@@ -42,6 +43,7 @@ use chrono::{DateTime, Utc};
 use git2::{Oid, Repository, Signature, Time};
 use serde::{Deserialize, Serialize};
 
+use crate::declaration::DocumentId;
 use crate::{Error, Result};
 
 mod batch;
@@ -142,10 +144,8 @@ pub struct SourceFile {
 /// A version to record.
 #[derive(Debug, Clone)]
 pub struct NewVersion<'a> {
-    /// The service id (folder name).
-    pub service_id: &'a str,
-    /// The terms type (file name).
-    pub terms_type: &'a str,
+    /// The document (its folder and file name).
+    pub document: DocumentId,
     /// The extracted text, exactly as it will be stored.
     pub text: &'a str,
     /// The sources it was extracted from.
@@ -249,9 +249,9 @@ fn with_thread_repository<T>(
 
 /// The blob id of a document's recorded text in the repository at `path`, read from any thread
 /// (`None` when not recorded, or the repository cannot be read).
-pub fn recorded_blob_id(path: &Path, service_id: &str, terms_type: &str) -> Option<Oid> {
+pub fn recorded_blob_id(path: &Path, document: &DocumentId) -> Option<Oid> {
     with_thread_repository(path, |thread| {
-        thread.tip_file(&version_path(service_id, terms_type))
+        thread.tip_file(&version_path(&document.service, &document.terms_type))
     })
 }
 
@@ -285,19 +285,19 @@ pub struct ServedSource<'a> {
 /// source to record holds a SHA-1 collision attack.
 pub fn pack_blobs_ahead(
     path: &Path,
-    service_id: &str,
-    terms_type: &str,
+    document: &DocumentId,
     text: &str,
     sources: &[ServedSource<'_>],
 ) -> Result<(Oid, Option<WrittenBlobs>)> {
     let refused = |what: &str, attack: pack::CollisionAttack| Error::CollisionAttack {
-        document: format!("{service_id} {terms_type}"),
+        document: document.to_string(),
         what: what.to_string(),
         id: attack.0.to_string(),
     };
     let text_id = pack::blob_id(text.as_bytes()).map_err(|a| refused("its extracted text", a))?;
     let written = with_thread_repository(path, |thread| {
-        if thread.tip_file(&version_path(service_id, terms_type)) == Some(text_id) {
+        if thread.tip_file(&version_path(&document.service, &document.terms_type)) == Some(text_id)
+        {
             return None;
         }
         let mut entries = Vec::with_capacity(1 + sources.len());
@@ -758,7 +758,7 @@ impl VersionsRepository {
                 && w.sources.len() == version.sources.len()
                 && text_check(version.text) == w.text_check
         });
-        let path = version_path(version.service_id, version.terms_type);
+        let path = version_path(&version.document.service, &version.document.terms_type);
         let previous = self.read_current(&path);
         if previous.as_deref() == Some(version.text.as_bytes()) {
             return Ok(None);
@@ -811,7 +811,7 @@ impl VersionsRepository {
         update.upsert(&path, text_blob, git2::FileMode::Blob);
         let mut source_files = Vec::with_capacity(version.sources.len());
         for (index, source) in version.sources.iter().enumerate() {
-            let source_path = format!("{}/{}", version.service_id, source.file_name);
+            let source_path = format!("{}/{}", version.document.service, source.file_name);
             let source_blob = match &written {
                 Some(written) => written.sources[index],
                 None => blob(&source.bytes)?,
@@ -886,7 +886,8 @@ impl VersionsRepository {
             Some(id) => {
                 // The versions before this one (outside batches the branch has moved to it
                 // already), newest first: the one it replaces heads the list.
-                let mut earlier = self.version_blobs(version.service_id, version.terms_type)?;
+                let mut earlier =
+                    self.version_blobs(&version.document.service, &version.document.terms_type)?;
                 earlier.retain(|(earlier_commit, _)| *earlier_commit != commit.to_string());
                 find_revert(id, &earlier).map(str::to_string)
             }
@@ -1003,8 +1004,7 @@ mod tests {
 
     fn version<'a>(service_id: &'a str, text: &'a str, source: &[u8]) -> NewVersion<'a> {
         NewVersion {
-            service_id,
-            terms_type: "Privacy Policy",
+            document: DocumentId::new(service_id, "Privacy Policy"),
             text,
             sources: vec![SourceFile {
                 file_name: "Privacy Policy.html".into(),
@@ -1050,15 +1050,21 @@ mod tests {
             VersionsRepository::open_or_create(dir.path(), "policydiff", "bot@example.com")
                 .unwrap();
         let blob = |text: &str| Oid::hash_object(git2::ObjectType::Blob, text.as_bytes()).unwrap();
-        assert_eq!(recorded_blob_id(dir.path(), "A", "Privacy Policy"), None);
+        assert_eq!(
+            recorded_blob_id(dir.path(), &DocumentId::new("A", "Privacy Policy")),
+            None
+        );
 
         repo.record(&version("A", "First text", b"<p>First text</p>"))
             .unwrap()
             .unwrap();
         // The view read at this tip: "B" is not recorded, "A" is.
-        assert_eq!(recorded_blob_id(dir.path(), "B", "Privacy Policy"), None);
         assert_eq!(
-            recorded_blob_id(dir.path(), "A", "Privacy Policy"),
+            recorded_blob_id(dir.path(), &DocumentId::new("B", "Privacy Policy")),
+            None
+        );
+        assert_eq!(
+            recorded_blob_id(dir.path(), &DocumentId::new("A", "Privacy Policy")),
             Some(blob("First text"))
         );
 
@@ -1069,11 +1075,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            recorded_blob_id(dir.path(), "A", "Privacy Policy"),
+            recorded_blob_id(dir.path(), &DocumentId::new("A", "Privacy Policy")),
             Some(blob("Second text"))
         );
         assert_eq!(
-            recorded_blob_id(dir.path(), "B", "Privacy Policy"),
+            recorded_blob_id(dir.path(), &DocumentId::new("B", "Privacy Policy")),
             Some(blob("Other text"))
         );
         assert_eq!(
@@ -1082,11 +1088,21 @@ mod tests {
         );
         assert_eq!(read_recorded(dir.path(), "A/Terms of Service.html"), None);
         // Text as at the tip: nothing to write ahead; a new text: its blobs.
-        let (_, unchanged) =
-            pack_blobs_ahead(dir.path(), "A", "Privacy Policy", "Second text", &[]).unwrap();
+        let (_, unchanged) = pack_blobs_ahead(
+            dir.path(),
+            &DocumentId::new("A", "Privacy Policy"),
+            "Second text",
+            &[],
+        )
+        .unwrap();
         assert!(unchanged.is_none());
-        let (id, changed) =
-            pack_blobs_ahead(dir.path(), "A", "Privacy Policy", "Third text", &[]).unwrap();
+        let (id, changed) = pack_blobs_ahead(
+            dir.path(),
+            &DocumentId::new("A", "Privacy Policy"),
+            "Third text",
+            &[],
+        )
+        .unwrap();
         assert_eq!(id, blob("Third text"));
         assert!(changed.is_some());
     }

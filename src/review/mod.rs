@@ -128,8 +128,8 @@ impl QueueEntry {
             title: memo.title.clone(),
             status: memo.status.clone(),
             significance: memo.record.significance,
-            service: memo.record.service.clone(),
-            terms_type: memo.record.terms_type.clone(),
+            service: memo.record.document.service.clone(),
+            terms_type: memo.record.document.terms_type.clone(),
             topics: memo.record.topics.clone(),
             date: memo.record.date.clone().unwrap_or_default(),
             file: memo.path.clone(),
@@ -244,7 +244,11 @@ pub fn unverified_quotations(
         .into_iter()
         .flatten()
     {
-        let text = repository.version_text_at(commit, &record.service, &record.terms_type)?;
+        let text = repository.version_text_at(
+            commit,
+            &record.document.service,
+            &record.document.terms_type,
+        )?;
         versions.push(collapse_whitespace(&plain_text(&text)));
     }
     if versions.is_empty() {

@@ -315,8 +315,8 @@ async fn memo_page(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respo
         id: memo.id.clone(),
         title,
         status: memo.status.clone(),
-        service: record.service.clone(),
-        terms_type: record.terms_type.clone(),
+        service: record.document.service.clone(),
+        terms_type: record.document.terms_type.clone(),
         date: record.date.clone().unwrap_or_default(),
         significance: format!("{:.2}", record.significance),
         topics: record.topics.join(", "),
@@ -348,7 +348,11 @@ fn versions(options: &ServeOptions, memo: &StoredMemo) -> Result<(String, String
     let record = &memo.record;
     let text = |commit: &Option<String>| -> Result<String> {
         match commit {
-            Some(commit) => repository.version_text_at(commit, &record.service, &record.terms_type),
+            Some(commit) => repository.version_text_at(
+                commit,
+                &record.document.service,
+                &record.document.terms_type,
+            ),
             None => Ok(String::new()),
         }
     };

@@ -388,9 +388,7 @@ impl Drafter {
         }
         let mut memo = memo;
         memo.mention_fact_changes(&fact_changes, &job.document.terms_type);
-        let memo =
-            self.store
-                .write_draft(&memo, &job.document.service, &job.document.terms_type)?;
+        let memo = self.store.write_draft(&memo, &job.document)?;
         Ok(DraftOutcome { memo, fact_changes })
     }
 }

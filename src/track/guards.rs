@@ -28,7 +28,7 @@ impl HeldBack {
         HeldBack {
             path: crate::basics::state_files::held_back(
                 state,
-                &document.service_id,
+                &document.id.service,
                 &document.terms.terms_type,
             ),
         }
@@ -76,7 +76,7 @@ pub(super) fn is_technical_upgrade(
 ) -> bool {
     gives_recorded_sources(
         |path| repository.read_current(path),
-        &document.service_id,
+        &document.id.service,
         &document.terms,
         text,
     )

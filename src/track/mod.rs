@@ -64,6 +64,21 @@ struct Prepared {
     technical: Option<bool>,
 }
 
+impl Prepared {
+    /// Sources that are the very bytes the recorded text was extracted from: nothing to extract.
+    fn same_sources(parts: Vec<(SourceDocument, Fetched)>, fetched_at: DateTime<Utc>) -> Self {
+        Prepared {
+            text: None,
+            parts,
+            fetched_at,
+            text_id: None,
+            written: None,
+            extraction: None,
+            technical: None,
+        }
+    }
+}
+
 /// Runs one round over the declarations; `sink` sees each document's outcome as it happens,
 /// then the round's report (see [`Sink`]).
 pub async fn track(
@@ -119,7 +134,7 @@ pub async fn track_until(
                 engine: engine.clone(),
                 slots: slots.clone(),
             };
-            let named = document.id();
+            let named = document.id.clone();
             // A task of its own, so that reading responses (and looking for challenge pages)
             // runs on the runtime's workers, not on the thread that records.
             let task = tokio::spawn(async move {
@@ -195,7 +210,7 @@ pub async fn track_until(
     tracing::debug!("every document recorded after {:?}", started.elapsed());
     let mut memory = Arc::unwrap_or_clone(memory);
     for (document, extraction) in remembered {
-        memory.remember(&document.service, &document.terms_type, extraction);
+        memory.remember(&document, extraction);
     }
     memory.save();
     tracing::debug!("sources seen saved after {:?}", started.elapsed());
@@ -281,11 +296,7 @@ fn record_task(
         // A task that panicked fails its document alone.
         Err((named, error)) => {
             let error = Error::internal("fetching and extracting the document", error);
-            return Some(DocumentReport::failed(
-                &named.service,
-                &named.terms_type,
-                &error,
-            ));
+            return Some(DocumentReport::failed(named.clone(), &error));
         }
     };
     let mut prepared = match result {
@@ -293,14 +304,14 @@ fn record_task(
         Err(error) => return Some(failed_after(&document, &error, started)),
     };
     if let Some(extraction) = prepared.extraction.take() {
-        remembered.push((document.id(), extraction));
+        remembered.push((document.id.clone(), extraction));
     }
     match record_document(config, repository, &document, prepared, started) {
         (report, Some(recorded)) => {
             let to_draft = recorded.texts.is_some();
             let job = DraftJob {
                 ticket: 0,
-                document: document.id(),
+                document: document.id.clone(),
                 service_name: document.service_name.clone(),
                 recorded: recorded.recorded,
                 texts: recorded.texts,
@@ -323,8 +334,7 @@ fn written_batch(
     if let Err(error) = &written {
         for (report, job) in &mut commits {
             let duration_ms = report.duration_ms;
-            *report =
-                DocumentReport::failed(&job.document.service, &job.document.terms_type, error);
+            *report = DocumentReport::failed(job.document.clone(), error);
             report.duration_ms = duration_ms;
         }
     }
@@ -351,8 +361,7 @@ fn draft_or_tell(
 }
 
 fn failed_after(document: &Document, error: &Error, started: Instant) -> DocumentReport {
-    let mut report =
-        DocumentReport::failed(&document.service_id, &document.terms.terms_type, error);
+    let mut report = DocumentReport::failed(document.id.clone(), error);
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
 }
@@ -384,8 +393,7 @@ async fn prepare(
         .map(|(_, f)| f.fetched_at)
         .max()
         .unwrap_or_else(Utc::now);
-    let service_id = document.service_id.clone();
-    let terms_type = document.terms.terms_type.clone();
+    let document_id = document.id.clone();
     let declaration = document.declaration_sha256.clone();
     let terms = document.terms.clone();
     // One page more extracted at once than the machine has cores: with one per core, a core
@@ -398,7 +406,7 @@ async fn prepare(
         .acquire_owned()
         .await
         .map_err(|e| Error::internal("waiting to extract", e))?;
-    let extracted = tokio::task::spawn_blocking(move || {
+    let extracted = tokio::task::spawn_blocking(move || -> Result<Prepared> {
         let _slot = slot;
         let Extracting {
             snapshots,
@@ -422,16 +430,15 @@ async fn prepare(
             engine: engine.to_string(),
             text: String::new(),
         };
-        let recorded = record::recorded_blob_id(&snapshots, &service_id, &terms_type);
+        let recorded = record::recorded_blob_id(&snapshots, &document_id);
         let mut declaration_and_engine_unchanged = false;
         if let Some(recorded) = recorded {
             extraction.text = recorded.to_string();
-            if memory.gives_recorded_text(&service_id, &terms_type, &extraction) {
-                return Ok((parts, None, None, None, None, None));
+            if memory.gives_recorded_text(&document_id, &extraction) {
+                return Ok(Prepared::same_sources(parts, fetched_at));
             }
             declaration_and_engine_unchanged = memory.extracted_with(
-                &service_id,
-                &terms_type,
+                &document_id,
                 &extraction.declaration,
                 &extraction.engine,
                 &extraction.text,
@@ -446,7 +453,7 @@ async fn prepare(
             })
             .collect();
         let (text_id, written) =
-            record::pack_blobs_ahead(&snapshots, &service_id, &terms_type, &text, &sources)?;
+            record::pack_blobs_ahead(&snapshots, &document_id, &text, &sources)?;
         extraction.text = text_id.to_string();
         // A new text (blobs written ahead) of a recorded document: is it the declaration's or
         // the engine's doing? Not when both are those that last gave the recorded text;
@@ -456,32 +463,24 @@ async fn prepare(
             !declaration_and_engine_unchanged
                 && guards::gives_recorded_sources(
                     |file| record::read_recorded(&snapshots, file),
-                    &service_id,
+                    &document_id.service,
                     &terms,
                     &text,
                 )
         });
-        Ok::<_, Error>((
+        Ok(Prepared {
+            text: Some(text),
             parts,
-            Some(text),
-            Some(text_id),
+            fetched_at,
+            text_id: Some(text_id),
             written,
-            Some(extraction),
+            extraction: Some(extraction),
             technical,
-        ))
+        })
     })
     .await
     .map_err(|e| Error::internal("the extraction thread", e))?;
-    let (parts, text, text_id, written, extraction, technical) = extracted?;
-    Ok(Prepared {
-        text,
-        parts,
-        fetched_at,
-        text_id,
-        written,
-        extraction,
-        technical,
-    })
+    extracted
 }
 
 fn extract_parts(parts: &[(SourceDocument, Fetched)]) -> Result<String> {
@@ -559,7 +558,7 @@ fn record_document(
     started: Instant,
 ) -> (DocumentReport, Option<RecordedVersion>) {
     let terms_type = &document.terms.terms_type;
-    let mut report = DocumentReport::unchanged(&document.service_id, terms_type);
+    let mut report = DocumentReport::unchanged(document.id.clone());
     let held = HeldBack::of(&config.state, document);
     let Some(text) = prepared.text.take() else {
         held.clear();
@@ -569,12 +568,12 @@ fn record_document(
     };
     // Unchanged is told by the blob id, without reading the recorded text.
     let unchanged = repository
-        .current_blob_id(&document.service_id, terms_type)
+        .current_blob_id(&document.id.service, terms_type)
         .is_some_and(|id| prepared.text_id == Some(id));
     let current = if unchanged {
         None
     } else {
-        repository.current_version(&document.service_id, terms_type)
+        repository.current_version(&document.id.service, terms_type)
     };
     if unchanged || current.as_deref() == Some(text.as_str()) {
         held.clear();
@@ -595,8 +594,7 @@ fn record_document(
             .technical
             .unwrap_or_else(|| is_technical_upgrade(repository, document, &text));
     let version = NewVersion {
-        service_id: &document.service_id,
-        terms_type,
+        document: document.id.clone(),
         text: &text,
         sources: source_files(&document.terms, &prepared.parts),
         fetched_at: prepared.fetched_at,
@@ -614,7 +612,7 @@ fn record_document(
         }
         Ok(None) => None,
         Err(error) => {
-            report = DocumentReport::failed(&document.service_id, terms_type, &error);
+            report = DocumentReport::failed(document.id.clone(), &error);
             None
         }
     };

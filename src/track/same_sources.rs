@@ -13,6 +13,7 @@
 //! and losing it only costs one round of extraction.
 
 use crate::basics::{state_files, write_atomic};
+use crate::declaration::DocumentId;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -66,20 +67,20 @@ impl SourceMemory {
         SourceMemory { path, extractions }
     }
 
-    fn key(service_id: &str, terms_type: &str) -> String {
-        format!("{service_id}/{terms_type}")
+    /// A document's key in the state file: `service/terms type`.
+    fn key(document: &DocumentId) -> String {
+        document.to_string()
     }
 
     /// Whether `extraction` (with the recorded text's blob id as its text) is the one
     /// remembered for the document: then extracting again would give the recorded text.
     pub(super) fn gives_recorded_text(
         &self,
-        service_id: &str,
-        terms_type: &str,
+        document: &DocumentId,
         extraction: &Extraction,
     ) -> bool {
         self.extractions
-            .get(&Self::key(service_id, terms_type))
+            .get(&Self::key(document))
             .is_some_and(|remembered| remembered == extraction)
     }
 
@@ -89,14 +90,13 @@ impl SourceMemory {
     /// sources need not be extracted again to tell.
     pub(super) fn extracted_with(
         &self,
-        service_id: &str,
-        terms_type: &str,
+        document: &DocumentId,
         declaration: &str,
         engine: &str,
         recorded_text: &str,
     ) -> bool {
         self.extractions
-            .get(&Self::key(service_id, terms_type))
+            .get(&Self::key(document))
             .is_some_and(|remembered| {
                 remembered.text == recorded_text
                     && remembered.declaration == declaration
@@ -105,9 +105,8 @@ impl SourceMemory {
     }
 
     /// Remembers a document's latest extraction.
-    pub(super) fn remember(&mut self, service_id: &str, terms_type: &str, extraction: Extraction) {
-        self.extractions
-            .insert(Self::key(service_id, terms_type), extraction);
+    pub(super) fn remember(&mut self, document: &DocumentId, extraction: Extraction) {
+        self.extractions.insert(Self::key(document), extraction);
     }
 
     /// Writes the memory (atomically: a new file renamed over the old one). A failure is only
@@ -127,6 +126,10 @@ impl SourceMemory {
 mod tests {
     use super::*;
 
+    fn privacy() -> DocumentId {
+        DocumentId::new("S", "Privacy Policy")
+    }
+
     fn extraction(text: &str) -> Extraction {
         Extraction {
             sources: vec![("a".repeat(64), Some("text/html".into()))],
@@ -140,23 +143,26 @@ mod tests {
     fn only_the_same_bytes_declaration_engine_and_recorded_text_match() {
         let dir = tempfile::tempdir().unwrap();
         let mut memory = SourceMemory::in_state(dir.path());
-        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &extraction("t")));
-        memory.remember("S", "Privacy Policy", extraction("t"));
+        assert!(!memory.gives_recorded_text(&privacy(), &extraction("t")));
+        memory.remember(&privacy(), extraction("t"));
         memory.save();
         let memory = SourceMemory::in_state(dir.path());
-        assert!(memory.gives_recorded_text("S", "Privacy Policy", &extraction("t")));
-        assert!(!memory.gives_recorded_text("S", "Terms of Service", &extraction("t")));
+        assert!(memory.gives_recorded_text(&privacy(), &extraction("t")));
+        assert!(
+            !memory
+                .gives_recorded_text(&DocumentId::new("S", "Terms of Service"), &extraction("t"))
+        );
         // Another recorded text (e.g. the last one was held back).
-        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &extraction("u")));
+        assert!(!memory.gives_recorded_text(&privacy(), &extraction("u")));
         let mut other_declaration = extraction("t");
         other_declaration.declaration = "e".into();
-        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &other_declaration));
+        assert!(!memory.gives_recorded_text(&privacy(), &other_declaration));
         let mut other_engine = extraction("t");
         other_engine.engine = "0.0.0+other".into();
-        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &other_engine));
+        assert!(!memory.gives_recorded_text(&privacy(), &other_engine));
         let mut other_type = extraction("t");
         other_type.sources[0].1 = Some("application/pdf".into());
-        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &other_type));
+        assert!(!memory.gives_recorded_text(&privacy(), &other_type));
     }
 
     #[test]
@@ -164,17 +170,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut memory = SourceMemory::in_state(dir.path());
         let engine = engine();
-        assert!(!memory.extracted_with("S", "Privacy Policy", "d", &engine, "t"));
-        memory.remember("S", "Privacy Policy", extraction("t"));
-        assert!(memory.extracted_with("S", "Privacy Policy", "d", &engine, "t"));
+        assert!(!memory.extracted_with(&privacy(), "d", &engine, "t"));
+        memory.remember(&privacy(), extraction("t"));
+        assert!(memory.extracted_with(&privacy(), "d", &engine, "t"));
         // Other bytes gave the same text: still the same declaration and engine.
         let mut other_bytes = extraction("t");
         other_bytes.sources[0].0 = "b".repeat(64);
-        memory.remember("S", "Privacy Policy", other_bytes);
-        assert!(memory.extracted_with("S", "Privacy Policy", "d", &engine, "t"));
-        assert!(!memory.extracted_with("S", "Privacy Policy", "e", &engine, "t"));
-        assert!(!memory.extracted_with("S", "Privacy Policy", "d", "0.0.0+other", "t"));
-        assert!(!memory.extracted_with("S", "Privacy Policy", "d", &engine, "u"));
+        memory.remember(&privacy(), other_bytes);
+        assert!(memory.extracted_with(&privacy(), "d", &engine, "t"));
+        assert!(!memory.extracted_with(&privacy(), "e", &engine, "t"));
+        assert!(!memory.extracted_with(&privacy(), "d", "0.0.0+other", "t"));
+        assert!(!memory.extracted_with(&privacy(), "d", &engine, "u"));
     }
 
     #[test]
@@ -182,6 +188,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("sources-seen.json"), "{not json").unwrap();
         let memory = SourceMemory::in_state(dir.path());
-        assert!(!memory.gives_recorded_text("S", "Privacy Policy", &extraction("t")));
+        assert!(!memory.gives_recorded_text(&privacy(), &extraction("t")));
     }
 }

@@ -11,17 +11,10 @@ use crate::{Error, FailureClass, Result};
 
 /// A document to track.
 pub(super) struct Document {
-    pub service_id: String,
+    pub id: DocumentId,
     pub service_name: String,
     pub terms: Terms,
     pub declaration_sha256: String,
-}
-
-impl Document {
-    /// Its name: service id and terms type.
-    pub(super) fn id(&self) -> DocumentId {
-        DocumentId::new(&self.service_id, &self.terms.terms_type)
-    }
 }
 
 /// The documents of a round, and the selected ones that failed before it started.
@@ -61,8 +54,7 @@ pub(super) fn select_documents(config: &Config, selection: &[String]) -> Result<
                 })
             {
                 reports.push(DocumentReport::failed_as(
-                    &service.service_id,
-                    "",
+                    DocumentId::new(&service.service_id, ""),
                     FailureClass::InvalidDeclaration,
                     message,
                 ));
@@ -73,7 +65,7 @@ pub(super) fn select_documents(config: &Config, selection: &[String]) -> Result<
             named.insert(DocumentId::new(&service.service_id, terms_type));
             if selected(selection, &service.service_id, terms_type) {
                 documents.push(Document {
-                    service_id: service.service_id.clone(),
+                    id: DocumentId::new(&service.service_id, terms_type),
                     service_name: declaration.name.clone(),
                     terms: terms.clone(),
                     declaration_sha256: declaration.sha256.clone(),
@@ -97,8 +89,7 @@ pub(super) fn select_documents(config: &Config, selection: &[String]) -> Result<
                     .collect::<Vec<_>>()
                     .join("; ");
                 reports.push(DocumentReport::failed_as(
-                    &service.service_id,
-                    terms_type,
+                    DocumentId::new(&service.service_id, terms_type),
                     FailureClass::InvalidDeclaration,
                     message,
                 ));
