@@ -47,8 +47,8 @@
 //! extract     → declaration                  HTML/PDF → Markdown
 //! record      → declaration, fetch           the versions repository, its layout and history
 //! analyse     → none                         two texts → changes, topics, significance
-//! facts       → analyse, record              policy facts, their evidence and history
-//! memo        → analyse, facts, record       the memo and its store (memo::MemoStore)
+//! facts       → analyse, declaration, record   policy facts, their evidence and history
+//! memo        → analyse, declaration, facts, record   the memo and its store (memo::MemoStore)
 //! report      → declaration, facts, memo, record   a round's outcome and the Sink it is handed to
 //! publish     → report                       a sink: pushing the versions to a remote
 //! notify      → config, declaration, facts, memo, report   a sink: feed, webhooks, e-mail, streaks
@@ -56,7 +56,7 @@
 //! track       → analyse, config, declaration, extract, facts, fetch, memo, record, report
 //! schedule    → none                         cron and time zones
 //! daemon      → config, publish, report, schedule, track   rounds on a clock, same sinks
-//! review      → analyse, audit, config, memo, notify, record   the reviewer's loop and page
+//! review      → analyse, audit, config, declaration, memo, notify, record   the reviewer's loop and page
 //! status      → config, daemon, declaration, memo, notify, publish, report, schedule
 //! audit       → declaration, memo, record    log, show, diff, render, verify, export
 //! demo        → config, record, report, track

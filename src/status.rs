@@ -57,7 +57,7 @@ pub struct Report {
     /// Documents that failed in their last round.
     pub failing: Vec<Failing>,
     /// Changes held back as suspicious.
-    pub held_back: Vec<(String, String)>,
+    pub held_back: Vec<DocumentId>,
     /// Memos still in draft, most significant first.
     pub memos_to_review: Vec<PendingMemo>,
     /// Publishing to a remote, when `publish:` is set.
@@ -144,7 +144,7 @@ pub fn status(config: &Config) -> Result<Report> {
                     });
                 }
                 DocumentStatus::HeldBack => {
-                    held_back.push((document.service.clone(), document.terms_type.clone()));
+                    held_back.push(document.clone());
                 }
                 _ => {}
             }

@@ -63,7 +63,7 @@ pub struct ExportSummary {
 /// `<root>/<Service>/<Terms type>/<date>.md`, and for a date the document already used — several
 /// versions recorded in one second, technical upgrades that keep their version's date, dates
 /// that go back — `<date>-2.md`, `-3`… in that order. Unique, and the same for the same history.
-fn unique_file_names(root: &str, versions: &[&crate::audit::VersionEntry]) -> Vec<String> {
+fn unique_file_names(root: &str, versions: &[&crate::audit::LoggedChange]) -> Vec<String> {
     let mut used: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     versions
         .iter()
@@ -121,7 +121,7 @@ pub fn export(
 ) -> Result<ExportSummary> {
     let history = History::read(repository, None, None)?;
     // Per document, in recording order (which decides the `-2` of versions in the same second).
-    let versions: Vec<&crate::audit::VersionEntry> = history
+    let versions: Vec<&crate::audit::LoggedChange> = history
         .documents
         .values()
         .flatten()

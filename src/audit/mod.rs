@@ -36,9 +36,10 @@ pub use crate::record::VersionKind;
 use crate::record::VersionsRepository;
 use crate::{Error, Result};
 
-/// One version of a document.
+/// A recorded change of a document (a [`crate::record::VersionChange`]) as the audit log shows
+/// it: with its kind, line counts, fetch time and memo.
 #[derive(Debug, Clone, Serialize)]
-pub struct VersionEntry {
+pub struct LoggedChange {
     /// The document.
     #[serde(flatten)]
     pub document: DocumentId,
@@ -82,7 +83,7 @@ pub struct DocumentSpan {
 pub struct History<'r> {
     repository: &'r VersionsRepository,
     /// Versions per document, oldest first.
-    documents: BTreeMap<DocumentId, Vec<VersionEntry>>,
+    documents: BTreeMap<DocumentId, Vec<LoggedChange>>,
 }
 
 fn line_counts(before: &str, after: &str) -> (usize, usize) {
@@ -124,7 +125,7 @@ impl<'r> History<'r> {
         only: Option<(&str, Option<&str>)>,
     ) -> Result<History<'r>> {
         let memos = memos.map(memo_index).unwrap_or_default();
-        let mut documents: BTreeMap<DocumentId, Vec<VersionEntry>> = BTreeMap::new();
+        let mut documents: BTreeMap<DocumentId, Vec<LoggedChange>> = BTreeMap::new();
         let changes = match only {
             None => repository.version_changes(None)?,
             Some((service, None)) => repository.service_changes(service)?,
@@ -147,7 +148,7 @@ impl<'r> History<'r> {
             documents
                 .entry(change.document.clone())
                 .or_default()
-                .push(VersionEntry {
+                .push(LoggedChange {
                     document: change.document,
                     fetched_at: repository.fetched_at(&change.commit),
                     commit: change.commit,
@@ -167,8 +168,8 @@ impl<'r> History<'r> {
     }
 
     /// Versions, newest first, of every document or of a service, or of one document.
-    pub fn log(&self, service: Option<&str>, terms_type: Option<&str>) -> Vec<&VersionEntry> {
-        let mut entries: Vec<&VersionEntry> = self
+    pub fn log(&self, service: Option<&str>, terms_type: Option<&str>) -> Vec<&LoggedChange> {
+        let mut entries: Vec<&LoggedChange> = self
             .documents
             .iter()
             .filter(|(document, _)| {
@@ -192,7 +193,7 @@ impl<'r> History<'r> {
         service: &str,
         terms_type: &str,
         date: DateTime<Utc>,
-    ) -> Option<&VersionEntry> {
+    ) -> Option<&LoggedChange> {
         self.documents
             .get(&DocumentId::new(service, terms_type))?
             .iter()
@@ -206,7 +207,7 @@ impl<'r> History<'r> {
         service: &str,
         terms_type: &str,
         commit: &str,
-    ) -> Option<&VersionEntry> {
+    ) -> Option<&LoggedChange> {
         let versions = self.documents.get(&DocumentId::new(service, terms_type))?;
         if let Some(exact) = versions.iter().find(|v| v.commit == commit) {
             return Some(exact);
@@ -216,7 +217,7 @@ impl<'r> History<'r> {
     }
 
     /// The text of a version.
-    pub fn text(&self, version: &VersionEntry) -> Result<String> {
+    pub fn text(&self, version: &LoggedChange) -> Result<String> {
         self.repository.version_text_at(
             &version.commit,
             &version.document.service,
@@ -251,7 +252,7 @@ impl<'r> History<'r> {
         service: &str,
         terms_type: &str,
         point: &str,
-    ) -> Result<&VersionEntry> {
+    ) -> Result<&LoggedChange> {
         let found = match crate::declaration::parse_date(point) {
             // A bare date means the end of that day.
             Some(date) if point.len() == 10 => self.in_force_at(

@@ -248,7 +248,7 @@ fn diff(config_path: Option<&Path>, args: DiffArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
     let to = history.resolve_point(&args.service, &args.terms, &to_point)?;
     let (before, after) = (history.text(from)?, history.text(to)?);
-    let label = |v: &audit::VersionEntry| {
+    let label = |v: &audit::LoggedChange| {
         format!(
             "{} ({:.10}, {})",
             args.terms,

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use policydiff::audit::verify::Verification;
-use policydiff::audit::{DocumentSpan, VersionEntry};
+use policydiff::audit::{DocumentSpan, LoggedChange};
 use policydiff::demo::Demo;
 use policydiff::record::VersionKind;
 use policydiff::report::{DocumentStatus, RunReport};
@@ -84,7 +84,7 @@ pub(crate) fn print_summary(report: &RunReport) {
 }
 
 /// `log`: one line per version, newest first.
-pub(crate) fn print_log(entries: &[&VersionEntry]) {
+pub(crate) fn print_log(entries: &[&LoggedChange]) {
     for e in entries {
         let memo = match e.significance {
             Some(s) => format!("  {s:.2} {}", e.topics.join(",")),
@@ -104,7 +104,7 @@ pub(crate) fn print_log(entries: &[&VersionEntry]) {
 }
 
 /// `show`: where the version comes from on standard error, its text on standard output.
-pub(crate) fn print_version(version: &VersionEntry, text: &str) {
+pub(crate) fn print_version(version: &LoggedChange, text: &str) {
     eprintln!(
         "{} / {}: version of commit {} recorded {}{}",
         version.document.service,
@@ -216,8 +216,8 @@ pub(crate) fn print_status(report: &Report) {
         );
     }
     println!("held back   {}", report.held_back.len());
-    for (service, terms) in &report.held_back {
-        println!("  {service} / {terms}");
+    for document in &report.held_back {
+        println!("  {} / {}", document.service, document.terms_type);
     }
     println!("memos to review {}", report.memos_to_review.len());
     for memo in &report.memos_to_review {
@@ -313,7 +313,10 @@ pub(crate) fn print_queue(entries: &[policydiff::review::QueueEntry]) {
             "{:.2}  {:<9}  {}  {}",
             entry.significance, entry.status, entry.id, entry.title
         );
-        let mut details = vec![entry.service.clone(), entry.terms_type.clone()];
+        let mut details = vec![
+            entry.document.service.clone(),
+            entry.document.terms_type.clone(),
+        ];
         if !entry.topics.is_empty() {
             details.push(entry.topics.join(", "));
         }
@@ -358,7 +361,7 @@ pub(crate) fn print_facts(services: &[policydiff::facts::ServiceFacts]) {
                     change.id,
                     change.from,
                     change.to,
-                    change.terms_type
+                    change.document.terms_type
                 );
             }
         }

@@ -54,7 +54,7 @@ pub fn markdown(facts: &ServiceFacts, commit_url: Option<&str>) -> String {
         for change in history {
             out.push_str(&format!(
                 "- {}: {} — {} → {} ({})\n",
-                change.date, change.question, change.from, change.to, change.terms_type
+                change.date, change.question, change.from, change.to, change.document.terms_type
             ));
         }
     }
@@ -169,7 +169,7 @@ pub fn html(facts: &ServiceFacts, commit_url: Option<&str>) -> Result<String> {
                 question: c.question.clone(),
                 from: c.from.clone(),
                 to: c.to.clone(),
-                terms_type: c.terms_type.clone(),
+                terms_type: c.document.terms_type.clone(),
                 link: commit_link(commit_url, &c.commit),
             })
             .collect(),

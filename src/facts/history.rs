@@ -13,6 +13,7 @@ use super::{
 };
 use crate::Result;
 use crate::analyse::plain_text;
+use crate::declaration::DocumentId;
 use crate::record::VersionsRepository;
 
 /// One document's current version during a replay.
@@ -110,10 +111,9 @@ pub fn service_facts(
                 history.push(FactChange {
                     id: rule.source.id.clone(),
                     question: rule.source.question.clone(),
-                    service: service.to_string(),
+                    document: DocumentId::new(service, &change.document.terms_type),
                     commit: change.commit.clone(),
                     date: date.clone(),
-                    terms_type: change.document.terms_type.clone(),
                     from,
                     to: new.summary(),
                     evidence,
@@ -304,10 +304,9 @@ pub fn changes_at_commit(
         found.push(FactChange {
             id: rule.source.id.clone(),
             question: rule.source.question.clone(),
-            service: service.to_string(),
+            document: DocumentId::new(service, terms_type),
             commit: change.commit.clone(),
             date: date.clone(),
-            terms_type: terms_type.clone(),
             from: old.summary(),
             to: new.summary(),
             evidence: if new.evidence.is_empty() {
@@ -357,9 +356,9 @@ impl FactLog {
         let new: Vec<&FactChange> = changes
             .iter()
             .filter(|c| {
-                !logged
-                    .iter()
-                    .any(|l| l.id == c.id && l.commit == c.commit && l.service == c.service)
+                !logged.iter().any(|l| {
+                    l.id == c.id && l.commit == c.commit && l.document.service == c.document.service
+                })
             })
             .collect();
         self.lines.append(&new)

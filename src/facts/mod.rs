@@ -41,6 +41,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::declaration::DocumentId;
+
 /// What a sentence says for a fact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Says {
@@ -196,14 +198,13 @@ pub struct FactChange {
     pub id: String,
     /// Its question.
     pub question: String,
-    /// The service.
-    pub service: String,
+    /// The document whose change changed the answer.
+    #[serde(flatten)]
+    pub document: DocumentId,
     /// The commit that changed it.
     pub commit: String,
     /// Its date (YYYY-MM-DD).
     pub date: String,
-    /// The document whose change changed the answer.
-    pub terms_type: String,
     /// The answer before, in one line (`not stated` for the first record).
     pub from: String,
     /// The answer after.

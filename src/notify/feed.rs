@@ -143,8 +143,8 @@ fn memo_entry(memo: &MemoNotice) -> Entry {
         id: format!(
             "urn:policydiff:memo:{}:{}:{}",
             memo.commit.as_deref().unwrap_or("none"),
-            memo.service,
-            memo.terms_type
+            memo.document.service,
+            memo.document.terms_type
         ),
         title: memo.title.clone(),
         updated: format!("{}T00:00:00Z", memo.date),
@@ -172,11 +172,11 @@ fn memo_entry(memo: &MemoNotice) -> Entry {
 fn fact_entry(config: &Config, change: &FactChange) -> Entry {
     let mut summary_html = format!(
         "<p>{} {}: {} → {} ({}, {}).</p>",
-        escape_html(&change.service),
+        escape_html(&change.document.service),
         escape_html(&change.question),
         escape_html(&change.from),
         escape_html(&change.to),
-        escape_html(&change.terms_type),
+        escape_html(&change.document.terms_type),
         escape_html(&change.date)
     );
     for evidence in &change.evidence {
@@ -190,11 +190,11 @@ fn fact_entry(config: &Config, change: &FactChange) -> Entry {
     Entry {
         id: format!(
             "urn:policydiff:fact:{}:{}:{}",
-            change.service, change.id, change.commit
+            change.document.service, change.id, change.commit
         ),
         title: format!(
             "{}: {} — now {} (was {})",
-            change.service, change.question, change.to, change.from
+            change.document.service, change.question, change.to, change.from
         ),
         updated: format!("{}T00:00:00Z", change.date),
         link: config

@@ -20,6 +20,7 @@
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::declaration::DocumentId;
 use crate::memo::StoredMemo;
 use crate::report::{RunReport, Sink};
 
@@ -37,10 +38,9 @@ pub use streaks::{FailureNotice, failure_events};
 pub struct MemoNotice {
     /// Title.
     pub title: String,
-    /// Service id.
-    pub service: String,
-    /// Terms type.
-    pub terms_type: String,
+    /// The document.
+    #[serde(flatten)]
+    pub document: DocumentId,
     /// Date of the change.
     pub date: String,
     /// Commit of the change.
@@ -67,8 +67,7 @@ fn memo_notice(memo: StoredMemo, config: &Config) -> MemoNotice {
             _ => None,
         },
         title: memo.title,
-        service: record.document.service,
-        terms_type: record.document.terms_type,
+        document: record.document,
         date: record.date.unwrap_or_default(),
         commit: record.commit,
         significance: record.significance,

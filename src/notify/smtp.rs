@@ -45,7 +45,7 @@ pub fn digest_text(notice: &RoundNotice) -> (String, String) {
         for change in &notice.facts {
             body.push_str(&format!(
                 "- {}: {} now {} (was {})\n",
-                change.service, change.question, change.to, change.from
+                change.document.service, change.question, change.to, change.from
             ));
             for evidence in &change.evidence {
                 body.push_str(&format!(

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::analyse::plain_text;
+use crate::declaration::DocumentId;
 use crate::memo::{MemoStore, StoredMemo};
 use crate::record::VersionsRepository;
 use crate::{Error, Result};
@@ -103,10 +104,9 @@ pub struct QueueEntry {
     pub status: String,
     /// Significance in [0, 1].
     pub significance: f64,
-    /// Service id.
-    pub service: String,
-    /// Terms type.
-    pub terms_type: String,
+    /// The document.
+    #[serde(flatten)]
+    pub document: DocumentId,
     /// Topics, most significant first.
     pub topics: Vec<String>,
     /// Date of the change.
@@ -128,8 +128,7 @@ impl QueueEntry {
             title: memo.title.clone(),
             status: memo.status.clone(),
             significance: memo.record.significance,
-            service: memo.record.document.service.clone(),
-            terms_type: memo.record.document.terms_type.clone(),
+            document: memo.record.document.clone(),
             topics: memo.record.topics.clone(),
             date: memo.record.date.clone().unwrap_or_default(),
             file: memo.path.clone(),
@@ -146,7 +145,7 @@ impl QueueFilter {
             && self
                 .service
                 .as_ref()
-                .is_none_or(|s| entry.service.eq_ignore_ascii_case(s))
+                .is_none_or(|s| entry.document.service.eq_ignore_ascii_case(s))
             && self
                 .topic
                 .as_ref()
@@ -391,11 +390,14 @@ pub fn export_ota(store: &MemoStore, dir: &Path) -> Result<Vec<PathBuf>> {
         );
         ota.insert(
             "service".into(),
-            front.get("service").unwrap_or(entry.service.clone()).into(),
+            front
+                .get("service")
+                .unwrap_or(entry.document.service.clone())
+                .into(),
         );
         ota.insert(
             "terms_types".into(),
-            serde_yaml::Value::Sequence(vec![entry.terms_type.clone().into()]),
+            serde_yaml::Value::Sequence(vec![entry.document.terms_type.clone().into()]),
         );
         ota.insert(
             "dates".into(),

@@ -218,7 +218,10 @@ async fn queue_page(State(app): State<Arc<App>>, Query(query): Query<QueueQuery>
         Ok(all) => all,
         Err(error) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
     };
-    let mut services: Vec<String> = everything.iter().map(|e| e.service.clone()).collect();
+    let mut services: Vec<String> = everything
+        .iter()
+        .map(|e| e.document.service.clone())
+        .collect();
     services.sort();
     services.dedup();
     let mut topics: Vec<String> = everything
@@ -243,8 +246,8 @@ async fn queue_page(State(app): State<Arc<App>>, Query(query): Query<QueueQuery>
                 title: e.title,
                 status: e.status,
                 significance: format!("{:.2}", e.significance),
-                service: e.service,
-                terms_type: e.terms_type,
+                service: e.document.service,
+                terms_type: e.document.terms_type,
                 topics: e.topics.join(", "),
                 date: e.date,
             })

@@ -406,7 +406,7 @@ async fn prepare(
         .acquire_owned()
         .await
         .map_err(|e| Error::internal("waiting to extract", e))?;
-    let extracted = tokio::task::spawn_blocking(move || -> Result<Prepared> {
+    tokio::task::spawn_blocking(move || -> Result<Prepared> {
         let _slot = slot;
         let Extracting {
             snapshots,
@@ -479,8 +479,7 @@ async fn prepare(
         })
     })
     .await
-    .map_err(|e| Error::internal("the extraction thread", e))?;
-    extracted
+    .map_err(|e| Error::internal("the extraction thread", e))?
 }
 
 fn extract_parts(parts: &[(SourceDocument, Fetched)]) -> Result<String> {
