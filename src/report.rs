@@ -218,9 +218,10 @@ pub struct RunReport {
     /// What pushing the versions to `publish.remote` did, when publishing is set and was tried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<PublishReport>,
-    /// The memos the round drafted, as written (sinks announce them without reading them back).
+    /// The memos the round drafted, as written (sinks announce them without reading them back;
+    /// their bodies and analyses stay on disk).
     #[serde(skip)]
-    pub memos: Vec<crate::memo::StoredMemo>,
+    pub memos: Vec<crate::memo::MemoSummary>,
     /// The policy facts whose answer the round's changes changed.
     #[serde(skip)]
     pub fact_changes: Vec<crate::facts::FactChange>,

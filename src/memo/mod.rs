@@ -53,7 +53,7 @@ pub use changes::{
 };
 pub use draft::draft;
 pub use settings::MemoConfig;
-pub use store::{MemoFile, MemoRecord, MemoStore, Stored, StoredMemo, slug};
+pub use store::{MemoFile, MemoRecord, MemoStore, MemoSummary, Stored, StoredMemo, slug};
 
 /// Longest quotation, in characters.
 const MAX_QUOTE_CHARS: usize = 200;

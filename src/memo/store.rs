@@ -124,7 +124,47 @@ pub struct StoredMemo {
     pub record: MemoRecord,
 }
 
+/// What is told of a memo once written (by notifications, the round's report): its file,
+/// status and headline facts, without its body and analysis, which stay on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoSummary {
+    /// The Markdown file.
+    pub path: PathBuf,
+    /// `draft`, `published` or `rejected`.
+    pub status: String,
+    /// The title.
+    pub title: String,
+    /// The document.
+    pub document: DocumentId,
+    /// Date of the change (YYYY-MM-DD).
+    pub date: Option<String>,
+    /// The commit of the change.
+    pub commit: Option<String>,
+    /// Significance in [0, 1].
+    pub significance: f64,
+    /// Topics, most significant first.
+    pub topics: Vec<String>,
+    /// One-paragraph summary in HTML.
+    pub html_description: String,
+}
+
 impl StoredMemo {
+    /// What is told of the memo, its body and analysis left on disk.
+    pub fn into_summary(self) -> MemoSummary {
+        let record = self.record;
+        MemoSummary {
+            path: self.path,
+            status: self.status,
+            title: self.title,
+            document: record.document,
+            date: record.date,
+            commit: record.commit,
+            significance: record.significance,
+            topics: record.topics,
+            html_description: record.html_description,
+        }
+    }
+
     /// Whether the memo still waits for review.
     pub fn is_draft(&self) -> bool {
         self.status == "draft"

@@ -61,7 +61,7 @@ pub fn write_feed(config: &Config) -> Result<()> {
         }
         let Some(memo) = store
             .read(&path)
-            .map(|memo| memo_notice(memo, config))
+            .map(|memo| memo_notice(memo.into_summary(), config))
             .filter(|m| passes_thresholds(m, config))
         else {
             continue;

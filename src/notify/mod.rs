@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::declaration::DocumentId;
-use crate::memo::StoredMemo;
+use crate::memo::{MemoSummary, StoredMemo};
 use crate::report::{RunReport, Sink};
 
 mod feed;
@@ -59,20 +59,19 @@ pub struct MemoNotice {
     pub status: String,
 }
 
-fn memo_notice(memo: StoredMemo, config: &Config) -> MemoNotice {
-    let record = memo.record;
+fn memo_notice(memo: MemoSummary, config: &Config) -> MemoNotice {
     MemoNotice {
-        link: match (&record.commit, &config.memos.commit_url) {
+        link: match (&memo.commit, &config.memos.commit_url) {
             (Some(commit), Some(template)) => Some(template.replace("{commit}", commit)),
             _ => None,
         },
         title: memo.title,
-        document: record.document,
-        date: record.date.unwrap_or_default(),
-        commit: record.commit,
-        significance: record.significance,
-        topics: record.topics,
-        html_description: record.html_description,
+        document: memo.document,
+        date: memo.date.unwrap_or_default(),
+        commit: memo.commit,
+        significance: memo.significance,
+        topics: memo.topics,
+        html_description: memo.html_description,
         path: memo.path.display().to_string(),
         status: memo.status,
     }
@@ -175,7 +174,7 @@ pub async fn after_publishing(config: &Config, memo: StoredMemo) -> Vec<String> 
     {
         problems.push(format!("feeds not written: {error}"));
     }
-    let notice = memo_notice(memo, config);
+    let notice = memo_notice(memo.into_summary(), config);
     if !config.notify.only_published || !passes_thresholds(&notice, config) {
         return problems;
     }

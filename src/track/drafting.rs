@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::declaration::DocumentId;
 use crate::facts::FactChange;
 use crate::facts::rules::Rules;
-use crate::memo::{MemoStore, StoredMemo};
+use crate::memo::{MemoStore, MemoSummary, StoredMemo};
 use crate::record::{self, VersionsRepository};
 use crate::{Error, Result};
 
@@ -60,7 +60,7 @@ pub(super) struct Drafted {
 /// What drafting a change gave.
 pub(super) struct DraftOutcome {
     /// The memo written (none when a reviewed memo is kept as it is).
-    pub memo: Option<StoredMemo>,
+    pub memo: Option<MemoSummary>,
     /// The policy facts whose answer the change changed.
     pub fact_changes: Vec<FactChange>,
 }
@@ -388,7 +388,10 @@ impl Drafter {
         }
         let mut memo = memo;
         memo.mention_fact_changes(&fact_changes, &job.document.terms_type);
-        let memo = self.store.write_draft(&memo, &job.document)?;
+        let memo = self
+            .store
+            .write_draft(&memo, &job.document)?
+            .map(StoredMemo::into_summary);
         Ok(DraftOutcome { memo, fact_changes })
     }
 }

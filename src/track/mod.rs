@@ -261,7 +261,7 @@ async fn maintain(snapshots: &std::path::Path) {
 /// What the round's drafting produced, for its sinks.
 #[derive(Default)]
 struct Produced {
-    memos: Vec<crate::memo::StoredMemo>,
+    memos: Vec<crate::memo::MemoSummary>,
     fact_changes: Vec<crate::facts::FactChange>,
 }
 
