@@ -13,11 +13,16 @@
 //!   the version text, Markdown byte-compatible with Open Terms Archive's engine.
 //! * [`record`] commits versions and their sources to the versions repository,
 //!   under a lock, crash-safe.
-//! * [`analyse`] compares two versions: blocks, kinds of change, topics, significance.
-//! * [`memo`] drafts the change memo, quoting only the recorded text.
+//! * [`structure`] reads a version as its reader does: blocks with their sections (marked
+//!   headings and the title lines pages show as headings), list items with their lead-in, the
+//!   dates it states and the change it announces.
+//! * [`analyse`] compares two structures: kinds of change, announcements made or come into
+//!   force, topics, significance.
 //! * [`facts`] answers policy questions (does it train AI on your data?) from the
 //!   recorded versions, each answer with its verbatim evidence and the commit since
 //!   which it has held.
+//! * [`memo`] drafts the change memo, quoting only the recorded text, and claiming added only
+//!   what is new and removed only what is gone.
 //!
 //! Around them: [`track`] runs one round through every stage, hands each document and then its
 //! [`report::RunReport`] to the sinks its caller passes, and returns the report; [`report`] is
@@ -46,7 +51,9 @@
 //! fetch       → declaration                  HTTP and the browser (fetch::SourceFetcher)
 //! extract     → declaration                  HTML/PDF → Markdown
 //! record      → declaration, fetch           the versions repository, its layout and history
-//! analyse     → none                         two texts → changes, topics, significance
+//! structure   → none                         a version as its reader reads it: sections,
+//!                                            lead-ins, dates, announcements
+//! analyse     → structure                    two structures → changes, topics, significance
 //! facts       → analyse, declaration, record   policy facts, their evidence and history
 //! memo        → analyse, declaration, facts, record   the memo and its store (memo::MemoStore)
 //! report      → declaration, facts, memo, record   a round's outcome and the Sink it is handed to
@@ -100,6 +107,7 @@ pub mod report;
 pub mod review;
 pub mod schedule;
 pub mod status;
+pub mod structure;
 pub mod track;
 pub mod units;
 pub mod yaml;

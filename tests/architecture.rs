@@ -124,11 +124,12 @@ fn stages_never_import_what_runs_them() {
 
 /// The leaves every module may use, then the stages in the data's order.
 const LEAVES: [&str; 4] = ["error", "units", "yaml", "basics"];
-const STAGES: [&str; 8] = [
+const STAGES: [&str; 9] = [
     "declaration",
     "fetch",
     "extract",
     "record",
+    "structure",
     "analyse",
     "facts",
     "memo",

@@ -30,18 +30,17 @@
 /// The most topics a change is tagged with.
 pub const MAX_TOPICS: usize = 4;
 
-pub mod blocks;
-mod dates;
-mod plain;
 pub mod significance;
 mod topics;
 
 use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffOp};
 
-pub use blocks::{Block, BlockKind};
-pub use dates::{Announcement, announced_change, effective_date, month_number};
-pub use plain::plain_text;
+use crate::structure::Structure;
+pub use crate::structure::blocks::{self, Block, BlockKind};
+pub use crate::structure::{
+    Announcement, announced_change, effective_date, month_number, plain_text, sentences,
+};
 pub use topics::{Taxonomy, Topic};
 
 /// What kind of change a block underwent.
@@ -79,6 +78,28 @@ pub struct Change {
     pub significance: f64,
 }
 
+/// What a change does to an announcement of a change to come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnnouncementEvent {
+    /// The new version announces a change the previous one did not: news.
+    Made,
+    /// Both versions carry the same announcement: not news.
+    Standing,
+    /// The announced day has come: the new version is in force from it and the announcement
+    /// is gone. The announced change is now the policy: the news, in the announcement's words.
+    Fulfilled,
+    /// The announcement is gone, and the new version does not say it is in force from the
+    /// announced day.
+    Withdrawn,
+}
+
+/// The least significance of a change that fulfils an announcement saying what changes: the
+/// announced change is the news, whatever the diff looks like (a policy rebuilt around it).
+const FULFILLED_SIGNIFICANCE: f64 = 0.85;
+/// The least significance of a new announcement saying what will change.
+const ANNOUNCED_SIGNIFICANCE: f64 = 0.75;
+
 /// The nature of a whole change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,8 +131,12 @@ pub struct Analysis {
     pub previous_effective_date: Option<String>,
     /// The effective / last-updated date the new version states.
     pub effective_date: Option<String>,
-    /// An upcoming change the text announces.
+    /// An upcoming change the text announces (the previous version's, when the new one no
+    /// longer carries it).
     pub announced_change: Option<Announcement>,
+    /// What the change does to that announcement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement_event: Option<AnnouncementEvent>,
     /// Why the significance is what it is: each feature's contribution, largest first (empty
     /// when no change is substantive).
     #[serde(default)]
@@ -133,11 +158,32 @@ pub fn analyse(
     technical: bool,
     taxonomy: &Taxonomy,
 ) -> Analysis {
-    let old_blocks = before.map(blocks::parse).unwrap_or_default();
-    let new_blocks = blocks::parse(after);
-    let mut changes = diff_blocks(&old_blocks, &new_blocks);
+    let old = before.map(Structure::read);
+    let new = Structure::read(after);
+    let old_blocks = old
+        .as_ref()
+        .map(|s| s.blocks.as_slice())
+        .unwrap_or_default();
+    let mut changes = diff_blocks(old_blocks, &new.blocks);
     for change in &mut changes {
         judge(change, taxonomy);
+    }
+    let (announced, announcement_event) = announcement_event(before, old.as_ref(), &new, after);
+    if announcement_event == Some(AnnouncementEvent::Fulfilled)
+        && let Some(announcement) = &announced
+    {
+        // The banner of a change that has come is not a retreat from it.
+        for change in &mut changes {
+            if change.kind == BlockChange::Removed
+                && change
+                    .before
+                    .as_deref()
+                    .is_some_and(|b| is_banner(b, announcement))
+            {
+                change.cosmetic = true;
+                change.significance = 0.02;
+            }
+        }
     }
     let reverts_to = reverts_to
         .filter(|_| before.is_some_and(|b| b != after))
@@ -172,22 +218,106 @@ pub fn analyse(
         significance_features = Some(features);
         features.score()
     };
+    let floor = match (
+        announcement_event,
+        announced.as_ref().and_then(|a| a.news.as_ref()),
+    ) {
+        (Some(AnnouncementEvent::Fulfilled), Some(_)) => {
+            Some(("announcement_fulfilled", FULFILLED_SIGNIFICANCE))
+        }
+        (Some(AnnouncementEvent::Made), Some(_)) => {
+            Some(("announcement_made", ANNOUNCED_SIGNIFICANCE))
+        }
+        _ => None,
+    };
+    if let Some((feature, floor)) = floor
+        && change_kind == ChangeKind::Substantive
+        && significance < floor
+    {
+        significance_factors.insert(
+            0,
+            significance::Factor {
+                feature: feature.to_string(),
+                value: 1.0,
+                contribution: round(logit(floor) - logit(significance)),
+            },
+        );
+        significance = floor;
+    }
     if matches!(change_kind, ChangeKind::Revert | ChangeKind::Technical) {
         significance = significance.min(0.05);
     }
-    let announced = announced_change(after).or_else(|| before.and_then(announced_change));
     Analysis {
         change_kind,
         reverts_to,
         changes,
         topics,
         significance: round(significance),
-        previous_effective_date: before.and_then(effective_date),
-        effective_date: effective_date(after),
+        previous_effective_date: old.and_then(|old| old.effective_date),
+        effective_date: new.effective_date,
         announced_change: announced,
+        announcement_event,
         significance_factors,
         significance_features,
     }
+}
+
+/// The announcement a change concerns, and what it does to it: made, standing, fulfilled or
+/// withdrawn (see [`AnnouncementEvent`]).
+fn announcement_event(
+    before: Option<&str>,
+    old: Option<&Structure>,
+    new: &Structure,
+    after: &str,
+) -> (Option<Announcement>, Option<AnnouncementEvent>) {
+    let old_announcement = old.and_then(|old| old.announcement.as_ref());
+    match (old_announcement, &new.announcement) {
+        (_, Some(announced)) => {
+            let standing = before.is_some_and(|before| before.contains(&announced.text))
+                && old_announcement.is_some_and(|o| o.date == announced.date);
+            let event = match (before, standing) {
+                (None, _) => None,
+                (Some(_), true) => Some(AnnouncementEvent::Standing),
+                (Some(_), false) => Some(AnnouncementEvent::Made),
+            };
+            (Some(announced.clone()), event)
+        }
+        (Some(announced), None) => {
+            let event = if after.contains(&announced.text) {
+                AnnouncementEvent::Standing
+            } else if new
+                .effective_date
+                .as_deref()
+                .is_some_and(|date| date >= announced.date.as_str())
+            {
+                AnnouncementEvent::Fulfilled
+            } else {
+                AnnouncementEvent::Withdrawn
+            };
+            (Some(announced.clone()), Some(event))
+        }
+        (None, None) => (None, None),
+    }
+}
+
+/// Whether a removed block is part of an announcement's banner: its dated line, the sentence
+/// saying what changes, or the link to the announced text.
+fn is_banner(block: &str, announcement: &Announcement) -> bool {
+    let plain = plain_text(block);
+    let plain = plain.trim();
+    block.contains(&announcement.text)
+        || announcement
+            .news
+            .as_deref()
+            .is_some_and(|news| block.contains(news))
+        || (plain.split_whitespace().count() <= 6
+            && plain.to_lowercase().contains("new policy")
+            && block.contains("]("))
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
 }
 
 fn round(value: f64) -> f64 {
@@ -509,8 +639,7 @@ pub fn normalise(text: &str) -> String {
     let mut words: Vec<&str> = folded.split_whitespace().collect();
     if last_updated.is_match(text) {
         // The date of a "last updated" line is not a change of meaning.
-        words
-            .retain(|w| !w.chars().all(|c| c.is_ascii_digit()) && dates::month_number(w).is_none());
+        words.retain(|w| !w.chars().all(|c| c.is_ascii_digit()) && month_number(w).is_none());
     }
     words.join(" ")
 }
@@ -644,46 +773,6 @@ fn modified_text(change: &Change) -> String {
         .map(|((word, _), _)| *word)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Splits a block into sentences (slices of it, so quotes stay verbatim).
-pub fn sentences(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if matches!(c, b'.' | b'!' | b'?' | b'\n') {
-            let mut end = i + 1;
-            while end < bytes.len() && matches!(bytes[end], b'"' | b')' | b'\'') {
-                end += 1;
-            }
-            let next_is_break = end >= bytes.len() || bytes[end] == b' ' || bytes[end] == b'\n';
-            let after_space = text[end..].trim_start();
-            let starts_sentence = after_space.is_empty()
-                || after_space.starts_with(|c: char| {
-                    c.is_uppercase()
-                        || c.is_ascii_digit()
-                        || matches!(c, '“' | '"' | '(' | '*' | '#')
-                });
-            if c == b'\n' || (next_is_break && starts_sentence) {
-                let sentence = text[start..end].trim();
-                if !sentence.is_empty() {
-                    out.push(sentence);
-                }
-                start = end;
-            }
-            i = end;
-            continue;
-        }
-        i += 1;
-    }
-    let rest = text[start..].trim();
-    if !rest.is_empty() {
-        out.push(rest);
-    }
-    out
 }
 
 fn rank_topics(changes: &[&Change], taxonomy: &Taxonomy) -> Vec<String> {
@@ -839,18 +928,5 @@ mod tests {
         assert_eq!(analysis.changes.len(), 1);
         assert_eq!(analysis.changes[0].kind, BlockChange::Added);
         assert!(analysis.topics.contains(&"advertising".to_string()));
-    }
-
-    #[test]
-    fn sentences_are_slices() {
-        let text = "We collect data. We share it with partners (see below). Contact us.";
-        assert_eq!(
-            sentences(text),
-            [
-                "We collect data.",
-                "We share it with partners (see below).",
-                "Contact us."
-            ]
-        );
     }
 }

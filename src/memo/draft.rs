@@ -2,9 +2,10 @@
 //! the paragraphs of substance by topic, the stated dates and announcements, the closing
 //! lines, and the front matter.
 
-use super::write::{Writer, truncate_chars};
+use super::statement::{self, Statement};
+use super::write::{Wording, Writer, truncate_chars};
 use super::{FrontMatter, MAX_TITLE_CHARS, Memo, MemoConfig, MemoInput, Side};
-use crate::analyse::{Analysis, Change, ChangeKind, Taxonomy, plain_text};
+use crate::analyse::{Analysis, AnnouncementEvent, Change, ChangeKind, Taxonomy, plain_text};
 
 pub(super) fn join_labels(labels: &[String]) -> String {
     match labels {
@@ -26,18 +27,23 @@ pub fn draft(
         taxonomy,
         before_plain: input.before.map(plain_text).unwrap_or_default(),
         after_plain: plain_text(input.after),
+        before_wording: Wording::of(&input.before.map(plain_text).unwrap_or_default()),
+        after_wording: Wording::of(&plain_text(input.after)),
+        reorganised: 0,
     };
     let (topics, labels) = topics_and_labels(analysis, input.terms_type, taxonomy);
     let title = writer.title(analysis, input.service, input.terms_type, &labels);
     let mut paragraphs = vec![opening(input, analysis, config)];
-    // The lead says what changed: the substance first, then the dates the text states.
+    // The lead says what changed: an announced change made or come into force, the substance,
+    // then the dates the text states.
     let mut remaining = 0;
     if analysis.change_kind == ChangeKind::Substantive {
+        writer.announcement_lead(input.service, analysis, &mut paragraphs);
         remaining = writer.substance(analysis, &labels, &mut paragraphs);
     }
     let substance = paragraphs.len() > 1;
     writer.dates_and_announcement(input, analysis, &mut paragraphs);
-    closing(analysis, remaining, &mut paragraphs);
+    closing(analysis, remaining, writer.reorganised, &mut paragraphs);
     let body = paragraphs.join("\n\n");
     // The description is the lead: the most significant change when there is one.
     let description_source = if substance {
@@ -130,7 +136,20 @@ pub(super) fn opening(input: &MemoInput<'_>, analysis: &Analysis, config: &MemoC
 }
 
 /// The closing lines: how many substantive changes the memo leaves out, and the cosmetic ones.
-pub(super) fn closing(analysis: &Analysis, remaining: usize, paragraphs: &mut Vec<String>) {
+pub(super) fn closing(
+    analysis: &Analysis,
+    remaining: usize,
+    reorganised: usize,
+    paragraphs: &mut Vec<String>,
+) {
+    if reorganised > 0 {
+        paragraphs.push(format!(
+            "{reorganised} other passage{} {} moved or set out otherwise, {} words standing in both versions.",
+            plural(reorganised),
+            if reorganised == 1 { "was" } else { "were" },
+            if reorganised == 1 { "its" } else { "their" }
+        ));
+    }
     if remaining > 0 {
         paragraphs.push(format!(
             "{remaining} other substantive change{} {} not described here.",
@@ -164,7 +183,8 @@ impl Writer<'_> {
     ) -> String {
         let quoted = self.quotes.len();
         let headline = match analysis.change_kind {
-            ChangeKind::Substantive => self.headline(analysis, service, terms),
+            ChangeKind::Substantive => announcement_headline(analysis, service)
+                .or_else(|| self.headline(analysis, service, terms)),
             _ => None,
         };
         // A headline that would not fit is not cut (its quotation would be): the template serves.
@@ -226,7 +246,10 @@ impl Writer<'_> {
                 }
                 described[index] = true;
                 let quoted = self.quotes.len();
-                let clause = self.clause(change, Some(topic));
+                let Some(clause) = self.clause(change, Some(topic)) else {
+                    self.reorganised += 1;
+                    continue;
+                };
                 if clauses.contains(&clause) {
                     self.quotes.truncate(quoted);
                 } else {
@@ -235,7 +258,10 @@ impl Writer<'_> {
                 }
             }
             if !clauses.is_empty() {
-                paragraphs.push(format!("On {label}, it {}.", clauses.join("; it also ")));
+                paragraphs.push(full_stop(format!(
+                    "On {label}, it {}",
+                    clauses.join("; it also ")
+                )));
             }
         }
         let mut others = Vec::new();
@@ -243,7 +269,10 @@ impl Writer<'_> {
             if !described[index] && others.len() < 3 && clauses_written < 8 {
                 described[index] = true;
                 let quoted = self.quotes.len();
-                let clause = self.clause(change, None);
+                let Some(clause) = self.clause(change, None) else {
+                    self.reorganised += 1;
+                    continue;
+                };
                 if others.contains(&clause) {
                     self.quotes.truncate(quoted);
                 } else {
@@ -258,9 +287,49 @@ impl Writer<'_> {
             } else {
                 "It"
             };
-            paragraphs.push(format!("{lead} {}.", others.join("; it also ")));
+            paragraphs.push(full_stop(format!("{lead} {}", others.join("; it also "))));
         }
         described.iter().filter(|d| !**d).count()
+    }
+
+    /// The lead when the change makes an announcement saying what will change, or brings one
+    /// into force: the announcement's own words, quoted from the version that carries them.
+    pub(super) fn announcement_lead(
+        &mut self,
+        service: &str,
+        analysis: &Analysis,
+        paragraphs: &mut Vec<String>,
+    ) {
+        let Some(announcement) = &analysis.announced_change else {
+            return;
+        };
+        let Some(news) = &announcement.news else {
+            return;
+        };
+        let day = spoken_day(&announcement.date);
+        match analysis.announcement_event {
+            Some(AnnouncementEvent::Fulfilled) => {
+                let quote = self.quote(news, Side::Before);
+                let in_force = analysis
+                    .effective_date
+                    .as_deref()
+                    .map(spoken_day)
+                    .unwrap_or_else(|| day.clone());
+                paragraphs.push(format!(
+                    "{} The announcement is gone from the new version, which is in force from {in_force}.",
+                    full_stop(format!(
+                        "The change {service} announced for {day} has taken effect: {quote}"
+                    ))
+                ));
+            }
+            Some(AnnouncementEvent::Made) => {
+                let quote = self.quote(news, Side::After);
+                paragraphs.push(full_stop(format!(
+                    "{service} announces a change taking effect on {day}: {quote}"
+                )));
+            }
+            _ => {}
+        }
     }
 
     /// The dates the versions state, and the change the text announces.
@@ -277,7 +346,30 @@ impl Writer<'_> {
             (Some(new), None) => paragraphs.push(format!("The new version is dated {new}.")),
             _ => {}
         }
-        if let Some(announcement) = &analysis.announced_change {
+        let told_in_lead = analysis.change_kind == ChangeKind::Substantive
+            && analysis
+                .announced_change
+                .as_ref()
+                .is_some_and(|a| a.news.is_some())
+            && matches!(
+                analysis.announcement_event,
+                Some(AnnouncementEvent::Fulfilled | AnnouncementEvent::Made)
+            );
+        if let Some(announcement) = &analysis.announced_change
+            && !told_in_lead
+        {
+            if analysis.announcement_event == Some(AnnouncementEvent::Standing) {
+                // In both versions: not news.
+                return;
+            }
+            if analysis.announcement_event == Some(AnnouncementEvent::Withdrawn) {
+                let quote = self.quote(&announcement.text, Side::Before);
+                paragraphs.push(format!(
+                    "The previous version's announcement of a change for {} ({quote}) is gone, and the new version does not say it is in force from that day.",
+                    announcement.date
+                ));
+                return;
+            }
             let side = if input.after.contains(&announcement.text) {
                 Side::After
             } else {
@@ -295,6 +387,43 @@ impl Writer<'_> {
             ));
         }
     }
+}
+
+/// The headline of a change that makes an announcement saying what will change ("Instagram
+/// announces it will start using …"), or brings one into force ("Instagram starts using …"),
+/// in the announcement's words with the service as subject.
+fn announcement_headline(analysis: &Analysis, service: &str) -> Option<String> {
+    let announcement = analysis.announced_change.as_ref()?;
+    let news = plain_text(announcement.news.as_deref()?);
+    let Some(Statement::Service(clause)) = statement::retell(&news, service) else {
+        return None;
+    };
+    match analysis.announcement_event? {
+        AnnouncementEvent::Fulfilled => {
+            statement::as_begun(&clause).map(|begun| format!("{service} {begun}"))
+        }
+        AnnouncementEvent::Made => Some(format!(
+            "{service} announces it {clause} from {}",
+            spoken_day(&announcement.date)
+        )),
+        AnnouncementEvent::Standing | AnnouncementEvent::Withdrawn => None,
+    }
+}
+
+/// A sentence ended with a full stop, unless the quotation it ends with closes one already.
+fn full_stop(sentence: String) -> String {
+    if [".”", "!”", "?”"].iter().any(|end| sentence.ends_with(end)) {
+        sentence
+    } else {
+        sentence + "."
+    }
+}
+
+/// A date as a reader says it: `2025-12-16` → `16 December 2025`.
+pub(super) fn spoken_day(date: &str) -> String {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map(|day| day.format("%-d %B %Y").to_string())
+        .unwrap_or_else(|_| date.to_string())
 }
 
 pub(super) fn plural(n: usize) -> &'static str {

@@ -37,6 +37,35 @@ impl Statement {
     }
 }
 
+/// An announced practice, told as begun: "will start using X" → "starts using X", "will share
+/// X" → "now shares X", "will no longer keep X" → "no longer keeps X"; `None` for a clause
+/// that does not open with `will`.
+pub fn as_begun(clause: &str) -> Option<String> {
+    let rest = clause.strip_prefix("will ")?;
+    let (verb, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+    let tail = if tail.is_empty() {
+        String::new()
+    } else {
+        format!(" {tail}")
+    };
+    Some(match verb {
+        "start" | "begin" => format!("{}{tail}", third_person(verb)?),
+        "no" if tail.starts_with(" longer ") => {
+            let rest = &tail[" longer ".len()..];
+            let (verb, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            format!("no longer {} {tail}", third_person(verb)?)
+                .trim_end()
+                .to_string()
+        }
+        "be" => format!("is now{tail}"),
+        "not" | "never" => return None,
+        verb if verb.chars().all(|c| c.is_ascii_lowercase()) => {
+            format!("now {}{tail}", third_person(verb)?)
+        }
+        _ => return None,
+    })
+}
+
 /// Words that may come between the subject and its verb.
 const ADVERBS: &[&str] = &[
     "also",
@@ -426,5 +455,27 @@ mod tests {
                 .as_deref(),
             Some("Example no longer says it does not knowingly sell your information")
         );
+    }
+
+    #[test]
+    fn an_announced_practice_is_told_as_begun() {
+        let clause = |sentence: &str| match retell(sentence, "Instagram") {
+            Some(Statement::Service(clause)) => as_begun(&clause),
+            _ => None,
+        };
+        assert_eq!(
+            clause("We’ll start using interactions with AIs to personalize experiences and ads.")
+                .as_deref(),
+            Some("starts using interactions with AIs to personalize experiences and ads")
+        );
+        assert_eq!(
+            clause("We will share your listening history with our partners.").as_deref(),
+            Some("now shares your listening history with its partners")
+        );
+        assert_eq!(
+            clause("We will no longer keep your voice recordings.").as_deref(),
+            Some("no longer keeps your voice recordings")
+        );
+        assert_eq!(clause("We will not sell your data."), None);
     }
 }

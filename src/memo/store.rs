@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Memo, Quote};
 use crate::analyse::significance::Factor;
-use crate::analyse::{Announcement, Change, ChangeKind};
+use crate::analyse::{Announcement, AnnouncementEvent, Change, ChangeKind};
 use crate::basics::write_atomic;
 use crate::declaration::DocumentId;
 use crate::{Error, Result};
@@ -58,6 +58,9 @@ pub struct MemoRecord {
     pub previous_effective_date: Option<String>,
     /// An upcoming change the text announces.
     pub announced_change: Option<Announcement>,
+    /// What the change does to that announcement: made, standing, fulfilled or withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement_event: Option<AnnouncementEvent>,
     /// Title.
     pub title: String,
     /// One-paragraph summary in HTML.
@@ -93,6 +96,7 @@ impl MemoRecord {
             effective_date: memo.analysis.effective_date.clone(),
             previous_effective_date: memo.analysis.previous_effective_date.clone(),
             announced_change: memo.analysis.announced_change.clone(),
+            announcement_event: memo.analysis.announcement_event,
             title: memo.title.clone(),
             html_description: f.html_description.clone(),
             body: memo.body.clone(),

@@ -48,6 +48,55 @@ pub(super) struct Writer<'a> {
     /// The versions as plain words: what quotations are taken from and checked against.
     pub(super) before_plain: String,
     pub(super) after_plain: String,
+    /// The runs of words of each version, so that a sentence said to be added is checked to be
+    /// new, and one said to be removed to be gone.
+    pub(super) before_wording: Wording,
+    pub(super) after_wording: Wording,
+    /// Changes left untold because every claim about them would be untrue (their words stand
+    /// in both versions).
+    pub(super) reorganised: usize,
+}
+
+/// How many words in a row make a run of [`Wording`].
+const RUN_WORDS: usize = 4;
+/// The share of a sentence's runs found in the other version beyond which its words are said
+/// to be there still (moved, or set out otherwise), not added or removed.
+const STILL_THERE: f64 = 0.7;
+
+/// The runs of [`RUN_WORDS`] lower-cased words of a text (letters and digits only, so that
+/// punctuation, markup and table cells set out otherwise do not hide the same words).
+#[derive(Default)]
+pub(super) struct Wording(std::collections::HashSet<u64>);
+
+impl Wording {
+    pub(super) fn of(text: &str) -> Wording {
+        Wording(runs(text).collect())
+    }
+
+    /// Whether most of a sentence's words stand, in the same order, in this text.
+    pub(super) fn holds(&self, sentence: &str) -> bool {
+        let runs: Vec<u64> = runs(sentence).collect();
+        if runs.is_empty() {
+            return false;
+        }
+        let held = runs.iter().filter(|run| self.0.contains(run)).count();
+        held as f64 / runs.len() as f64 >= STILL_THERE
+    }
+}
+
+fn runs(text: &str) -> impl Iterator<Item = u64> + '_ {
+    use std::hash::{Hash, Hasher};
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let count = words.len().saturating_sub(RUN_WORDS - 1);
+    (0..count).map(move |at| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        words[at..at + RUN_WORDS].hash(&mut hasher);
+        hasher.finish()
+    })
 }
 
 impl Writer<'_> {
@@ -132,16 +181,20 @@ impl Writer<'_> {
             .map(|(_, s)| s)
     }
 
-    pub(super) fn clause(&mut self, change: &Change, topic: Option<&str>) -> String {
-        match change.kind {
+    ///
+    /// `None` when every claim it could make would be untrue of the two versions: the words of
+    /// a block said to be added stand in the previous version (moved, or set out otherwise), or
+    /// those of one said to be removed stand in the new one.
+    pub(super) fn clause(&mut self, change: &Change, topic: Option<&str>) -> Option<String> {
+        Some(match change.kind {
             BlockChange::Added => {
                 let content = strip_block_prefix(change.after.as_deref().unwrap_or(""));
-                let sentence = self.pick(content, topic);
+                let sentence = self.pick_new(content, topic, Side::After)?;
                 format!("added {}", self.quote(sentence, Side::After))
             }
             BlockChange::Removed => {
                 let content = strip_block_prefix(change.before.as_deref().unwrap_or(""));
-                let sentence = self.pick(content, topic);
+                let sentence = self.pick_new(content, topic, Side::Before)?;
                 format!("removed {}", self.quote(sentence, Side::Before))
             }
             BlockChange::Modified | BlockChange::Moved => {
@@ -157,6 +210,9 @@ impl Writer<'_> {
                     }
                     (Some(new), _) => format!("now reads {}", self.quote(new, Side::After)),
                     (None, Some(old)) => {
+                        if self.after_wording.holds(&plain_text(old)) {
+                            return None;
+                        }
                         format!("no longer says {}", self.quote(old, Side::Before))
                     }
                     (None, None) => {
@@ -168,7 +224,22 @@ impl Writer<'_> {
                     }
                 }
             }
+        })
+    }
+
+    /// The most telling sentence of an added (or removed) block whose words the other version
+    /// does not hold: one that is truly new (or truly gone).
+    fn pick_new<'t>(&self, content: &'t str, topic: Option<&str>, side: Side) -> Option<&'t str> {
+        let other = match side {
+            Side::After => &self.before_wording,
+            Side::Before => &self.after_wording,
+        };
+        let is_new = |sentence: &str| !other.holds(&plain_text(sentence));
+        let picked = self.pick(content, topic);
+        if is_new(picked) {
+            return Some(picked);
         }
+        sentences(content).into_iter().find(|s| is_new(s))
     }
 }
 

@@ -241,11 +241,11 @@ fn read_unmarked_headings(blocks: &mut [Block]) {
 /// of items, when it is a paragraph ending with a colon.
 fn read_lead_ins(blocks: &mut [Block]) {
     let mut lead_in: Option<String> = None;
-    for at in 0..blocks.len() {
-        match blocks[at].kind {
-            BlockKind::ListItem => blocks[at].lead_in = lead_in.clone(),
+    for block in blocks.iter_mut() {
+        match block.kind {
+            BlockKind::ListItem => block.lead_in = lead_in.clone(),
             BlockKind::Paragraph => {
-                let plain = super::plain_text(blocks[at].text.trim());
+                let plain = super::plain_text(block.text.trim());
                 lead_in = plain.trim_end().ends_with(':').then_some(plain);
             }
             _ => lead_in = None,
@@ -283,5 +283,30 @@ mod tests {
             blocks[8].section,
             ["Privacy Policy", "What we collect", "Retention"]
         );
+    }
+
+    #[test]
+    fn unmarked_titles_open_sections_and_lists_keep_their_lead_in() {
+        let text = "Privacy Policy\n--------------\n\nWhat information do we collect?\n\nWe collect what you give us.\n\nDeveloping and improving AI at Meta\n\n* * *\n\nInformation categories we use (see [above](https://example.com)), any of the following:\n\n[Your activity](https://example.com/a):\n\n*   Content you create\n*   Interactions with AI at Meta\n\nDisclaimer\n\nWe may change this.\n\n### Contact\n\nWrite to us.";
+        let blocks = parse(text);
+        let find = |start: &str| blocks.iter().find(|b| b.text.starts_with(start)).unwrap();
+        assert_eq!(
+            find("We collect").section,
+            ["Privacy Policy", "What information do we collect?"]
+        );
+        let item = find("*   Interactions");
+        assert_eq!(
+            item.section,
+            ["Privacy Policy", "Developing and improving AI at Meta"]
+        );
+        assert_eq!(item.lead_in.as_deref(), Some("Your activity:"));
+        // A short line not set above a rule, nor a question, is a paragraph.
+        assert_eq!(
+            find("We may change").section,
+            ["Privacy Policy", "Developing and improving AI at Meta"]
+        );
+        // A marked heading closes the unmarked one's section.
+        assert_eq!(find("Write to us").section, ["Privacy Policy", "Contact"]);
+        assert_eq!(find("Write to us").lead_in, None);
     }
 }
