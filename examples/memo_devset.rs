@@ -11,7 +11,10 @@
 //! - words: the share of the human title's content words (the service's name left out) found in
 //!   our title, and in our title, description and first paragraph;
 //! - quotations: the share in plain words (no Markdown link, emphasis or HTML), and memos with at
-//!   most 4 topics.
+//!   most 4 topics;
+//! - claims: over every memo of pga-versions, the share with a claim about a quotation that the
+//!   two versions contradict (words said to be added — "added", "now reads", "changed … to" —
+//!   that the previous version holds, or words said to be removed that the new one holds).
 //!
 //! These are development figures: the product is judged on changes it has not seen, so they
 //! guide work and are not targets to tune individual cases to.
@@ -19,7 +22,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use policydiff::analyse::Taxonomy;
+use policydiff::analyse::{Taxonomy, plain_text};
 use policydiff::config::MemoConfig;
 use policydiff::memo::{self, Memo};
 use policydiff::record::VersionsRepository;
@@ -319,6 +322,8 @@ fn main() {
     let started = std::time::Instant::now();
     let mut scored = Vec::new();
     let mut examples: Vec<Example> = Vec::new();
+    let mut contradicted = 0;
+    let mut with_claims = 0;
     for change in repository.version_changes(None).expect("history") {
         let Some(drafted) = memo::for_recorded_change(
             &repository,
@@ -332,6 +337,35 @@ fn main() {
         };
         let memoed = memoed.contains(&change.commit);
         scored.push((drafted.front_matter.significance, memoed));
+        if let Some((_, previous)) = change.earlier.first() {
+            let before = plain_text(&repository.blob_text(*previous).expect("a version"));
+            let after = plain_text(&repository.blob_text(change.blob).expect("a version"));
+            let claims = body_claims(&drafted.body);
+            with_claims += usize::from(!claims.is_empty());
+            let false_claim = claims.iter().any(|(new, words)| {
+                if *new {
+                    before.contains(words)
+                } else {
+                    after.contains(words)
+                }
+            });
+            if false_claim {
+                contradicted += 1;
+                if std::env::var_os("DEVSET_SHOW_CLAIMS").is_some() {
+                    println!(
+                        "contradicted: {} {}\n  {}\n",
+                        change.document,
+                        change.commit,
+                        drafted
+                            .body
+                            .lines()
+                            .filter(|l| !l.is_empty())
+                            .nth(1)
+                            .unwrap_or("")
+                    );
+                }
+            }
+        }
         let values = drafted
             .analysis
             .significance_features
@@ -370,6 +404,11 @@ fn main() {
     let weights = fit(&examples);
     println!();
     println!(
+        "claims       {contradicted} of {} memos ({:.1}%) make a claim about a quotation the versions contradict ({with_claims} make such claims)",
+        scored.len(),
+        100.0 * contradicted as f64 / scored.len().max(1) as f64
+    );
+    println!(
         "ranking      {} changes ({} with a human memo) drafted in {seconds:.1}s: ROC AUC {auc:.3}, {:.0}% of memo'd changes in the top 10%",
         scored.len(),
         scored.iter().filter(|s| s.1).count(),
@@ -391,6 +430,28 @@ fn main() {
         policydiff::analyse::significance::FEATURE_NAMES.join(", ")
     );
     print_case_figures(&figures);
+}
+
+/// The claims a memo's body makes about quotations: `(true, words)` for words said to be new,
+/// `(false, words)` for words said to be gone.
+fn body_claims(body: &str) -> Vec<(bool, String)> {
+    let mut claims = Vec::new();
+    for (verb, new) in [
+        ("added “", true),
+        ("now reads “", true),
+        ("removed “", false),
+        ("no longer says “", false),
+        ("changed “", false),
+        ("” to “", true),
+    ] {
+        for (at, _) in body.match_indices(verb) {
+            let rest = &body[at + verb.len()..];
+            if let Some(end) = rest.find('”') {
+                claims.push((new, rest[..end].to_string()));
+            }
+        }
+    }
+    claims
 }
 
 fn print_case_figures(figures: &CaseFigures) {

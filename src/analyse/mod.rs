@@ -636,12 +636,84 @@ pub fn normalise(text: &str) -> String {
         };
         folded.extend(c.to_lowercase());
     }
-    let mut words: Vec<&str> = folded.split_whitespace().collect();
+    let mut words: Vec<std::borrow::Cow<'_, str>> =
+        folded.split_whitespace().map(one_spelling).collect();
     if last_updated.is_match(text) {
         // The date of a "last updated" line is not a change of meaning.
         words.retain(|w| !w.chars().all(|c| c.is_ascii_digit()) && month_number(w).is_none());
     }
     words.join(" ")
+}
+
+/// Words whose British and American spellings differ other than by a rule of [`one_spelling`].
+const SPELLINGS: &[(&str, &str)] = &[
+    ("centre", "center"),
+    ("centres", "centers"),
+    ("centred", "centered"),
+    ("metre", "meter"),
+    ("metres", "meters"),
+    ("theatre", "theater"),
+    ("fibre", "fiber"),
+    ("litre", "liter"),
+    ("licence", "license"),
+    ("licences", "licenses"),
+    ("defence", "defense"),
+    ("offence", "offense"),
+    ("offences", "offenses"),
+    ("programme", "program"),
+    ("programmes", "programs"),
+    ("catalogue", "catalog"),
+    ("dialogue", "dialog"),
+    ("judgement", "judgment"),
+    ("judgements", "judgments"),
+    ("enrol", "enroll"),
+    ("enrolment", "enrollment"),
+    ("fulfil", "fulfill"),
+    ("fulfilment", "fulfillment"),
+    ("ageing", "aging"),
+    ("cheque", "check"),
+    ("grey", "gray"),
+    ("aluminium", "aluminum"),
+];
+
+/// A lower-case word in one spelling for British and American English ("personalise" and
+/// "personalize", "Centre" and "Center", "behaviour" and "behavior" read the same): a policy
+/// switching spellings says nothing new. Both versions are folded alike, so a rule that also
+/// folds a word with one spelling ("advertise" → "advertize") changes nothing.
+fn one_spelling(word: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if let Some((_, american)) = SPELLINGS.iter().find(|(british, _)| *british == word) {
+        return Cow::Borrowed(american);
+    }
+    const SUFFIXES: &[(&str, &str, usize)] = &[
+        ("isation", "ization", 8),
+        ("isations", "izations", 9),
+        ("ise", "ize", 6),
+        ("ised", "ized", 7),
+        ("ises", "izes", 7),
+        ("ising", "izing", 8),
+        ("iser", "izer", 7),
+        ("isers", "izers", 8),
+        ("yse", "yze", 6),
+        ("ysed", "yzed", 7),
+        ("ysing", "yzing", 8),
+        ("our", "or", 6),
+        ("ours", "ors", 7),
+        ("oured", "ored", 8),
+        ("ouring", "oring", 9),
+        ("ourite", "orite", 8),
+        ("ourable", "orable", 9),
+        ("elled", "eled", 7),
+        ("elling", "eling", 8),
+    ];
+    for (british, american, shortest) in SUFFIXES {
+        if word.len() >= *shortest
+            && let Some(stem) = word.strip_suffix(british)
+        {
+            return Cow::Owned(format!("{stem}{american}"));
+        }
+    }
+    Cow::Borrowed(word)
 }
 
 fn word_count(text: Option<&str>) -> usize {
@@ -928,5 +1000,21 @@ mod tests {
         assert_eq!(analysis.changes.len(), 1);
         assert_eq!(analysis.changes[0].kind, BlockChange::Added);
         assert!(analysis.topics.contains(&"advertising".to_string()));
+    }
+
+    #[test]
+    fn british_and_american_spellings_are_one() {
+        let before =
+            "Contact the Help Centre. We personalise ads from your behaviour and analyse it.";
+        let after =
+            "Contact the Help Center. We personalize ads from your behavior and analyze it.";
+        assert_eq!(normalise(before), normalise(after));
+        let analysis = analyse(Some(before), after, None, false, &Taxonomy::default());
+        assert_eq!(analysis.change_kind, ChangeKind::Cosmetic);
+        // A new word is not a spelling.
+        assert_ne!(
+            normalise("We personalise ads."),
+            normalise("We personalise content.")
+        );
     }
 }

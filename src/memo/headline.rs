@@ -273,8 +273,18 @@ impl Writer<'_> {
                 }
             }
         };
+        // "Now says" only what the previous version did not say, "no longer says" only what the
+        // new one does not.
+        let other = if added {
+            &self.before_wording
+        } else {
+            &self.after_wording
+        };
         for sentence in &candidates {
             let plain = plain_text(sentence);
+            if other.holds(&plain) {
+                continue;
+            }
             if let Some(statement) = statement::retell(strip_block_prefix(&plain), service) {
                 let title = statement.headline(service, added);
                 if title.chars().count() <= MAX_TITLE_CHARS {
@@ -293,7 +303,15 @@ impl Writer<'_> {
             item.len() < block.trim_start().len() && !block.trim_start().starts_with('#');
         let plain = plain_text(item);
         let words = plain.split_whitespace().count();
-        if !is_list_item || !(2..=LIST_ITEM_WORDS).contains(&words) || plain.contains('\n') {
+        let still_there = match change.kind {
+            BlockChange::Added => self.before_plain.contains(plain.trim()),
+            _ => self.after_plain.contains(plain.trim()),
+        };
+        if still_there
+            || !is_list_item
+            || !(2..=LIST_ITEM_WORDS).contains(&words)
+            || plain.contains('\n')
+        {
             return None;
         }
         let plain = plain

@@ -99,9 +99,34 @@ pub struct Quote {
     pub text: String,
     /// The version it is taken from.
     pub side: Side,
+    /// What the memo says of it beside quoting it, when it says something.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// What a memo says of a quotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Claim {
+    /// The words are new: said added, or the way a sentence now reads. The previous version
+    /// does not hold them.
+    New,
+    /// The words are gone: said removed, or what the text no longer says. The new version does
+    /// not hold them.
+    Gone,
 }
 
 impl Quote {
+    /// Whether what the memo says of the quotation is true of the two versions (as plain
+    /// words): new words are not in the previous version, gone words not in the new one.
+    pub fn claim_holds(&self, before_plain: &str, after_plain: &str) -> bool {
+        match self.claim {
+            None => true,
+            Some(Claim::New) => !before_plain.contains(&self.text),
+            Some(Claim::Gone) => !after_plain.contains(&self.text),
+        }
+    }
+
     /// Whether the quotation stands verbatim in `version` (its Markdown), as plain words.
     pub fn is_verbatim_in(&self, version: &str) -> bool {
         plain_text(version).contains(&self.text)
@@ -197,6 +222,7 @@ impl Memo {
                 self.quotes.push(Quote {
                     text: evidence.quote.clone(),
                     side,
+                    claim: None,
                 });
             }
             sentences.push(format!("{sentence}."));
@@ -416,5 +442,79 @@ mod tests {
         assert_eq!(again, Stored::KeptReviewed(path.clone()));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), reviewed);
         assert_eq!(store.list().unwrap()[0].status, "published");
+    }
+
+    /// The previous version of a policy that announced a change (its banner), and the version in
+    /// force from the announced day, in which the announced use stands among a purpose's data.
+    const ANNOUNCING: &str = "Privacy Policy\n--------------\n\nUpdating on Dec 16, 2025\n\nWe’ll start using interactions with AIs to personalize experiences and ads. This update goes into effect on December 16, 2025.\n\n[Read the new policy.](https://example.com/new)\n\nEffective June 16, 2025\n\nPersonalizing Meta Products\n\n* * *\n\nInformation categories we use:\n\n*   Content you create, like posts, comments or audio\n*   Hashtags you use\n";
+    const IN_FORCE: &str = "Privacy Policy\n--------------\n\nWe updated our Privacy Policy on December 16, 2025.\n\nEffective December 16, 2025\n\nPersonalizing Meta Products\n\n* * *\n\nInformation categories we use:\n\n*   Content you create, like posts, comments or audio\n*   Interactions with AI at Meta and related metadata\n*   Hashtags you use\n\nDeveloping and improving AI at Meta\n\n* * *\n\nInformation categories we use:\n\n*   Interactions with AI at Meta and related metadata\n";
+
+    #[test]
+    fn an_announced_change_come_into_force_is_the_news_in_its_own_words() {
+        let memo = memo_for(ANNOUNCING, IN_FORCE);
+        assert_eq!(
+            memo.title,
+            "Instagram starts using interactions with AIs to personalize experiences and ads"
+        );
+        assert!(memo.front_matter.significance >= 0.8);
+        assert_eq!(
+            memo.analysis.announcement_event,
+            Some(crate::analyse::AnnouncementEvent::Fulfilled)
+        );
+        let lead = memo.body.split("\n\n").nth(1).unwrap();
+        assert!(lead.starts_with("The change Instagram announced for 16 December 2025 has taken effect: “We’ll start using interactions"), "{lead}");
+        // Its banner going is not a retreat.
+        assert!(!memo.body.contains("removed “We’ll start"), "{}", memo.body);
+        assert!(
+            !memo.body.contains("no longer says “We’ll start"),
+            "{}",
+            memo.body
+        );
+        let (before, after) = (plain_text(ANNOUNCING), plain_text(IN_FORCE));
+        assert!(memo.quotes.iter().all(|q| q.claim_holds(&before, &after)));
+    }
+
+    #[test]
+    fn a_new_announcement_is_news_and_a_standing_one_is_not() {
+        let plain = "Privacy Policy\n--------------\n\nEffective June 16, 2025\n\nWe collect the content you create.\n";
+        let announcing = "Privacy Policy\n--------------\n\nUpdating on Dec 16, 2025\n\nWe’ll start using interactions with AIs to personalize experiences and ads. This update goes into effect on December 16, 2025.\n\nEffective June 16, 2025\n\nWe collect the content you create.\n";
+        let made = memo_for(plain, announcing);
+        assert_eq!(
+            made.title,
+            "Instagram announces it will start using interactions with AIs to personalize experiences and ads from 16 December 2025"
+        );
+        assert!(made.front_matter.significance >= 0.75);
+        let standing = memo_for(
+            announcing,
+            &announcing.replace(
+                "the content you create",
+                "the content and comments you create",
+            ),
+        );
+        assert_eq!(
+            standing.analysis.announcement_event,
+            Some(crate::analyse::AnnouncementEvent::Standing)
+        );
+        assert!(!standing.title.contains("announces"), "{}", standing.title);
+        assert!(
+            !standing.body.contains("announces a change"),
+            "{}",
+            standing.body
+        );
+    }
+
+    #[test]
+    fn words_moved_elsewhere_are_not_said_added_or_removed() {
+        let before = "Terms\n=====\n\nWe may suspend accounts that break these rules.\n\nYou must be 13 to use the service.\n\nContact us by mail.";
+        let after = "Terms\n=====\n\nYou must be 13 to use the service. We may suspend accounts that break these rules.\n\nContact us by mail or by phone.";
+        let memo = memo_for(before, after);
+        assert!(!memo.body.contains("“We may suspend"), "{}", memo.body);
+        assert!(
+            memo.body.contains("“Contact us by mail or by phone.”"),
+            "{}",
+            memo.body
+        );
+        let (before, after) = (plain_text(before), plain_text(after));
+        assert!(memo.quotes.iter().all(|q| q.claim_holds(&before, &after)));
     }
 }

@@ -2,7 +2,7 @@
 //! change touched, and the clause that tells one change ("now says", "no longer says", "changed
 //! … to …").
 
-use super::{MAX_QUOTE_CHARS, Quote, Side};
+use super::{Claim, MAX_QUOTE_CHARS, Quote, Side};
 use crate::analyse::{BlockChange, Change, Taxonomy, plain_text, sentences};
 
 /// The start of `text` within `max` characters, cut at a clause boundary (`;`, `:`, `,`, a
@@ -105,6 +105,16 @@ impl Writer<'_> {
     /// version's plain rendering: a slice whose rendering is not (it cut a link in two) is
     /// shortened to the start that is.
     pub(super) fn quote(&mut self, text: &str, side: Side) -> String {
+        self.quote_claiming(text, side, None)
+    }
+
+    /// Quotes as [`Writer::quote`] does, keeping what the memo says of the words.
+    pub(super) fn quote_claiming(
+        &mut self,
+        text: &str,
+        side: Side,
+        claim: Option<Claim>,
+    ) -> String {
         let plain = plain_text(text.trim()).replace('\n', " ");
         let plain = plain.trim();
         let version = match side {
@@ -119,6 +129,7 @@ impl Writer<'_> {
         self.quotes.push(Quote {
             text: cut.to_string(),
             side,
+            claim,
         });
         if cut.len() < plain.len() {
             format!("“{cut}”…")
@@ -186,16 +197,36 @@ impl Writer<'_> {
     /// a block said to be added stand in the previous version (moved, or set out otherwise), or
     /// those of one said to be removed stand in the new one.
     pub(super) fn clause(&mut self, change: &Change, topic: Option<&str>) -> Option<String> {
+        let quoted = self.quotes.len();
+        let clause = self.clause_claiming(change, topic);
+        // The last word: a claim the versions contradict is not made.
+        let holds = self.quotes[quoted..]
+            .iter()
+            .all(|q| q.claim_holds(&self.before_plain, &self.after_plain));
+        if clause.is_none() || !holds {
+            self.quotes.truncate(quoted);
+            return None;
+        }
+        clause
+    }
+
+    fn clause_claiming(&mut self, change: &Change, topic: Option<&str>) -> Option<String> {
         Some(match change.kind {
             BlockChange::Added => {
                 let content = strip_block_prefix(change.after.as_deref().unwrap_or(""));
                 let sentence = self.pick_new(content, topic, Side::After)?;
-                format!("added {}", self.quote(sentence, Side::After))
+                format!(
+                    "added {}",
+                    self.quote_claiming(sentence, Side::After, Some(Claim::New))
+                )
             }
             BlockChange::Removed => {
                 let content = strip_block_prefix(change.before.as_deref().unwrap_or(""));
                 let sentence = self.pick_new(content, topic, Side::Before)?;
-                format!("removed {}", self.quote(sentence, Side::Before))
+                format!(
+                    "removed {}",
+                    self.quote_claiming(sentence, Side::Before, Some(Claim::Gone))
+                )
             }
             BlockChange::Modified | BlockChange::Moved => {
                 let new = self.changed_sentence(change, Side::After);
@@ -204,16 +235,22 @@ impl Writer<'_> {
                     (Some(new), Some(old))
                         if old.chars().count() <= 160 && new.chars().count() <= 160 =>
                     {
-                        let new_quote = self.quote(new, Side::After);
-                        let old_quote = self.quote(old, Side::Before);
+                        let new_quote = self.quote_claiming(new, Side::After, Some(Claim::New));
+                        let old_quote = self.quote_claiming(old, Side::Before, Some(Claim::Gone));
                         format!("changed {old_quote} to {new_quote}")
                     }
-                    (Some(new), _) => format!("now reads {}", self.quote(new, Side::After)),
+                    (Some(new), _) => format!(
+                        "now reads {}",
+                        self.quote_claiming(new, Side::After, Some(Claim::New))
+                    ),
                     (None, Some(old)) => {
                         if self.after_wording.holds(&plain_text(old)) {
                             return None;
                         }
-                        format!("no longer says {}", self.quote(old, Side::Before))
+                        format!(
+                            "no longer says {}",
+                            self.quote_claiming(old, Side::Before, Some(Claim::Gone))
+                        )
                     }
                     (None, None) => {
                         let content = strip_block_prefix(change.after.as_deref().unwrap_or(""));
