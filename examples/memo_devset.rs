@@ -446,7 +446,16 @@ fn body_claims(body: &str) -> Vec<(bool, String)> {
     ] {
         for (at, _) in body.match_indices(verb) {
             let rest = &body[at + verb.len()..];
-            if let Some(end) = rest.find('”') {
+            // A quotation may hold quotation marks of its own: it ends at the mark the memo's
+            // sentence goes on after.
+            let end = rest.match_indices('”').map(|(end, _)| end).find(|&end| {
+                let after = &rest[end + '”'.len_utf8()..];
+                after.is_empty()
+                    || ["; ", ".", "…", " to “", "\n", ",", " from ", " with ", " ("]
+                        .iter()
+                        .any(|next| after.starts_with(next))
+            });
+            if let Some(end) = end {
                 claims.push((new, rest[..end].to_string()));
             }
         }

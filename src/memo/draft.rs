@@ -22,13 +22,15 @@ pub fn draft(
     config: &MemoConfig,
     taxonomy: &Taxonomy,
 ) -> Memo {
+    let before_plain = input.before.map(plain_text).unwrap_or_default();
+    let after_plain = plain_text(input.after);
     let mut writer = Writer {
         quotes: Vec::new(),
         taxonomy,
-        before_plain: input.before.map(plain_text).unwrap_or_default(),
-        after_plain: plain_text(input.after),
-        before_wording: Wording::of(&input.before.map(plain_text).unwrap_or_default()),
-        after_wording: Wording::of(&plain_text(input.after)),
+        before_wording: Wording::of(&before_plain),
+        after_wording: Wording::of(&after_plain),
+        before_plain,
+        after_plain,
         reorganised: 0,
     };
     let (topics, labels) = topics_and_labels(analysis, input.terms_type, taxonomy);

@@ -84,18 +84,25 @@ impl Wording {
     }
 }
 
-fn runs(text: &str) -> impl Iterator<Item = u64> + '_ {
-    use std::hash::{Hash, Hasher};
-    let words: Vec<String> = text
+fn runs(text: &str) -> impl Iterator<Item = u64> {
+    // Each word hashed once, lower-cased as it is read (FNV-1a: no allocation), and a run is
+    // its words' hashes mixed in order.
+    let words: Vec<u64> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(|word| {
+            word.chars()
+                .flat_map(char::to_lowercase)
+                .fold(0xcbf2_9ce4_8422_2325_u64, |hash, c| {
+                    (hash ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3)
+                })
+        })
         .collect();
     let count = words.len().saturating_sub(RUN_WORDS - 1);
     (0..count).map(move |at| {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        words[at..at + RUN_WORDS].hash(&mut hasher);
-        hasher.finish()
+        words[at..at + RUN_WORDS].iter().fold(0_u64, |run, word| {
+            run.rotate_left(17) ^ word.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        })
     })
 }
 

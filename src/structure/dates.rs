@@ -213,7 +213,8 @@ const UPDATE_WORDS: &[&str] = &[
 /// Whether a sentence of an announcement says what will change ("We'll start using …", "From
 /// 1 May, you will need …") rather than only that the document is updated.
 fn says_what_will_change(sentence: &str) -> bool {
-    let lower = sentence.to_lowercase().replace('’', "'");
+    // The words a reader reads: a link's address says nothing.
+    let lower = super::plain_text(sentence).to_lowercase().replace('’', "'");
     let future = lower.starts_with("we'll ")
         || lower.starts_with("we will ")
         || lower.starts_with("we're going to ")
