@@ -64,6 +64,9 @@ pub struct Change {
     pub kind: BlockChange,
     /// The headings of the section it sits in.
     pub section: Vec<String>,
+    /// For a list item: the line that introduces its list ("Information categories we use:").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_in: Option<String>,
     /// The block before (removed, modified, moved).
     pub before: Option<String>,
     /// The block after (added, modified, moved).
@@ -519,6 +522,7 @@ pub fn diff_blocks(old: &[Block], new: &[Block]) -> Vec<Change> {
                     Change {
                         kind: BlockChange::Removed,
                         section: old[o].section.clone(),
+                        lead_in: old[o].lead_in.clone(),
                         before: Some(old[o].text.clone()),
                         after: None,
                         word_diff: None,
@@ -535,6 +539,7 @@ pub fn diff_blocks(old: &[Block], new: &[Block]) -> Vec<Change> {
                 Change {
                     kind: BlockChange::Added,
                     section: new[n].section.clone(),
+                    lead_in: new[n].lead_in.clone(),
                     before: None,
                     after: Some(new[n].text.clone()),
                     word_diff: None,
@@ -575,6 +580,7 @@ fn modified(old: &Block, new: &Block) -> Change {
     Change {
         kind: BlockChange::Modified,
         section: new.section.clone(),
+        lead_in: new.lead_in.clone(),
         before: Some(old.text.clone()),
         after: Some(new.text.clone()),
         word_diff: Some(marked.replace("-][-", "").replace("+}{+", "")),

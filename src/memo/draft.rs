@@ -236,6 +236,43 @@ impl Writer<'_> {
         let substantive: Vec<&Change> = analysis.changes.iter().filter(|c| !c.cosmetic).collect();
         let mut described = vec![false; substantive.len()];
         let mut clauses_written = 0;
+        // The same edit in several places is told once, first: a policy that adds the same
+        // words under many headings says what it is about.
+        let mut repeated_told = 0;
+        for group in repeated_edits(&substantive) {
+            if repeated_told == MAX_REPEATED_EDITS {
+                break;
+            }
+            let quoted = self.quotes.len();
+            let Some(clause) = self.clause(substantive[group[0]], None) else {
+                continue;
+            };
+            let mut sections = group_sections(&substantive, &group);
+            // New headings first: a new section holding the edit is news of its own.
+            sections.sort_by_key(|heading| self.before_plain.contains(heading.as_str()));
+            let places = match sections.as_slice() {
+                [] => format!("in {} places", group.len()),
+                [one] => format!("in {} places under “{one}”", group.len()),
+                [first, second] => {
+                    format!("in {} places, under “{first}” and “{second}”", group.len())
+                }
+                [first, second, rest @ ..] => format!(
+                    "in {} places, under “{first}”, “{second}” and {} other heading{}",
+                    group.len(),
+                    rest.len(),
+                    plural(rest.len())
+                ),
+            };
+            if self.quotes.len() == quoted {
+                continue;
+            }
+            for &index in &group {
+                described[index] = true;
+            }
+            clauses_written += 1;
+            repeated_told += 1;
+            paragraphs.push(full_stop(format!("It {clause} {places}")));
+        }
         for (topic, label) in analysis.topics.iter().zip(labels) {
             let mut clauses = Vec::new();
             for (index, change) in substantive.iter().enumerate() {
@@ -410,6 +447,51 @@ fn announcement_headline(analysis: &Analysis, service: &str) -> Option<String> {
         )),
         AnnouncementEvent::Standing | AnnouncementEvent::Withdrawn => None,
     }
+}
+
+/// The most repeated edits a memo tells first.
+const MAX_REPEATED_EDITS: usize = 2;
+
+/// The edits made alike in several places (the same block added, or the same block removed),
+/// most repeated first: each a list of indexes into `changes`.
+fn repeated_edits(changes: &[&Change]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (index, change) in changes.iter().enumerate() {
+        let text = match change.kind {
+            crate::analyse::BlockChange::Added => change.after.as_deref(),
+            crate::analyse::BlockChange::Removed => change.before.as_deref(),
+            _ => None,
+        };
+        let Some(text) = text else {
+            continue;
+        };
+        let key = format!("{:?} {}", change.kind, crate::analyse::normalise(text));
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(index),
+            None => groups.push((key, vec![index])),
+        }
+    }
+    let mut repeated: Vec<Vec<usize>> = groups
+        .into_iter()
+        .map(|(_, members)| members)
+        .filter(|members| members.len() >= 2)
+        .collect();
+    repeated.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    repeated
+}
+
+/// The innermost headings of a group's edits, each once, in order.
+fn group_sections(changes: &[&Change], group: &[usize]) -> Vec<String> {
+    let mut sections: Vec<String> = Vec::new();
+    for &index in group {
+        if let Some(heading) = changes[index].section.last() {
+            let heading = plain_text(heading).trim().to_string();
+            if !heading.is_empty() && !sections.contains(&heading) {
+                sections.push(heading);
+            }
+        }
+    }
+    sections
 }
 
 /// A sentence ended with a full stop, unless the quotation it ends with closes one already.
