@@ -378,9 +378,16 @@ impl Writer<'_> {
         analysis: &Analysis,
         paragraphs: &mut Vec<String>,
     ) {
+        let substantive = analysis.change_kind == ChangeKind::Substantive;
         match (&analysis.effective_date, &analysis.previous_effective_date) {
+            (Some(new), Some(old)) if new < old => paragraphs.push(format!(
+                "The new version states an earlier date, {new}, than the previous one, {old}."
+            )),
             (Some(new), Some(old)) if new != old => paragraphs.push(format!(
                 "The new version is dated {new}; the previous one was dated {old}."
+            )),
+            (Some(new), Some(_)) if substantive => paragraphs.push(format!(
+                "The new version still states the date {new}, although its text changed."
             )),
             (Some(new), None) => paragraphs.push(format!("The new version is dated {new}.")),
             _ => {}

@@ -501,6 +501,27 @@ mod tests {
             "{}",
             standing.body
         );
+        // A date that stays put while the text changed is said plainly.
+        assert!(
+            standing.body.contains(
+                "The new version still states the date 2025-06-16, although its text changed."
+            ),
+            "{}",
+            standing.body
+        );
+        let backwards = memo_for(
+            plain,
+            &plain
+                .replace("June 16, 2025", "June 16, 2024")
+                .replace("content", "posts"),
+        );
+        assert!(
+            backwards
+                .body
+                .contains("The new version states an earlier date, 2024-06-16, than the previous one, 2025-06-16."),
+            "{}",
+            backwards.body
+        );
     }
 
     #[test]

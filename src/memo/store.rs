@@ -85,13 +85,9 @@ impl MemoRecord {
             change_kind: f.change_kind,
             reverts_to: f.reverts_to.clone(),
             significance: f.significance,
-            significance_factors: memo
-                .analysis
-                .significance_factors
-                .iter()
-                .take(5)
-                .cloned()
-                .collect(),
+            // Every factor, those that lowered the score too: a reviewer sees why a change
+            // ranks where it does.
+            significance_factors: memo.analysis.significance_factors.clone(),
             topics: f.topics.clone(),
             effective_date: memo.analysis.effective_date.clone(),
             previous_effective_date: memo.analysis.previous_effective_date.clone(),
