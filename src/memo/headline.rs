@@ -307,11 +307,42 @@ impl Writer<'_> {
             BlockChange::Added => self.before_plain.contains(plain.trim()),
             _ => self.after_plain.contains(plain.trim()),
         };
-        if still_there
-            || !is_list_item
-            || !(2..=LIST_ITEM_WORDS).contains(&words)
-            || plain.contains('\n')
-        {
+        if still_there || !is_list_item || plain.contains('\n') {
+            return None;
+        }
+        // An item of a list of what is not allowed says what the change allows or forbids.
+        if change.lead_in.as_deref().is_some_and(forbids) {
+            // The item's own words, its label ("Election integrity: …") left out.
+            let item = plain.trim();
+            let item = match item.split_once(": ") {
+                Some((label, rest)) if label.split_whitespace().count() <= 4 => rest,
+                _ => item,
+            };
+            let side = if added { Side::After } else { Side::Before };
+            // As many of its words as the title has room for.
+            for most in (MIN_ITEM_WORDS..=LIST_ITEM_WORDS).rev() {
+                let shown = first_words(item, most);
+                let quoted = self.quote(shown, side);
+                let ellipsis = if shown.len() < item.len() && !quoted.ends_with('…') {
+                    "…"
+                } else {
+                    ""
+                };
+                let title = if added {
+                    format!("{service} adds {quoted}{ellipsis} to what it does not allow")
+                } else {
+                    format!(
+                        "{service} no longer lists {quoted}{ellipsis} among what it does not allow"
+                    )
+                };
+                if title.chars().count() <= MAX_TITLE_CHARS {
+                    return Some(title);
+                }
+                self.quotes.pop();
+            }
+            return None;
+        }
+        if !(2..=LIST_ITEM_WORDS).contains(&words) {
             return None;
         }
         let plain = plain
@@ -329,6 +360,41 @@ impl Writer<'_> {
                 self.quote(&plain, Side::Before)
             )
         })
+    }
+}
+
+/// The fewest words of a list item a title quotes.
+const MIN_ITEM_WORDS: usize = 4;
+
+/// Whether a list's lead-in says that what it lists is not allowed.
+pub(super) fn forbids(lead_in: &str) -> bool {
+    let lower = lead_in.to_lowercase().replace('’', "'");
+    [
+        "not allowed",
+        "don't post",
+        "do not post",
+        "don't allow",
+        "do not allow",
+        "prohibit",
+        "may not",
+        "must not",
+        "not permitted",
+        "forbidden",
+        "isn't allowed",
+        "aren't allowed",
+    ]
+    .iter()
+    .any(|cue| lower.contains(cue))
+}
+
+/// The first `most` words of a text (its whole when shorter), cut before a trailing comma.
+fn first_words(text: &str, most: usize) -> &str {
+    match text.split_whitespace().nth(most) {
+        None => text.trim_end_matches(['.', ';', ',', ':']),
+        Some(word) => {
+            let at = word.as_ptr() as usize - text.as_ptr() as usize;
+            text[..at].trim_end().trim_end_matches([',', ';', ':'])
+        }
     }
 }
 

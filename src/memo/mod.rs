@@ -538,4 +538,32 @@ mod tests {
         let (before, after) = (plain_text(before), plain_text(after));
         assert!(memo.quotes.iter().all(|q| q.claim_holds(&before, &after)));
     }
+
+    #[test]
+    fn an_item_of_what_is_not_allowed_is_told_with_its_list() {
+        let before = "Community Guidelines\n====================\n\nThe following types of content are not allowed on Instagram. This isn't a complete list.\n\nVoter suppression\n\n*   Telling viewers an incorrect voting date.\n*   False claims that electronic voting machines have been hacked in the past to change an individual’s vote.\n";
+        let after = "Community Guidelines\n====================\n\nThe following types of content are not allowed on Instagram. This isn't a complete list.\n\nVoter suppression\n\n*   Telling viewers an incorrect voting date.\n";
+        let memo = memo_for(before, after);
+        assert_eq!(
+            memo.title,
+            "Instagram no longer lists “False claims that electronic voting machines have been hacked in the past”… among what it does not allow"
+        );
+        assert!(
+            memo.body
+                .contains("removed “False claims that electronic voting machines have been hacked in the past to change an individual’s vote.” from what it does not allow"),
+            "{}",
+            memo.body
+        );
+        let back = memo_for(after, before);
+        assert!(
+            back.title.starts_with("Instagram adds “False claims"),
+            "{}",
+            back.title
+        );
+        assert!(
+            back.title.ends_with("to what it does not allow"),
+            "{}",
+            back.title
+        );
+    }
 }

@@ -222,18 +222,14 @@ impl Writer<'_> {
             BlockChange::Added => {
                 let content = strip_block_prefix(change.after.as_deref().unwrap_or(""));
                 let sentence = self.pick_new(content, topic, Side::After)?;
-                format!(
-                    "added {}",
-                    self.quote_claiming(sentence, Side::After, Some(Claim::New))
-                )
+                let quoted = self.quote_claiming(sentence, Side::After, Some(Claim::New));
+                format!("added {quoted}{}", list_context(change, "to"))
             }
             BlockChange::Removed => {
                 let content = strip_block_prefix(change.before.as_deref().unwrap_or(""));
                 let sentence = self.pick_new(content, topic, Side::Before)?;
-                format!(
-                    "removed {}",
-                    self.quote_claiming(sentence, Side::Before, Some(Claim::Gone))
-                )
+                let quoted = self.quote_claiming(sentence, Side::Before, Some(Claim::Gone));
+                format!("removed {quoted}{}", list_context(change, "from"))
             }
             BlockChange::Modified | BlockChange::Moved => {
                 let new = self.changed_sentence(change, Side::After);
@@ -284,6 +280,21 @@ impl Writer<'_> {
             return Some(picked);
         }
         sentences(content).into_iter().find(|s| is_new(s))
+    }
+}
+
+/// Where a list item added or removed stands, when its lead-in says: " to what it does not
+/// allow" (or " from …").
+fn list_context(change: &Change, preposition: &str) -> String {
+    let is_item = [change.after.as_deref(), change.before.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|text| strip_block_prefix(text).len() < text.trim_start().len());
+    match change.lead_in.as_deref() {
+        Some(lead_in) if is_item && super::headline::forbids(lead_in) => {
+            format!(" {preposition} what it does not allow")
+        }
+        _ => String::new(),
     }
 }
 

@@ -176,13 +176,15 @@ pub fn parse(text: &str) -> Vec<Block> {
         i += 1;
     }
     flush(&mut current, &mut blocks, &section);
-    read_unmarked_headings(&mut blocks);
-    read_lead_ins(&mut blocks);
+    let unmarked_headings = read_unmarked_headings(&mut blocks);
+    read_lead_ins(&mut blocks, &unmarked_headings);
     blocks
 }
 
 /// The most words of a title line a page shows as a heading without marking it.
 const UNMARKED_HEADING_WORDS: usize = 10;
+/// The most words of a title line set directly above a list ("Voter suppression").
+const LIST_TITLE_WORDS: usize = 6;
 
 /// Whether a paragraph is a title line shown as a heading: one short line, no closing
 /// punctuation (a question mark aside), not a link alone, and set above a rule — or a
@@ -207,22 +209,23 @@ fn is_unmarked_heading(block: &Block, next: Option<&Block>) -> bool {
     }
     match next.map(|b| b.kind) {
         Some(BlockKind::Rule) => true,
-        Some(BlockKind::Paragraph | BlockKind::ListItem) => question,
+        Some(BlockKind::ListItem) => question || words <= LIST_TITLE_WORDS,
+        Some(BlockKind::Paragraph) => question,
         _ => false,
     }
 }
 
 /// Adds unmarked headings to the sections of the blocks that follow them, until the next
-/// heading of either kind.
-fn read_unmarked_headings(blocks: &mut [Block]) {
+/// heading of either kind; says which blocks are unmarked headings.
+fn read_unmarked_headings(blocks: &mut [Block]) -> Vec<bool> {
     let unmarked: Vec<bool> = (0..blocks.len())
         .map(|i| is_unmarked_heading(&blocks[i], blocks.get(i + 1)))
         .collect();
     if !unmarked.contains(&true) {
-        return;
+        return unmarked;
     }
     let mut open: Option<String> = None;
-    for (block, is_heading) in blocks.iter_mut().zip(unmarked) {
+    for (block, &is_heading) in blocks.iter_mut().zip(&unmarked) {
         if matches!(block.kind, BlockKind::Heading(_)) {
             open = None;
             continue;
@@ -235,22 +238,44 @@ fn read_unmarked_headings(blocks: &mut [Block]) {
             block.section.push(title.clone());
         }
     }
+    unmarked
 }
 
-/// Gives each list item the paragraph that introduces its list: the last block before the run
-/// of items, when it is a paragraph ending with a colon.
-fn read_lead_ins(blocks: &mut [Block]) {
+/// Gives each list item the paragraph that introduces its list: the last paragraph before the
+/// run of items (title lines of the lists it introduces aside), when it ends with a colon or
+/// points at what follows ("…not allowed on YouTube. This isn't a complete list.", "Don't post
+/// content if it fits any of the descriptions noted below.").
+fn read_lead_ins(blocks: &mut [Block], unmarked_headings: &[bool]) {
     let mut lead_in: Option<String> = None;
-    for block in blocks.iter_mut() {
+    for (block, &is_title) in blocks.iter_mut().zip(unmarked_headings) {
         match block.kind {
             BlockKind::ListItem => block.lead_in = lead_in.clone(),
+            BlockKind::Paragraph if is_title => {}
             BlockKind::Paragraph => {
                 let plain = super::plain_text(block.text.trim());
-                lead_in = plain.trim_end().ends_with(':').then_some(plain);
+                lead_in = introduces_a_list(&plain).then_some(plain);
             }
             _ => lead_in = None,
         }
     }
+}
+
+/// Whether a paragraph reads as the lead-in of what follows it.
+fn introduces_a_list(plain: &str) -> bool {
+    let plain = plain.trim_end();
+    if plain.ends_with(':') {
+        return true;
+    }
+    let lower = plain.to_lowercase();
+    [
+        "following",
+        "below",
+        "not allowed",
+        "isn't a complete list",
+        "include:",
+    ]
+    .iter()
+    .any(|cue| lower.contains(cue))
 }
 
 #[cfg(test)]
