@@ -250,15 +250,26 @@ impl Writer<'_> {
             let mut sections = group_sections(&substantive, &group);
             // New headings first: a new section holding the edit is news of its own.
             sections.sort_by_key(|heading| self.before_plain.contains(heading.as_str()));
+            // Headings are quoted from the version the edit is in, as every quotation is.
+            let side = if substantive[group[0]].kind == crate::analyse::BlockChange::Removed {
+                Side::Before
+            } else {
+                Side::After
+            };
             let places = match sections.as_slice() {
                 [] => format!("in {} places", group.len()),
-                [one] => format!("in {} places under “{one}”", group.len()),
-                [first, second] => {
-                    format!("in {} places, under “{first}” and “{second}”", group.len())
-                }
-                [first, second, rest @ ..] => format!(
-                    "in {} places, under “{first}”, “{second}” and {} other heading{}",
+                [one] => format!("in {} places under {}", group.len(), self.quote(one, side)),
+                [first, second] => format!(
+                    "in {} places, under {} and {}",
                     group.len(),
+                    self.quote(first, side),
+                    self.quote(second, side)
+                ),
+                [first, second, rest @ ..] => format!(
+                    "in {} places, under {}, {} and {} other heading{}",
+                    group.len(),
+                    self.quote(first, side),
+                    self.quote(second, side),
                     rest.len(),
                     plural(rest.len())
                 ),
