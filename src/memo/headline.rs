@@ -6,6 +6,7 @@ use super::statement;
 use super::write::{Writer, single_replacement, strip_block_prefix};
 use super::{LIST_ITEM_WORDS, MAX_TITLE_CHARS, STATEMENT_CANDIDATES, Side};
 use crate::analyse::{Analysis, BlockChange, Change, plain_text, sentences};
+use crate::structure::entities;
 
 pub(super) const HEADLINE_STOP_WORDS: &[&str] = &[
     "the",
@@ -178,6 +179,9 @@ impl Writer<'_> {
                 return Some(title);
             }
         }
+        if let Some(title) = self.entity_headline(&ranked, service, terms) {
+            return Some(title);
+        }
         // Phrases and names the changed text brings in, counted over the new version (one pass
         // over each version: a rewrite brings thousands of candidates).
         let before = Vocabulary::of(&self.before_plain);
@@ -248,6 +252,65 @@ impl Writer<'_> {
 }
 
 impl Writer<'_> {
+    /// A headline from the entities a change swaps or brings in: a country or a company of a
+    /// rule replaced by another ("X replaces “Belgium” with “Ireland” in its …") — the old one
+    /// gone from the new version, the new one absent from the previous — or countries the
+    /// policy names for the first time ("X now mentions “Nigeria” and “South Korea” …").
+    fn entity_headline(
+        &mut self,
+        ranked: &[&Change],
+        service: &str,
+        terms: &str,
+    ) -> Option<String> {
+        type Finder = fn(&str) -> Vec<&str>;
+        let finders: [Finder; 2] = [entities::organisations, entities::countries];
+        let top = &ranked[..ranked.len().min(STATEMENT_CANDIDATES)];
+        let side_text = |pick: fn(&Change) -> Option<&str>| -> String {
+            top.iter()
+                .filter_map(|c| pick(c))
+                .map(plain_text)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let removed = side_text(|c| c.before.as_deref());
+        let changed = side_text(|c| c.after.as_deref());
+        for find in finders {
+            let gone: Vec<&str> = find(&removed)
+                .into_iter()
+                .filter(|e| !self.after_plain.contains(e))
+                .collect();
+            let came: Vec<&str> = find(&changed)
+                .into_iter()
+                .filter(|e| !self.before_plain.contains(e))
+                .collect();
+            if let ([gone], [came]) = (gone.as_slice(), came.as_slice()) {
+                let (gone, came) = (gone.to_string(), came.to_string());
+                return Some(format!(
+                    "{service} replaces {} with {} in its {terms}",
+                    self.quote(&gone, Side::Before),
+                    self.quote(&came, Side::After)
+                ));
+            }
+        }
+        let new_countries: Vec<String> = entities::countries(&changed)
+            .into_iter()
+            .filter(|country| !self.before_plain.contains(country))
+            .take(3)
+            .map(str::to_string)
+            .collect();
+        if new_countries.is_empty() {
+            return None;
+        }
+        let quoted: Vec<String> = new_countries
+            .iter()
+            .map(|country| self.quote(country, Side::After))
+            .collect();
+        Some(format!(
+            "{service} now mentions {} in its {terms}",
+            super::draft::join_labels(&quoted)
+        ))
+    }
+
     /// A headline from one change: a sentence it adds or removes, retold with the service as
     /// subject ("X now says it may remove accounts…"), or a list item it adds or removes
     /// ("X removes “Misgendering…” from its Community Guidelines").

@@ -36,6 +36,7 @@
 
 pub mod blocks;
 mod dates;
+pub mod entities;
 mod plain;
 
 pub use blocks::{Block, BlockKind};
