@@ -55,7 +55,7 @@
 //!                                            lead-ins, dates, announcements
 //! analyse     → structure                    two structures → changes, topics, significance
 //! facts       → analyse, declaration, record   policy facts, their evidence and history
-//! memo        → analyse, declaration, facts, record   the memo and its store (memo::MemoStore)
+//! memo        → analyse, declaration, facts, record, structure   the memo and its store (memo::MemoStore)
 //! report      → declaration, facts, memo, record   a round's outcome and the Sink it is handed to
 //! publish     → report                       a sink: pushing the versions to a remote
 //! notify      → config, declaration, facts, memo, report   a sink: feed, webhooks, e-mail, streaks
