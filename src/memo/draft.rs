@@ -185,7 +185,7 @@ impl Writer<'_> {
     ) -> String {
         let quoted = self.quotes.len();
         let headline = match analysis.change_kind {
-            ChangeKind::Substantive => announcement_headline(analysis, service)
+            ChangeKind::Substantive => announcement_headline(analysis, service, terms)
                 .or_else(|| self.headline(analysis, service, terms)),
             _ => None,
         };
@@ -449,21 +449,34 @@ impl Writer<'_> {
 /// The headline of a change that makes an announcement saying what will change ("Instagram
 /// announces it will start using …"), or brings one into force ("Instagram starts using …"),
 /// in the announcement's words with the service as subject.
-fn announcement_headline(analysis: &Analysis, service: &str) -> Option<String> {
+fn announcement_headline(analysis: &Analysis, service: &str, terms: &str) -> Option<String> {
     let announcement = analysis.announced_change.as_ref()?;
     let news = plain_text(announcement.news.as_deref()?);
-    let Some(Statement::Service(clause)) = statement::retell(&news, service) else {
-        return None;
+    let day = spoken_day(&announcement.date);
+    let clause = match statement::retell(&news, service) {
+        Some(Statement::Service(clause)) => Some(clause),
+        _ => None,
     };
-    match analysis.announcement_event? {
-        AnnouncementEvent::Fulfilled => {
-            statement::as_begun(&clause).map(|begun| format!("{service} {begun}"))
-        }
-        AnnouncementEvent::Made => Some(format!(
-            "{service} announces it {clause} from {}",
-            spoken_day(&announcement.date)
+    // The announcement's own words when they can be retold with the service as subject; else
+    // what it is, the lead quoting it.
+    match (analysis.announcement_event?, clause) {
+        (AnnouncementEvent::Fulfilled, Some(clause)) => statement::as_begun(&clause)
+            .map(|begun| format!("{service} {begun}"))
+            .or_else(|| {
+                Some(format!(
+                    "{service} puts in force the change to its {terms} it announced for {day}"
+                ))
+            }),
+        (AnnouncementEvent::Fulfilled, None) => Some(format!(
+            "{service} puts in force the change to its {terms} it announced for {day}"
         )),
-        AnnouncementEvent::Standing | AnnouncementEvent::Withdrawn => None,
+        (AnnouncementEvent::Made, Some(clause)) => {
+            Some(format!("{service} announces it {clause} from {day}"))
+        }
+        (AnnouncementEvent::Made, None) => Some(format!(
+            "{service} announces a change to its {terms} from {day}"
+        )),
+        (AnnouncementEvent::Standing | AnnouncementEvent::Withdrawn, _) => None,
     }
 }
 

@@ -102,13 +102,18 @@ pub fn effective_date(text: &str) -> Option<String> {
     None
 }
 
-/// A sentence announcing a change to come, with its date.
-pub fn announced_change(text: &str) -> Option<Announcement> {
+/// The words that announce a change to come.
+fn announcement_pattern() -> &'static Regex {
     static ANNOUNCE: OnceLock<Regex> = OnceLock::new();
-    let announce = ANNOUNCE.get_or_init(|| {
+    ANNOUNCE.get_or_init(|| {
         Regex::new(r"(?i)(will\s+(take|go|come)\s+into\s+effect|goes\s+into\s+effect|comes\s+into\s+effect|will\s+take\s+effect|will\s+apply|will\s+be\s+updated|updating\s+on|will\s+update|upcoming\s+(change|update)s?|we('re|\s+are)\s+updating)")
             .expect("valid regex")
-    });
+    })
+}
+
+/// A sentence announcing a change to come, with its date.
+pub fn announced_change(text: &str) -> Option<Announcement> {
+    let announce = announcement_pattern();
     // A sentence that matches is in a line that matches, in a text that matches: most texts
     // and lines are passed over without being cut into sentences.
     if !announce.is_match(text) {
@@ -151,6 +156,14 @@ fn news_of_announcement(lines: &[&str]) -> Option<String> {
 
 /// Words of an announcement that say only that a document changes, not how.
 const UPDATE_WORDS: &[&str] = &[
+    "following",
+    "agreement",
+    "agreements",
+    "date",
+    "dates",
+    "last",
+    "above",
+    "below",
     "updating",
     "update",
     "updates",
@@ -215,6 +228,15 @@ const UPDATE_WORDS: &[&str] = &[
 fn says_what_will_change(sentence: &str) -> bool {
     // The words a reader reads: a link's address says nothing.
     let lower = super::plain_text(sentence).to_lowercase().replace('’', "'");
+    let lower = lower.trim_start_matches(|c: char| !c.is_alphanumeric());
+    // A condition ("If there is any conflict…", "When we do, we will update the date") frames a
+    // rule; it does not say what changes.
+    if ["if ", "when ", "where ", "in case ", "unless ", "should "]
+        .iter()
+        .any(|opening| lower.starts_with(opening))
+    {
+        return false;
+    }
     let future = lower.starts_with("we'll ")
         || lower.starts_with("we will ")
         || lower.starts_with("we're going to ")
@@ -225,7 +247,13 @@ fn says_what_will_change(sentence: &str) -> bool {
         .filter(|w| w.len() > 3 && !w.chars().all(|c| c.is_ascii_digit()))
         .filter(|w| !UPDATE_WORDS.contains(w))
         .count();
-    future && content_words >= 2
+    // The sentence that dates the change must say more to say what it is.
+    let needed = if announcement_pattern().is_match(sentence) {
+        3
+    } else {
+        2
+    };
+    future && content_words >= needed
 }
 
 #[cfg(test)]
@@ -271,6 +299,9 @@ mod tests {
             found.news.as_deref(),
             Some("We’ll start using interactions with AIs to personalize experiences and ads.")
         );
+        // A condition, or the dated sentence with nothing more to say, is not what changes.
+        let framing = "These updates will go into effect on May 13, 2025. [Read the new terms.](https://example.com/terms)\n\nIf there is any conflict between these Terms and the Instagram Terms, then these Terms will control. When we do, we will update the “Last Updated” date above.";
+        assert_eq!(announced_change(framing).unwrap().news, None);
         let dated = "These terms will take effect on March 1, 2026. From then on, we will share your listening history with our partners.";
         let found = announced_change(dated).unwrap();
         assert_eq!(found.date, "2026-03-01");
