@@ -136,6 +136,9 @@ pub fn retell(sentence: &str, service: &str) -> Option<Statement> {
     let sentence = sentence.trim().replace('’', "'");
     let (subject, rest) = split_subject(&sentence, service)?;
     let clause = first_clause(&rest)?;
+    if refers_back(&clause) {
+        return None;
+    }
     match subject {
         Subject::We => conjugate(&clause)
             .and_then(|c| third_person_pronouns(&c))
@@ -146,6 +149,48 @@ pub fn retell(sentence: &str, service: &str) -> Option<Statement> {
     .map(|statement| match statement {
         Statement::Service(text) => Statement::Service(text.replace('\'', "’")),
         Statement::Reader(text) => Statement::Reader(text.replace('\'', "’")),
+    })
+}
+
+/// Nouns a demonstrative may name without referring back to an earlier sentence: the
+/// document and the service themselves.
+const SELF_STANDING: &[&str] = &[
+    "policy",
+    "terms",
+    "agreement",
+    "service",
+    "services",
+    "website",
+    "site",
+    "app",
+    "apps",
+    "notice",
+    "page",
+    "guidelines",
+    "section",
+    "platform",
+    "product",
+    "products",
+];
+
+/// Whether a clause leans on an earlier sentence ("allows this type of speech", "uses such
+/// data"): retold alone, it would say something else, or nothing.
+fn refers_back(clause: &str) -> bool {
+    let words: Vec<String> = clause
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    words.windows(2).any(|pair| {
+        matches!(pair[0].as_str(), "this" | "these" | "those" | "such")
+            && !SELF_STANDING.contains(&pair[1].as_str())
+            && pair[1].chars().all(char::is_alphabetic)
+            && !matches!(
+                pair[1].as_str(),
+                "as" | "is" | "are" | "we" | "you" | "it" | "the"
+            )
     })
 }
 
@@ -477,5 +522,15 @@ mod tests {
             Some("no longer keeps your voice recordings")
         );
         assert_eq!(clause("We will not sell your data."), None);
+    }
+
+    #[test]
+    fn a_clause_that_refers_back_is_not_retold() {
+        assert_eq!(told("We allow this type of speech in some contexts."), None);
+        assert_eq!(told("We use such data to improve our models."), None);
+        assert_eq!(
+            told("We may update this policy from time to time.").as_deref(),
+            Some("Example now says it may update this policy from time to time")
+        );
     }
 }
