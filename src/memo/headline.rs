@@ -381,50 +381,57 @@ impl Writer<'_> {
                 Some((label, rest)) if label.split_whitespace().count() <= 4 => rest,
                 _ => item,
             };
-            let side = if added { Side::After } else { Side::Before };
-            // As many of its words as the title has room for.
-            for most in (MIN_ITEM_WORDS..=LIST_ITEM_WORDS).rev() {
-                let shown = first_words(item, most);
-                let quoted = self.quote(shown, side);
-                let ellipsis = if shown.len() < item.len() && !quoted.ends_with('…') {
-                    "…"
+            return self.item_title(item, added, |quoted| {
+                if added {
+                    format!("{service} adds {quoted} to what it does not allow")
                 } else {
-                    ""
-                };
-                let title = if added {
-                    format!("{service} adds {quoted}{ellipsis} to what it does not allow")
-                } else {
-                    format!(
-                        "{service} no longer lists {quoted}{ellipsis} among what it does not allow"
-                    )
-                };
-                if title.chars().count() <= MAX_TITLE_CHARS {
-                    return Some(title);
+                    format!("{service} no longer lists {quoted} among what it does not allow")
                 }
-                self.quotes.pop();
+            });
+        }
+        if !(2..=LONGEST_LIST_ITEM_WORDS).contains(&words) {
+            return None;
+        }
+        self.item_title(plain.trim(), added, |quoted| {
+            if added {
+                format!("{service} adds {quoted} to its {terms}")
+            } else {
+                format!("{service} removes {quoted} from its {terms}")
             }
-            return None;
-        }
-        if !(2..=LIST_ITEM_WORDS).contains(&words) {
-            return None;
-        }
-        let plain = plain
-            .trim_end_matches(['.', ';', ',', ':'])
-            .trim()
-            .to_string();
-        Some(if added {
-            format!(
-                "{service} adds {} to its {terms}",
-                self.quote(&plain, Side::After)
-            )
-        } else {
-            format!(
-                "{service} removes {} from its {terms}",
-                self.quote(&plain, Side::Before)
-            )
         })
     }
+
+    /// A title quoting a list item: as many of its first words as the title has room for (an
+    /// ellipsis when some are left out), quoted from the version that holds it.
+    fn item_title(
+        &mut self,
+        item: &str,
+        added: bool,
+        title: impl Fn(&str) -> String,
+    ) -> Option<String> {
+        let side = if added { Side::After } else { Side::Before };
+        let item = item.trim_end_matches(['.', ';', ',', ':']).trim();
+        for most in (MIN_ITEM_WORDS..=LIST_ITEM_WORDS).rev() {
+            let shown = first_words(item, most);
+            let quoted = self.quote(shown, side);
+            let ellipsis = if shown.len() < item.len() && !quoted.ends_with('…') {
+                "…"
+            } else {
+                ""
+            };
+            let told = title(&format!("{quoted}{ellipsis}"));
+            if told.chars().count() <= MAX_TITLE_CHARS {
+                return Some(told);
+            }
+            self.quotes.pop();
+        }
+        None
+    }
 }
+
+/// The most words of a list item a title may quote the start of (a longer item is a paragraph
+/// set out as a list).
+const LONGEST_LIST_ITEM_WORDS: usize = 30;
 
 /// The fewest words of a list item a title quotes.
 const MIN_ITEM_WORDS: usize = 4;
@@ -434,6 +441,9 @@ pub(super) fn forbids(lead_in: &str) -> bool {
     let lower = lead_in.to_lowercase().replace('’', "'");
     [
         "not allowed",
+        "agree not to",
+        "will not",
+        "won't",
         "don't post",
         "do not post",
         "don't allow",
@@ -456,7 +466,30 @@ fn first_words(text: &str, most: usize) -> &str {
         None => text.trim_end_matches(['.', ';', ',', ':']),
         Some(word) => {
             let at = word.as_ptr() as usize - text.as_ptr() as usize;
-            text[..at].trim_end().trim_end_matches([',', ';', ':'])
+            let mut shown = text[..at].trim_end().trim_end_matches([',', ';', ':']);
+            // A cut quotation does not end on a word that needs what follows ("…majority of").
+            while let Some((rest, last)) = shown.rsplit_once(' ') {
+                if !matches!(
+                    last.to_lowercase().as_str(),
+                    "of" | "the"
+                        | "a"
+                        | "an"
+                        | "to"
+                        | "in"
+                        | "for"
+                        | "and"
+                        | "or"
+                        | "with"
+                        | "by"
+                        | "on"
+                        | "that"
+                        | "as"
+                ) {
+                    break;
+                }
+                shown = rest.trim_end_matches([',', ';', ':']);
+            }
+            shown
         }
     }
 }

@@ -554,6 +554,14 @@ mod tests {
             "{}",
             memo.body
         );
+        let agree = "Terms\n=====\n\nBy signing up, you agree not to:\n\n*   Send spam.\n";
+        let longer = format!(
+            "{agree}*   Engage in activities that are recognized as illegal in the majority of countries, such as selling forged documents.\n"
+        );
+        assert_eq!(
+            memo_for(agree, &longer).title,
+            "Instagram adds “Engage in activities that are recognized as illegal in the majority”… to what it does not allow"
+        );
         let back = memo_for(after, before);
         assert!(
             back.title.starts_with("Instagram adds “False claims"),
