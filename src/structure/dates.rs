@@ -210,17 +210,6 @@ const UPDATE_WORDS: &[&str] = &[
     "they",
     "apply",
     "applies",
-    "january",
-    "february",
-    "march",
-    "april",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
 ];
 
 /// Whether a sentence of an announcement says what will change ("We'll start using …", "From
@@ -245,7 +234,7 @@ fn says_what_will_change(sentence: &str) -> bool {
     let content_words = lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() > 3 && !w.chars().all(|c| c.is_ascii_digit()))
-        .filter(|w| !UPDATE_WORDS.contains(w))
+        .filter(|w| !UPDATE_WORDS.contains(w) && month_number(w).is_none())
         .count();
     // The sentence that dates the change must say more to say what it is.
     let needed = if announcement_pattern().is_match(sentence) {
