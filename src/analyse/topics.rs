@@ -22,6 +22,19 @@ pub struct Topic {
     pattern: Regex,
 }
 
+impl Topic {
+    /// Where the text names the topic: each match of its keywords that stands as a whole word.
+    fn mentions<'t>(&self, text: &'t str) -> impl Iterator<Item = regex::Match<'t>> {
+        // The pattern's word boundaries are ASCII (see `compile`); a letter such as "ç" next to
+        // a match makes it part of a longer word ("ai" in "Français").
+        self.pattern.find_iter(text).filter(move |found| {
+            let before = text[..found.start()].chars().next_back();
+            let after = text[found.end()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    }
+}
+
 /// The topics changes are tagged with.
 #[derive(Debug, Clone)]
 pub struct Taxonomy {
@@ -305,7 +318,12 @@ fn compile(keywords: &[String]) -> Regex {
     let pattern = if alternatives.is_empty() {
         r"[^\s\S]".to_string()
     } else {
-        format!(r"(?i)\b(?:{})(?:s|es)?\b", alternatives.join("|"))
+        // ASCII word boundaries, checked again by `Topic::mentions`: a Unicode boundary makes the
+        // regex engine give up its fast path on any text with a curly quote.
+        format!(
+            r"(?i)(?-u:\b)(?:{})(?:s|es)?(?-u:\b)",
+            alternatives.join("|")
+        )
     };
     Regex::new(&pattern).unwrap_or_else(|_| Regex::new(r"[^\s\S]").expect("valid regex"))
 }
@@ -360,7 +378,7 @@ impl Taxonomy {
         let mut found: Vec<&Topic> = self
             .topics
             .iter()
-            .filter(|t| t.pattern.is_match(text))
+            .filter(|t| t.mentions(text).next().is_some())
             .collect();
         found.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         found
@@ -369,7 +387,7 @@ impl Taxonomy {
     /// How many times a text names the topic (its keywords and phrases).
     pub fn hits(&self, name: &str, text: &str) -> usize {
         self.get(name)
-            .map_or(0, |topic| topic.pattern.find_iter(text).count())
+            .map_or(0, |topic| topic.mentions(text).count())
     }
 
     /// The topic of that name.
@@ -421,7 +439,7 @@ impl Taxonomy {
 
     /// The first place in `text` where the topic shows, if it does.
     pub fn find(&self, name: &str, text: &str) -> Option<usize> {
-        self.get(name)?.pattern.find(text).map(|m| m.start())
+        self.get(name)?.mentions(text).next().map(|m| m.start())
     }
 }
 

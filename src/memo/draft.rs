@@ -27,8 +27,8 @@ pub fn draft(
     let mut writer = Writer {
         quotes: Vec::new(),
         taxonomy,
-        before_wording: Wording::of(&before_plain),
-        after_wording: Wording::of(&after_plain),
+        before_wording: Wording::default(),
+        after_wording: Wording::default(),
         before_plain,
         after_plain,
         reorganised: 0,

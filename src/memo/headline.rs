@@ -338,14 +338,10 @@ impl Writer<'_> {
         };
         // "Now says" only what the previous version did not say, "no longer says" only what the
         // new one does not.
-        let other = if added {
-            &self.before_wording
-        } else {
-            &self.after_wording
-        };
+        let other = if added { Side::Before } else { Side::After };
         for sentence in &candidates {
             let plain = plain_text(sentence);
-            if other.holds(&plain) {
+            if self.version_holds(other, &plain) {
                 continue;
             }
             if let Some(statement) = statement::retell(strip_block_prefix(&plain), service) {
@@ -497,14 +493,16 @@ fn first_words(text: &str, most: usize) -> &str {
 /// The words of a plain text, counted once.
 pub(super) struct Vocabulary {
     /// Each word as written, with its count.
-    as_written: std::collections::HashMap<String, usize>,
+    as_written: rustc_hash::FxHashMap<String, usize>,
     /// Every word, in lower case.
-    words_lower: std::collections::HashSet<String>,
+    words_lower: rustc_hash::FxHashSet<String>,
     /// Words the text writes in lower case (so common words, not names).
-    lower_case_words: std::collections::HashSet<String>,
+    lower_case_words: rustc_hash::FxHashSet<String>,
     /// Two-word phrases, in lower case, with their count.
-    bigrams: std::collections::HashMap<String, usize>,
+    bigrams: rustc_hash::FxHashMap<String, usize>,
 }
+// (Fx hashing: these maps hold a whole version's words, built for every memo whose title falls
+// back on them, and need no protection against chosen keys.)
 
 impl Vocabulary {
     pub(super) fn of(text: &str) -> Self {

@@ -65,21 +65,30 @@ const STILL_THERE: f64 = 0.7;
 
 /// The runs of [`RUN_WORDS`] lower-cased words of a text (letters and digits only, so that
 /// punctuation, markup and table cells set out otherwise do not hide the same words).
+///
+/// Built the first time a claim is checked (most memos make none), as a sorted vector: the runs
+/// are hashes already, and a binary search over them beats hashing them again.
 #[derive(Default)]
-pub(super) struct Wording(std::collections::HashSet<u64>);
+pub(super) struct Wording(std::cell::OnceCell<Vec<u64>>);
 
 impl Wording {
-    pub(super) fn of(text: &str) -> Wording {
-        Wording(runs(text).collect())
-    }
-
-    /// Whether most of a sentence's words stand, in the same order, in this text.
-    pub(super) fn holds(&self, sentence: &str) -> bool {
+    /// Whether most of a sentence's words stand, in the same order, in `text` (the version
+    /// this wording is of).
+    pub(super) fn holds(&self, text: &str, sentence: &str) -> bool {
+        let known = self.0.get_or_init(|| {
+            let mut known: Vec<u64> = runs(text).collect();
+            known.sort_unstable();
+            known.dedup();
+            known
+        });
         let runs: Vec<u64> = runs(sentence).collect();
         if runs.is_empty() {
             return false;
         }
-        let held = runs.iter().filter(|run| self.0.contains(run)).count();
+        let held = runs
+            .iter()
+            .filter(|run| known.binary_search(run).is_ok())
+            .count();
         held as f64 / runs.len() as f64 >= STILL_THERE
     }
 }
@@ -107,6 +116,14 @@ fn runs(text: &str) -> impl Iterator<Item = u64> {
 }
 
 impl Writer<'_> {
+    /// Whether most of a sentence's words stand, in order, in one version.
+    pub(super) fn version_holds(&self, version: Side, sentence: &str) -> bool {
+        match version {
+            Side::Before => self.before_wording.holds(&self.before_plain, sentence),
+            Side::After => self.after_wording.holds(&self.after_plain, sentence),
+        }
+    }
+
     /// Quotes a slice of a version in plain words (link text without its address, no markup):
     /// “…”, with an ellipsis outside the marks when cut. The quotation is always a slice of the
     /// version's plain rendering: a slice whose rendering is not (it cut a link in two) is
@@ -247,7 +264,7 @@ impl Writer<'_> {
                         self.quote_claiming(new, Side::After, Some(Claim::New))
                     ),
                     (None, Some(old)) => {
-                        if self.after_wording.holds(&plain_text(old)) {
+                        if self.version_holds(Side::After, &plain_text(old)) {
                             return None;
                         }
                         format!(
@@ -271,10 +288,10 @@ impl Writer<'_> {
     /// does not hold: one that is truly new (or truly gone).
     fn pick_new<'t>(&self, content: &'t str, topic: Option<&str>, side: Side) -> Option<&'t str> {
         let other = match side {
-            Side::After => &self.before_wording,
-            Side::Before => &self.after_wording,
+            Side::After => Side::Before,
+            Side::Before => Side::After,
         };
-        let is_new = |sentence: &str| !other.holds(&plain_text(sentence));
+        let is_new = |sentence: &str| !self.version_holds(other, &plain_text(sentence));
         let picked = self.pick(content, topic);
         if is_new(picked) {
             return Some(picked);
