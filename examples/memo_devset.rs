@@ -324,6 +324,7 @@ fn main() {
     let mut examples: Vec<Example> = Vec::new();
     let mut contradicted = 0;
     let mut with_claims = 0;
+    let mut memoed_titles = Vec::new();
     for change in repository.version_changes(None).expect("history") {
         let Some(drafted) = memo::for_recorded_change(
             &repository,
@@ -337,6 +338,13 @@ fn main() {
         };
         let memoed = memoed.contains(&change.commit);
         scored.push((drafted.front_matter.significance, memoed));
+        if memoed {
+            memoed_titles.push((
+                drafted.front_matter.significance,
+                format!("{} {}", change.document, drafted.front_matter.title),
+                drafted.analysis.significance_features,
+            ));
+        }
         if let Some((_, previous)) = change.earlier.first() {
             let before = plain_text(&repository.blob_text(*previous).expect("a version"));
             let after = plain_text(&repository.blob_text(change.blob).expect("a version"));
@@ -375,6 +383,12 @@ fn main() {
     }
     let seconds = started.elapsed().as_secs_f64();
     let (auc, top10) = ranking(&scored);
+    if std::env::var_os("DEVSET_SHOW_RANKS").is_some() {
+        for (significance, title, features) in &memoed_titles {
+            let rank = scored.iter().filter(|s| s.0 > *significance).count() + 1;
+            println!("rank {rank:>5} {significance:.3} {title}\n    {features:?}");
+        }
+    }
 
     // Refitting: pga's changes, plus the memo'd changes of the other collection as further
     // positives; five folds give every pga change a score from a model that did not see it.

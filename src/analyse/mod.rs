@@ -686,7 +686,7 @@ const SPELLINGS: &[(&str, &str)] = &[
 /// "personalize", "Centre" and "Center", "behaviour" and "behavior" read the same): a policy
 /// switching spellings says nothing new. Both versions are folded alike, so a rule that also
 /// folds a word with one spelling ("advertise" → "advertize") changes nothing.
-fn one_spelling(word: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn one_spelling(word: &str) -> std::borrow::Cow<'_, str> {
     use std::borrow::Cow;
     if let Some((_, american)) = SPELLINGS.iter().find(|(british, _)| *british == word) {
         return Cow::Borrowed(american);

@@ -5,7 +5,7 @@
 use super::statement;
 use super::write::{Writer, single_replacement, strip_block_prefix};
 use super::{LIST_ITEM_WORDS, MAX_TITLE_CHARS, STATEMENT_CANDIDATES, Side};
-use crate::analyse::{Analysis, BlockChange, Change, plain_text, sentences};
+use crate::analyse::{Analysis, BlockChange, Change, one_spelling, plain_text, sentences};
 use crate::structure::entities;
 
 pub(super) const HEADLINE_STOP_WORDS: &[&str] = &[
@@ -174,7 +174,27 @@ impl Writer<'_> {
         // What the most significant changes say, retold with the service as subject.
         let mut ranked = substantive.clone();
         ranked.sort_by(|a, b| b.significance.total_cmp(&a.significance));
-        for change in ranked.iter().take(STATEMENT_CANDIDATES) {
+        // The statements tried for a title: the most significant changes, and then the changes
+        // on the weightiest topic among them (a purpose added on AI outweighs a reworded
+        // sharing clause even where fewer words changed).
+        let mut tried: Vec<&Change> = ranked.iter().take(STATEMENT_CANDIDATES).copied().collect();
+        let weight = |change: &Change| {
+            change
+                .topics
+                .iter()
+                .filter_map(|topic| self.taxonomy.get(topic))
+                .map(|topic| topic.weight)
+                .fold(0.0, f64::max)
+        };
+        let weightiest = ranked.iter().map(|c| weight(c)).fold(0.0, f64::max);
+        tried.extend(
+            ranked
+                .iter()
+                .skip(STATEMENT_CANDIDATES)
+                .filter(|c| weightiest > 0.0 && weight(c) >= weightiest)
+                .take(STATEMENT_CANDIDATES),
+        );
+        for change in tried {
             if let Some(title) = self.statement_headline(change, service, terms) {
                 return Some(title);
             }
@@ -195,7 +215,7 @@ impl Writer<'_> {
         let mut candidates: Vec<(usize, usize, String)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (key, phrase) in phrases(&added) {
-            if before.bigrams.contains_key(&key)
+            if before.has_phrase(&key)
                 || !seen.insert(key.clone())
                 || key.contains('\'')
                 || key
@@ -205,7 +225,7 @@ impl Writer<'_> {
                 continue;
             }
             // A phrase repeated three times is what the new text is about; fewer is incidental.
-            let count = after.bigrams.get(&key).copied().unwrap_or(0);
+            let count = after.phrase_count(&key);
             if count >= 3 && key.split(' ').all(|w| w.chars().count() >= 3) {
                 candidates.push((count, 2, phrase));
             }
@@ -214,7 +234,7 @@ impl Writer<'_> {
         for name in crate::analyse::significance::names(&added) {
             let lower = name.to_lowercase();
             if !old_names.contains(&name)
-                && !before.words_lower.contains(&lower)
+                && !before.has_word(&lower)
                 && is_telling_name(&name, &after)
             {
                 let count = after.as_written.get(&name).copied().unwrap_or(0);
@@ -240,7 +260,7 @@ impl Writer<'_> {
             .flat_map(|text| crate::analyse::significance::names(&plain_text(text)))
             .find(|name| {
                 !new_names.contains(name)
-                    && !after.words_lower.contains(&name.to_lowercase())
+                    && !after.has_word(&name.to_lowercase())
                     && is_telling_name(name, &before)
                     && before.as_written.get(name).copied().unwrap_or(0) >= 2
             })?;
@@ -369,6 +389,18 @@ impl Writer<'_> {
         if still_there || !is_list_item || plain.contains('\n') {
             return None;
         }
+        // An item that finishes its lead-in's sentence ("we may use your personal information:"
+        // + "To train our … models") is told as that sentence.
+        if let Some(title) = change
+            .lead_in
+            .as_deref()
+            .and_then(|lead_in| completed_lead_in(lead_in, plain.trim()))
+            .and_then(|sentence| statement::retell(&sentence, service))
+            .map(|statement| statement.headline(service, added))
+            .filter(|title| title.chars().count() <= MAX_TITLE_CHARS)
+        {
+            return Some(title);
+        }
         // An item of a list of what is not allowed says what the change allows or forbids.
         if change.lead_in.as_deref().is_some_and(forbids) {
             // The item's own words, its label ("Election integrity: …") left out.
@@ -490,15 +522,56 @@ fn first_words(text: &str, most: usize) -> &str {
     }
 }
 
+/// The sentence a list item completes: a lead-in that breaks off a sentence at its colon ("we
+/// may use your personal information:") followed by an item that goes on with a purpose ("To
+/// train our models;"), as one sentence without the lead-in's opening qualifier.
+fn completed_lead_in(lead_in: &str, item: &str) -> Option<String> {
+    let lead_in = plain_text(lead_in);
+    let lead_in = lead_in.trim().strip_suffix(':')?.trim_end();
+    let (first, rest) = item.split_once(' ')?;
+    if !matches!(first, "To" | "For") || rest.split_whitespace().count() < 3 {
+        return None;
+    }
+    // "To the extent permitted by law, we may use …": the qualifier is not the news.
+    let lead_in = match lead_in.split_once(", ") {
+        Some((qualifier, main)) if !qualifier.contains(" we ") && main.starts_with("we ") => main,
+        _ => lead_in,
+    };
+    let rest = rest.trim_end_matches([';', '.', ',']);
+    let rest = rest
+        .strip_suffix(" and")
+        .or_else(|| rest.strip_suffix(" or"))
+        .unwrap_or(rest)
+        .trim_end_matches([';', ',']);
+    // "… for the purposes outlined in this policy", "… as described above": pointers, not news.
+    let rest = [
+        " for the purposes ",
+        " as described ",
+        " as set out ",
+        " as outlined ",
+    ]
+    .iter()
+    .filter_map(|pointer| rest.find(pointer))
+    .min()
+    .map_or(rest, |end| &rest[..end]);
+    let mut letters = lead_in.chars();
+    let capital: String = letters.next()?.to_uppercase().collect();
+    Some(format!(
+        "{capital}{} {} {rest}.",
+        letters.as_str(),
+        first.to_lowercase()
+    ))
+}
+
 /// The words of a plain text, counted once.
 pub(super) struct Vocabulary {
     /// Each word as written, with its count.
     as_written: rustc_hash::FxHashMap<String, usize>,
-    /// Every word, in lower case.
+    /// Every word, in lower case and one spelling (British and American alike).
     words_lower: rustc_hash::FxHashSet<String>,
     /// Words the text writes in lower case (so common words, not names).
     lower_case_words: rustc_hash::FxHashSet<String>,
-    /// Two-word phrases, in lower case, with their count.
+    /// Two-word phrases, in lower case and one spelling, with their count.
     bigrams: rustc_hash::FxHashMap<String, usize>,
 }
 // (Fx hashing: these maps hold a whole version's words, built for every memo whose title falls
@@ -525,14 +598,43 @@ impl Vocabulary {
             if let Some(previous) = &previous {
                 *vocabulary
                     .bigrams
-                    .entry(format!("{previous} {lower}"))
+                    .entry(format!("{previous} {}", one_spelling(&lower)))
                     .or_default() += 1;
             }
-            vocabulary.words_lower.insert(lower.clone());
-            previous = Some(lower);
+            vocabulary
+                .words_lower
+                .insert(one_spelling(&lower).into_owned());
+            previous = Some(one_spelling(&lower).into_owned());
         }
         vocabulary
     }
+
+    /// Whether the text has this lower-case word, in either spelling ("centre", "center").
+    fn has_word(&self, lower: &str) -> bool {
+        self.words_lower.contains(one_spelling(lower).as_ref())
+    }
+
+    /// Whether the text has this lower-case two-word phrase, in either spelling.
+    fn has_phrase(&self, lower: &str) -> bool {
+        self.bigrams.contains_key(&spelled_one_way(lower))
+    }
+
+    /// How many times the text has this lower-case two-word phrase.
+    fn phrase_count(&self, lower: &str) -> usize {
+        self.bigrams
+            .get(&spelled_one_way(lower))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// A lower-case phrase with each word in one spelling.
+fn spelled_one_way(lower: &str) -> String {
+    lower
+        .split(' ')
+        .map(|word| one_spelling(word))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether a capitalised word is a name worth a title: not a month or a day, not a common word

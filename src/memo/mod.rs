@@ -275,6 +275,16 @@ mod tests {
     }
 
     #[test]
+    fn a_purpose_added_to_a_list_is_told_as_the_sentence_it_completes() {
+        let before = "Use\n===\n\nTo the extent permitted by applicable law, we may use your personal information:\n\n*   To process and deliver customer orders;\n*   To comply with applicable laws.\n\nSharing\n=======\n\nWe share your data with service providers.";
+        let after = "Use\n===\n\nTo the extent permitted by applicable law, we may use your personal information:\n\n*   To process and deliver customer orders;\n*   To comply with applicable laws;\n*   To train our machine learning or artificial intelligence models for the purposes outlined in this policy;\n\nSharing\n=======\n\nWe share your data with service providers and partners.";
+        assert_eq!(
+            memo_for(before, after).title,
+            "Instagram now says it may use your personal information to train its machine learning or artificial intelligence models"
+        );
+    }
+
+    #[test]
     fn titles_say_what_changed_in_the_texts_own_words_when_they_can() {
         // The title of the change, after checking that every quotation is verbatim.
         let title = |before: &str, after: &str| {

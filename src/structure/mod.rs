@@ -86,7 +86,8 @@ pub fn sentences(text: &str) -> Vec<&str> {
                         || c.is_ascii_digit()
                         || matches!(c, '“' | '"' | '(' | '*' | '#')
                 });
-            if c == b'\n' || (next_is_break && starts_sentence) {
+            let abbreviation = c == b'.' && ends_with_abbreviation(&text[start..i]);
+            if c == b'\n' || (next_is_break && starts_sentence && !abbreviation) {
                 let sentence = text[start..end].trim();
                 if !sentence.is_empty() {
                     out.push(sentence);
@@ -105,9 +106,39 @@ pub fn sentences(text: &str) -> Vec<&str> {
     out
 }
 
+/// Whether a text ends with an abbreviation whose full stop does not end a sentence: "U.S",
+/// "e.g", "Inc", an initial.
+fn ends_with_abbreviation(text: &str) -> bool {
+    const ABBREVIATIONS: &[&str] = &[
+        "inc", "ltd", "co", "corp", "llc", "etc", "vs", "mr", "mrs", "ms", "dr", "st", "art",
+        "sec", "para", "approx", "incl", "jr", "sr",
+    ];
+    let word = text
+        .rsplit(|c: char| c.is_whitespace() || matches!(c, '(' | '-' | '/' | '“' | '"'))
+        .next()
+        .unwrap_or("");
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    (word.contains('.') && letters <= 4)
+        || (letters == 1 && word.chars().all(|c| c.is_uppercase()))
+        || ABBREVIATIONS.contains(&word.to_lowercase().as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abbreviations_do_not_end_sentences() {
+        let text = "We rely on the EU-U.S. Data Privacy Framework. We share data with Meta Platforms Inc. and others (e.g. Threads). Contact J. Smith.";
+        assert_eq!(
+            sentences(text),
+            [
+                "We rely on the EU-U.S. Data Privacy Framework.",
+                "We share data with Meta Platforms Inc. and others (e.g. Threads).",
+                "Contact J. Smith."
+            ]
+        );
+    }
 
     #[test]
     fn sentences_are_slices() {
