@@ -119,7 +119,7 @@ fn ends_with_abbreviation(text: &str) -> bool {
         .unwrap_or("");
     let letters = word.chars().filter(|c| c.is_alphabetic()).count();
     (word.contains('.') && letters <= 4)
-        || (letters == 1 && word.chars().all(|c| c.is_uppercase()))
+        || (letters == 1 && word.chars().all(char::is_uppercase))
         || ABBREVIATIONS.contains(&word.to_lowercase().as_str())
 }
 
