@@ -130,8 +130,11 @@ pub fn answer(rule: &Rule, documents: &[(&str, &str, &str, &Vec<Hit>)]) -> Answe
                 }
             }
             // The evidence: deciding sentences first, then (for both) one of the others.
+            // The same sentence under several sections is quoted once.
+            let mut quoted = std::collections::HashSet::new();
             let mut evidence: Vec<Evidence> = deciding
                 .iter()
+                .filter(|(_, _, _, h)| quoted.insert(h.quote.as_str()))
                 .take(if kind == AnswerKind::Yes && !no.is_empty() {
                     MAX_EVIDENCE - 1
                 } else {

@@ -269,7 +269,7 @@ mod tests {
                 &lines_before,
                 &lines_after,
             );
-            let each_side = |plain: &str, lines: &[(&str, &str)]| {
+            let each_side = |plain: &str, lines: &[super::read::Line<'_>]| {
                 read_plain_for(
                     plain,
                     lines,
@@ -298,6 +298,180 @@ mod tests {
             .iter()
             .map(|h| (h.says.clone(), h.regions.clone()))
             .collect()
+    }
+
+    /// What a whole text answers for a fact, with its first evidence.
+    fn answers(id: &str, text: &str) -> (AnswerKind, Option<String>, String) {
+        let rules = rules();
+        let index = rules.rules.iter().position(|r| r.source.id == id).unwrap();
+        let hits = read_document(text, "Privacy Policy", &rules);
+        let found = answer(
+            &rules.rules[index],
+            &[("Privacy Policy", "c0ffee", "2026-01-01", &hits[index])],
+        );
+        let first = found
+            .evidence
+            .first()
+            .map(|e| e.quote.clone())
+            .unwrap_or_default();
+        (found.kind, found.value, first)
+    }
+
+    #[test]
+    fn a_purpose_and_the_categories_listed_under_it_answer_together() {
+        // Meta's purpose × information-category structure: the purpose is the heading, the
+        // category an item under its lead-in.
+        let text = "Privacy Policy\n==============\n\n## Personalizing Meta Products\n\n\
+            We use information to personalize the ads people see.\n\n\
+            Information categories we use:\n\n\
+            *   Your activity and information you provide\n\
+            *   Interactions with our features that are part of AI at Meta\n";
+        let (kind, _, evidence) = answers("ai_interactions_for_ads", text);
+        assert_eq!(kind, AnswerKind::Yes);
+        assert_eq!(
+            evidence,
+            "Interactions with our features that are part of AI at Meta"
+        );
+        // The purpose as a title over a rule, as Meta sets it out: the categories listed under
+        // "Developing and improving AI at Meta" are what it trains on.
+        let text = "Privacy Policy\n==============\n\nDeveloping and improving AI at Meta\n\n* * *\n\n\
+            Why and how we process your information:\n\n\
+            Develop and improve AI at Meta for Meta Products.\n\n* * *\n\n\
+            Your activity and information you provide:\n\n\
+            *   Interactions with AI at Meta and related metadata.\n\n\
+            Promoting safety, integrity and security\n\n* * *\n\n\
+            Your activity and information you provide:\n\n\
+            *   Messages you send and receive\n";
+        let (kind, _, evidence) = answers("ai_training", text);
+        assert_eq!(kind, AnswerKind::Yes);
+        assert_eq!(
+            evidence,
+            "Interactions with AI at Meta and related metadata."
+        );
+        // The same item under another purpose says nothing about training.
+        let (kind, _, _) = answers(
+            "ai_training",
+            &text.replace(
+                "Developing and improving AI at Meta",
+                "Promoting safety and security",
+            ),
+        );
+        assert_eq!(kind, AnswerKind::NotStated);
+    }
+
+    #[test]
+    fn rules_for_developers_and_customers_are_not_the_services_practice() {
+        for text in [
+            "You may not use output generated from an Apple model to train or improve another artificial intelligence model.",
+            "You agree that you will not do any of the following:\n\n*   allow Business Solution Data to be used to train artificial intelligence models;\n*   resell the service.",
+            "Subject to the Terms, Meta grants you a right to use and fine-tune our artificial intelligence models.",
+        ] {
+            assert_eq!(
+                answers("ai_training", text).0,
+                AnswerKind::NotStated,
+                "{text}"
+            );
+        }
+        // The service's own practice, said of its users' data, still counts.
+        assert_eq!(
+            answers(
+                "ai_training",
+                "We use your conversations with Gamma Assistant to train our AI models. You can opt out of this use at any time in your privacy settings."
+            )
+            .0,
+            AnswerKind::Yes
+        );
+    }
+
+    #[test]
+    fn an_opt_out_is_from_training_only_when_its_sentence_or_the_one_before_says_so() {
+        // "This use" refers to the sentence before.
+        let (kind, _, evidence) = answers(
+            "ai_training_opt_out",
+            "We use your conversations with Gamma Assistant to train our AI models. You can opt out of this use at any time in your privacy settings.",
+        );
+        assert_eq!(kind, AnswerKind::Yes);
+        assert!(
+            evidence.starts_with("You can opt out of this use"),
+            "{evidence}"
+        );
+        // A heading that names AI does not make an opt-out from ads or arbitration one from
+        // training.
+        for text in [
+            "## Our AI services\n\nYou can opt out of personalized advertising in your settings.",
+            "## Perplexity AI terms\n\nYou have the right to opt out of the arbitration clause.",
+            "## AI features\n\nIt is our policy to disable or terminate the accounts of users who repeatedly infringe.",
+        ] {
+            assert_eq!(
+                answers("ai_training_opt_out", text).0,
+                AnswerKind::NotStated,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn negations_are_read_where_they_are() {
+        // Within the matched words.
+        assert_eq!(
+            answers(
+                "ai_interactions_for_ads",
+                "Your Gemini Apps chats are not being used to show you ads."
+            )
+            .0,
+            AnswerKind::No
+        );
+        // "Not replace" qualifies; it does not deny the human review.
+        assert_eq!(
+            answers(
+                "ai_chats_human_review",
+                "Automated tools check your conversations. Such tools are used to support, and not replace, human review where required by law."
+            )
+            .0,
+            AnswerKind::Yes
+        );
+        // An explicit no with an exception stays a no.
+        assert_eq!(
+            answers(
+                "private_messages_for_ai",
+                "We do not use the content of your private messages with friends and family to train our AIs unless you or someone in the chat chooses to share those messages with our AIs."
+            )
+            .0,
+            AnswerKind::No
+        );
+        // A question is not a statement.
+        assert_eq!(
+            answers(
+                "ai_interactions_for_ads",
+                "Do you use my Gemini Apps chats to show me ads?"
+            )
+            .0,
+            AnswerKind::NotStated
+        );
+    }
+
+    #[test]
+    fn numbers_that_are_not_ages_are_not_minimum_ages() {
+        for text in [
+            "We will notify you at least 15 days before the price change.",
+            "We use machine learning technology to determine if you are likely over 18 when you use our services.",
+            "You may not submit information that is from or about children under the age of 13.",
+        ] {
+            assert_eq!(
+                answers("minimum_age", text).0,
+                AnswerKind::NotStated,
+                "{text}"
+            );
+        }
+        assert_eq!(
+            answers(
+                "minimum_age",
+                "You must be at least 13 years old to use the Services."
+            )
+            .1
+            .as_deref(),
+            Some("13")
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::rules::{Rule, RuleKind, Rules};
+use super::rules::{Context, Rule, RuleKind, Rules};
 use super::{Hit, Says};
 use crate::analyse::{plain_text, sentences};
 
@@ -85,10 +85,54 @@ pub(super) fn is_negated(sentence: &str, at: usize) -> bool {
         .last()
         .map_or(0, |m| m.end());
     let clause = &before[clause_start..];
-    match negation().find(clause) {
+    // "Not only", "not replace", "not limited to" qualify what follows; they do not deny it.
+    let denies = |negated: &regex::Match<'_>| {
+        let next = clause[negated.end()..].trim_start_matches([' ', ',']);
+        ![
+            "only",
+            "just",
+            "replace",
+            "limited",
+            "necessarily",
+            "solely",
+        ]
+        .iter()
+        .any(|word| next.starts_with(word))
+    };
+    match negation().find_iter(clause).find(denies) {
         Some(negated) => !condition().is_match(&clause[..negated.start()]),
         None => false,
     }
+}
+
+/// What a section heading says for a rule about an item under it: the heading meets a `yes`
+/// pattern (a negated one says no) and the item meets `requires` itself.
+fn heading_says(rule: &Rule, heading: &str, item: &str) -> Option<Says> {
+    if heading.is_empty() || heading.ends_with('?') || rule.ignore.iter().any(|p| p.is_match(item))
+    {
+        return None;
+    }
+    if !rule.requires.is_empty() && !rule.requires.iter().any(|p| p.is_match(item)) {
+        return None;
+    }
+    let found = rule.yes.iter().find_map(|p| p.find(heading))?;
+    Some(
+        if is_negated(heading, found.start()) || denies_within(found.as_str()) {
+            Says::No
+        } else {
+            Says::Yes
+        },
+    )
+}
+
+/// Whether a matched span denies itself before its first clause ends: "chats are not being
+/// used to show you ads".
+fn denies_within(span: &str) -> bool {
+    let span = span.replace('’', "'");
+    let first_clause = clause_boundary()
+        .find(&span)
+        .map_or(span.as_str(), |boundary| &span[..boundary.start()]);
+    is_negated(first_clause, first_clause.len())
 }
 
 /// What a sentence says for a rule, if anything; `context` (its heading, the sentence before)
@@ -111,11 +155,15 @@ pub(super) fn judge(rule: &Rule, sentence: &str, context: &str) -> Option<Says> 
         return Some(Says::Value(found.to_string()));
     }
     if let Some(found) = rule.yes.iter().find_map(|p| p.find(sentence)) {
-        return Some(if is_negated(sentence, found.start()) {
-            Says::No
-        } else {
-            Says::Yes
-        });
+        // The negation may come before the match or within it ("your chats are not being used
+        // to show you ads").
+        return Some(
+            if is_negated(sentence, found.start()) || denies_within(found.as_str()) {
+                Says::No
+            } else {
+                Says::Yes
+            },
+        );
     }
     rule.no
         .iter()
@@ -174,7 +222,7 @@ pub(super) fn read_document_for(
 /// to those that read its terms type.
 pub(super) fn read_plain_for(
     plain: &str,
-    lines: &[(&str, &str)],
+    lines: &[Line<'_>],
     rules: &Rules,
     reading: Vec<usize>,
     mut hits: Vec<Vec<Hit>>,
@@ -184,8 +232,8 @@ pub(super) fn read_plain_for(
     if reading.is_empty() {
         return hits;
     }
-    for &(heading, line) in lines {
-        read_line(rules, &reading, heading, line, &mut hits);
+    for line in lines {
+        read_line(rules, &reading, line, &mut hits);
     }
     hits
 }
@@ -205,11 +253,21 @@ pub(super) fn could_answer_in(rules: &Rules, reading: &[usize], text: &str) -> V
         .collect()
 }
 
-/// The lines of a plain text that sentences are read from, each with the heading it is under
+/// A line of a plain text as the facts read it: with the heading it is under and, for a list
+/// item, the line that introduces its list ("Information categories we use:").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Line<'a> {
+    pub(super) heading: &'a str,
+    pub(super) lead_in: &'a str,
+    pub(super) text: &'a str,
+}
+
+/// The lines of a plain text that sentences are read from, each with its heading and lead-in
 /// (headings and underlines themselves are not read).
-pub(super) fn lines_under_headings(plain: &str) -> Vec<(&str, &str)> {
+pub(super) fn lines_under_headings(plain: &str) -> Vec<Line<'_>> {
     let lines: Vec<&str> = plain.lines().collect();
     let mut heading = "";
+    let mut lead_in = "";
     let mut read = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
         let trimmed = line.trim();
@@ -223,66 +281,129 @@ pub(super) fn lines_under_headings(plain: &str) -> Vec<(&str, &str)> {
                 next.len() >= 3
                     && (next.chars().all(|c| c == '=') || next.chars().all(|c| c == '-'))
             });
-        if trimmed.chars().all(|c| c == '=' || c == '-') {
+        if trimmed.chars().all(|c| c == '=' || c == '-') || is_rule(trimmed) {
             continue;
         }
-        if trimmed.starts_with('#') || underline {
+        // A short title set above a rule is a heading too ("Developing and improving AI at
+        // Meta" over "* * *": the purposes of Meta's policies).
+        let above_rule = lines[index + 1..]
+            .iter()
+            .map(|next| next.trim())
+            .find(|next| !next.is_empty())
+            .is_some_and(is_rule);
+        if trimmed.starts_with('#') || underline || (above_rule && is_title(trimmed)) {
             heading = trimmed.trim_start_matches('#').trim();
+            lead_in = "";
             continue;
         }
-        read.push((heading, *line));
+        let is_item = strip_marker(line).len() < trimmed.len();
+        if is_item {
+            read.push(Line {
+                heading,
+                lead_in,
+                text: line,
+            });
+            continue;
+        }
+        read.push(Line {
+            heading,
+            lead_in: "",
+            text: line,
+        });
+        // A paragraph ending with a colon introduces the list after it; any other ends it.
+        lead_in = if trimmed.ends_with(':') { trimmed } else { "" };
     }
     read
 }
 
+/// Whether a line is a horizontal rule ("* * *", "---").
+fn is_rule(line: &str) -> bool {
+    let marks = line.chars().filter(|c| !c.is_whitespace()).count();
+    marks >= 3 && line.chars().all(|c| matches!(c, '*' | '-' | '_' | ' '))
+}
+
+/// Whether a line reads as a title: a few words from a capital, no closing punctuation.
+fn is_title(line: &str) -> bool {
+    let words = line.split_whitespace().count();
+    (1..=10).contains(&words)
+        && line.starts_with(char::is_uppercase)
+        && !line.ends_with(['.', ',', ';', ':', '!', '?'])
+}
+
 /// [`read_line`] on the lines at `range` of `lines` (heading, line).
 pub(super) fn read_lines(
-    lines: &[(&str, &str)],
+    lines: &[Line<'_>],
     range: std::ops::Range<usize>,
     rules: &Rules,
     reading: &[usize],
     hits: &mut [Vec<Hit>],
 ) {
-    for &(heading, line) in &lines[range] {
-        read_line(rules, reading, heading, line, hits);
+    for line in &lines[range] {
+        read_line(rules, reading, line, hits);
     }
 }
 
-/// The hits of the rules at `reading` in one line under `heading`: a line is read on its own
-/// (a sentence's context is its heading and the sentence before it in the same line).
+/// The hits of the rules at `reading` in one line: a line is read on its own (a sentence's
+/// context is its heading, its list's lead-in and the sentence before it in the same line).
 pub(super) fn read_line(
     rules: &Rules,
-    reading: &[usize],
-    heading: &str,
-    line: &str,
+    reading_all: &[usize],
+    line: &Line<'_>,
     hits: &mut [Vec<Hit>],
 ) {
     // Nor can a rule whose patterns find nothing in the line be answered by one of its
     // sentences (most lines of a policy are about something else).
-    let reading = could_answer_in(rules, reading, line);
+    let content = strip_marker(line.text);
+    let is_item = content.len() < line.text.trim().len();
+    let mut reading = could_answer_in(rules, reading_all, line.text);
+    if is_item {
+        // …unless its heading says the practice (see `heading_says`).
+        for rule in could_answer_in(rules, reading_all, line.heading) {
+            if !reading.contains(&rule) {
+                reading.push(rule);
+            }
+        }
+    }
     if reading.is_empty() {
         return;
     }
-    let content = strip_marker(line);
+    let heading = line.heading;
+    // An item of a list of what the reader must not do is a rule for the reader.
+    let lead_in_binds_reader = addresses_reader(line.lead_in);
     let mut previous = "";
     for sentence in sentences(content) {
         let sentence = sentence.trim();
-        if sentence.split_whitespace().count() < 3 {
+        // A question (a heading of a help page: "Do you use my chats to show me ads?") asks;
+        // the answer is the sentence after it.
+        if sentence.split_whitespace().count() < 3 || sentence.ends_with('?') {
             continue;
         }
-        // What a sentence is about may be said by its heading or the sentence before it
-        // ("We use your chats to train our models. You can opt out in settings.").
-        // A value needs its own sentence to say what it measures.
-        let with_previous = format!("{heading}\n{previous}");
+        // What a sentence is about may be said by its heading, its list's lead-in or the
+        // sentence before it ("We use your chats to train our models. You can opt out in
+        // settings."). A value needs its own sentence to say what it measures.
+        let near = format!("{}\n{previous}", line.lead_in);
+        let in_section = format!("{heading}\n{near}");
+        let binds_reader = lead_in_binds_reader || addresses_reader(sentence);
         previous = sentence;
         for &rule_index in &reading {
             let rule = &rules.rules[rule_index];
-            let context = if rule.kind == RuleKind::Value {
-                heading
-            } else {
-                with_previous.as_str()
+            if rule.source.practice && binds_reader {
+                continue;
+            }
+            let context = match (rule.kind, rule.source.context) {
+                (RuleKind::Value, _) => heading,
+                (_, Context::Section) => in_section.as_str(),
+                (_, Context::Sentence) => near.as_str(),
             };
-            if let Some(says) = judge(rule, sentence, context) {
+            let found = judge(rule, sentence, context).or_else(|| {
+                // An item of a section whose heading says the practice ("Developing and
+                // improving AI at Meta") is what the practice uses, when the item is about
+                // people's data.
+                (is_item && rule.kind == RuleKind::YesNo && rule.source.context == Context::Section)
+                    .then(|| heading_says(rule, heading, sentence))
+                    .flatten()
+            });
+            if let Some(says) = found {
                 let mut regions = regions_in(sentence);
                 if regions.is_empty() {
                     regions = regions_in(heading);
@@ -297,13 +418,28 @@ pub(super) fn read_line(
     }
 }
 
+/// Whether a sentence states an obligation or prohibition of the reader, developers or
+/// customers ("you may not use Output to train…", "Customer shall…", "Meta grants you…"): a
+/// rule for them, not the service's practice.
+pub(super) fn addresses_reader(sentence: &str) -> bool {
+    static OBLIGATION: OnceLock<Regex> = OnceLock::new();
+    OBLIGATION
+        .get_or_init(|| {
+            Regex::new(
+                r"(?i)\b(you|developers?|customers?|licensees?|advertisers?|partners?|end users)\b[^.;:]{0,30}?\b(may not|must not|shall not|must|shall|agree (not )?(to|that)|are (not )?(permitted|allowed|prohibited)|will not (do|use|attempt|allow|permit|copy|access))\b|\b(grants?|licen[cs]es?) you\b|\b(you|developers?|customers?)\b[^.;:]{0,80}?\b(may|can) (use|access) (and (use|access) )?(your|the|our) (fine-tun|models?|outputs?|services)|\b(if|when) you use\b[^.;]{0,100}\bto (create|train|fine[- ]tune|develop|improve)\b",
+            )
+            .expect("valid obligation pattern")
+        })
+        .is_match(sentence)
+}
+
 /// The rules (indices) whose hits may differ between two versions of a document: those with a
 /// hit in a line that is in one version and not in the other (a line's hits depend only on the
 /// line and its heading, so the lines both versions share give both the same hits, in the same
 /// order). Reads only the changed lines — a small part of most changes.
 pub(super) fn rules_touched_by_change(
-    old: &[(&str, &str)],
-    new: &[(&str, &str)],
+    old: &[Line<'_>],
+    new: &[Line<'_>],
     operations: &[similar::DiffOp],
     terms_type: &str,
     rules: &Rules,
@@ -331,8 +467,8 @@ pub(super) fn rules_touched_by_change(
 /// on each side), reading the lines the change left alone once for both sides: most of a
 /// document. `operations` is the diff of the two sides' lines.
 pub(super) fn hits_before_and_after(
-    (plain_before, lines_before): (&str, &[(&str, &str)]),
-    (plain_after, lines_after): (&str, &[(&str, &str)]),
+    (plain_before, lines_before): (&str, &[Line<'_>]),
+    (plain_after, lines_after): (&str, &[Line<'_>]),
     operations: &[similar::DiffOp],
     rules: &Rules,
     reading: &[usize],
@@ -355,8 +491,7 @@ pub(super) fn hits_before_and_after(
     for operation in operations {
         if matches!(operation.tag(), similar::DiffTag::Equal) {
             for index in operation.old_range() {
-                let (heading, line) = lines_before[index];
-                read_line(rules, &reading, heading, line, &mut same_line);
+                read_line(rules, &reading, &lines_before[index], &mut same_line);
                 for (rule, hits) in same_line.iter_mut().enumerate() {
                     if !hits.is_empty() {
                         before[rule].extend(hits.iter().cloned());

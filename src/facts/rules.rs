@@ -45,6 +45,26 @@ pub struct FactRule {
     /// when a no is usually about a part (messages not used, posts used).
     #[serde(default)]
     pub when_both: WhenBoth,
+    /// Whether the fact is about the service's own practice: an obligation or prohibition
+    /// addressed to the reader, developers or customers ("you may not use Output to train…")
+    /// is then not evidence either way.
+    #[serde(default)]
+    pub practice: bool,
+    /// Where `requires` may be met besides the sentence.
+    #[serde(default)]
+    pub context: Context,
+}
+
+/// Where a rule's `requires` may be met besides the sentence itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Context {
+    /// The sentence before it, a list item's lead-in, or the section's heading (default).
+    #[default]
+    Section,
+    /// The sentence before it or a list item's lead-in, not the heading: a heading that names
+    /// AI does not make every opt-out under it an opt-out from AI.
+    Sentence,
 }
 
 /// The answer of a rule whose sentences say both yes and no.
