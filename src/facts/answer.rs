@@ -52,6 +52,12 @@ pub fn answer(rule: &Rule, documents: &[(&str, &str, &str, &Vec<Hit>)]) -> Answe
             if values.is_empty() {
                 return not_stated;
             }
+            // In a stable order (ages and periods by their number), so that the same values in
+            // another order are the same answer and history reports only changes of meaning.
+            let mut paired: Vec<(String, Evidence)> = values.into_iter().zip(evidence).collect();
+            paired
+                .sort_by(|(a, _), (b, _)| leading_number(a).cmp(&leading_number(b)).then(a.cmp(b)));
+            let (values, evidence): (Vec<String>, Vec<Evidence>) = paired.into_iter().unzip();
             Answer {
                 kind: AnswerKind::Stated,
                 value: Some(values.join("; ")),
@@ -154,5 +160,49 @@ pub fn answer(rule: &Rule, documents: &[(&str, &str, &str, &Vec<Hit>)]) -> Answe
                 evidence,
             }
         }
+    }
+}
+
+/// The number a value opens with ("13", "30 days"), for ordering; values without one last.
+fn leading_number(value: &str) -> (bool, u64) {
+    let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
+    match digits.parse() {
+        Ok(number) => (false, number),
+        Err(_) => (true, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::rules::Rules;
+
+    #[test]
+    fn values_are_given_in_one_order_whatever_the_documents_order() {
+        let rules = Rules::with_additions(&[]).unwrap();
+        let rule = rules.get("minimum_age").unwrap();
+        let hit = |age: &str| Hit {
+            quote: format!("You must be at least {age} to use the Services."),
+            says: Says::Value(age.into()),
+            regions: Vec::new(),
+        };
+        let (terms, privacy) = (vec![hit("18")], vec![hit("13")]);
+        let one = answer(
+            rule,
+            &[
+                ("Terms of Service", "a", "2026-01-01", &terms),
+                ("Privacy Policy", "a", "2026-01-01", &privacy),
+            ],
+        );
+        let other = answer(
+            rule,
+            &[
+                ("Privacy Policy", "a", "2026-01-01", &privacy),
+                ("Terms of Service", "a", "2026-01-01", &terms),
+            ],
+        );
+        assert_eq!(one.value.as_deref(), Some("13; 18"));
+        assert!(one.same_as(&other));
+        assert_eq!(one.evidence[0].says, "13");
     }
 }
