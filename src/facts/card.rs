@@ -20,9 +20,58 @@ fn date_only(date: &str) -> &str {
     &date[..date.len().min(10)]
 }
 
+/// The card's verdict line, the answer people come for: "Does Meta AI train AI on your data?
+/// Yes — you can object (EU/EEA, UK); no HIPAA BAA." Only what the texts state is said.
+pub fn verdict(facts: &ServiceFacts) -> Option<String> {
+    let fact = |id: &str| facts.facts.iter().find(|f| f.id == id);
+    let training = fact("ai_training")?;
+    let question = format!("Does {} train AI on your data?", facts.service);
+    let answer = match training.answer {
+        AnswerKind::No => "No — its policies say it does not.".to_string(),
+        AnswerKind::Conflicting => "Its policies say both.".to_string(),
+        AnswerKind::NotStated | AnswerKind::Stated => "Its policies do not say.".to_string(),
+        AnswerKind::Yes => {
+            let mut terms: Vec<String> = Vec::new();
+            if let Some(opt_out) = fact("ai_training_opt_out") {
+                terms.push(match opt_out.answer {
+                    AnswerKind::Yes if !opt_out.regions.is_empty() => {
+                        format!("you can opt out or object ({})", opt_out.regions.join(", "))
+                    }
+                    AnswerKind::Yes => "you can opt out or object".to_string(),
+                    AnswerKind::No => "you cannot opt out".to_string(),
+                    _ => "no opt-out stated".to_string(),
+                });
+            }
+            if let Some(retention) = fact("zero_data_retention") {
+                match retention.answer {
+                    AnswerKind::Yes => terms.push("a zero-retention option".into()),
+                    AnswerKind::No => terms.push("no zero-retention option".into()),
+                    _ => {}
+                }
+            }
+            if let Some(baa) = fact("hipaa_baa") {
+                match baa.answer {
+                    AnswerKind::Yes => terms.push("a HIPAA BAA offered".into()),
+                    AnswerKind::No => terms.push("no HIPAA BAA".into()),
+                    _ => {}
+                }
+            }
+            if terms.is_empty() {
+                "Yes.".to_string()
+            } else {
+                format!("Yes — {}.", terms.join("; "))
+            }
+        }
+    };
+    Some(format!("{question} {answer}"))
+}
+
 /// The card as Markdown.
 pub fn markdown(facts: &ServiceFacts, commit_url: Option<&str>) -> String {
     let mut out = format!("# {}: policy facts\n\n", facts.service);
+    if let Some(verdict) = verdict(facts) {
+        out.push_str(&format!("**{verdict}**\n\n"));
+    }
     if let Some(verified) = &facts.last_verified {
         out.push_str(&format!("Last verified {}.\n\n", date_only(verified)));
     }
@@ -94,6 +143,7 @@ struct ChangeView {
 #[template(path = "card.html")]
 struct CardPage {
     service: String,
+    verdict: String,
     last_verified: String,
     badges: Vec<BadgeView>,
     facts: Vec<FactView>,
@@ -118,6 +168,7 @@ fn tone(fact: &FactReport) -> &'static str {
 pub fn html(facts: &ServiceFacts, commit_url: Option<&str>) -> Result<String> {
     let page = CardPage {
         service: facts.service.clone(),
+        verdict: verdict(facts).unwrap_or_default(),
         last_verified: facts
             .last_verified
             .as_deref()
@@ -176,4 +227,53 @@ pub fn html(facts: &ServiceFacts, commit_url: Option<&str>) -> Result<String> {
     };
     page.render()
         .map_err(|e| Error::internal("rendering a facts card", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(id: &str, answer: AnswerKind, regions: &[&str]) -> FactReport {
+        FactReport {
+            id: id.into(),
+            question: String::new(),
+            answer,
+            value: None,
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            since: None,
+            evidence: Vec::new(),
+            badge: None,
+        }
+    }
+
+    fn card(facts: Vec<FactReport>) -> ServiceFacts {
+        ServiceFacts {
+            service: "Meta AI".into(),
+            last_verified: None,
+            facts,
+            history: None,
+        }
+    }
+
+    #[test]
+    fn the_verdict_says_what_the_texts_state_and_nothing_else() {
+        let facts = card(vec![
+            report("ai_training", AnswerKind::Yes, &[]),
+            report("ai_training_opt_out", AnswerKind::Yes, &["EU/EEA", "UK"]),
+            report("zero_data_retention", AnswerKind::NotStated, &[]),
+            report("hipaa_baa", AnswerKind::No, &[]),
+        ]);
+        assert_eq!(
+            verdict(&facts).as_deref(),
+            Some(
+                "Does Meta AI train AI on your data? Yes — you can opt out or object (EU/EEA, UK); no HIPAA BAA."
+            )
+        );
+        assert!(markdown(&facts, None).contains("**Does Meta AI train AI on your data? Yes"));
+        let silent = card(vec![report("ai_training", AnswerKind::NotStated, &[])]);
+        assert_eq!(
+            verdict(&silent).as_deref(),
+            Some("Does Meta AI train AI on your data? Its policies do not say.")
+        );
+    }
 }

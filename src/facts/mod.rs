@@ -451,6 +451,37 @@ mod tests {
     }
 
     #[test]
+    fn zero_retention_and_business_associate_agreements_are_read_where_they_are_offered() {
+        let (kind, _, evidence) = answers(
+            "zero_data_retention",
+            "We keep your Input and Output for thirty (30) rolling days to monitor abuse (unless zero data retention is activated).",
+        );
+        assert_eq!(kind, AnswerKind::Yes);
+        assert!(evidence.contains("zero data retention"), "{evidence}");
+        assert_eq!(
+            answers(
+                "hipaa_baa",
+                "We are able to sign Business Associate Agreements (BAA) in support of customers’ compliance with HIPAA."
+            )
+            .0,
+            AnswerKind::Yes
+        );
+        assert_eq!(
+            answers(
+                "hipaa_baa",
+                "We do not offer a Business Associate Agreement."
+            )
+            .0,
+            AnswerKind::No
+        );
+        // A retention period alone says nothing of a zero-retention option.
+        assert_eq!(
+            answers("zero_data_retention", "We keep your data for 30 days.").0,
+            AnswerKind::NotStated
+        );
+    }
+
+    #[test]
     fn numbers_that_are_not_ages_are_not_minimum_ages() {
         for text in [
             "We will notify you at least 15 days before the price change.",

@@ -357,6 +357,8 @@ mod tests {
             "retention_period",
             "minimum_age",
             "objection_right_regions",
+            "zero_data_retention",
+            "hipaa_baa",
         ] {
             assert!(rules.get(id).is_some(), "{id}");
         }
