@@ -239,7 +239,7 @@ mod tests {
             question: String::new(),
             answer,
             value: None,
-            regions: regions.iter().map(|r| r.to_string()).collect(),
+            regions: regions.iter().map(ToString::to_string).collect(),
             since: None,
             evidence: Vec::new(),
             badge: None,
