@@ -482,6 +482,28 @@ mod tests {
     }
 
     #[test]
+    fn an_announced_practice_is_not_yet_one() {
+        for text in [
+            "We'll start using interactions with AIs to personalize experiences and ads.",
+            "Starting December 16, we will use your interactions with AI features to personalise ads.",
+        ] {
+            assert_eq!(
+                answers("ai_interactions_for_ads", text).0,
+                AnswerKind::NotStated,
+                "{text}"
+            );
+        }
+        assert_eq!(
+            answers(
+                "ai_interactions_for_ads",
+                "We use your interactions with AI features to personalise the ads you see."
+            )
+            .0,
+            AnswerKind::Yes
+        );
+    }
+
+    #[test]
     fn numbers_that_are_not_ages_are_not_minimum_ages() {
         for text in [
             "We will notify you at least 15 days before the price change.",

@@ -384,10 +384,13 @@ pub(super) fn read_line(
         let near = format!("{}\n{previous}", line.lead_in);
         let in_section = format!("{heading}\n{near}");
         let binds_reader = lead_in_binds_reader || addresses_reader(sentence);
+        let announced = announces(sentence);
         previous = sentence;
         for &rule_index in &reading {
             let rule = &rules.rules[rule_index];
-            if rule.source.practice && binds_reader {
+            // An announced practice is not yet one ("We'll start using interactions with AIs
+            // to personalize ads"): it is a practice from the version that states it as such.
+            if rule.source.practice && (binds_reader || announced) {
                 continue;
             }
             let context = match (rule.kind, rule.source.context) {
@@ -416,6 +419,20 @@ pub(super) fn read_line(
             }
         }
     }
+}
+
+/// Whether a sentence announces a practice to come: "we'll start using…", "starting on
+/// December 16, we will…".
+pub(super) fn announces(sentence: &str) -> bool {
+    static ANNOUNCEMENT: OnceLock<Regex> = OnceLock::new();
+    ANNOUNCEMENT
+        .get_or_init(|| {
+            Regex::new(
+                r"(?i)\b(we['’]ll|we will|will)\s+(soon\s+)?(start|begin)\b|\b(starting|beginning)( on| from)? (january|february|march|april|may|june|july|august|september|october|november|december|\d{1,2} (january|february|march|april|may|june|july|august|september|october|november|december))\b|\bfrom (january|february|march|april|may|june|july|august|september|october|november|december) \d{1,2}(st|nd|rd|th)?,? (\d{4},? )?we\b",
+            )
+            .expect("valid announcement pattern")
+        })
+        .is_match(sentence)
 }
 
 /// Whether a sentence states an obligation or prohibition of the reader, developers or
