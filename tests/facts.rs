@@ -255,3 +255,75 @@ fn the_card_renders_in_a_real_browser() {
         "the badges have their colours ({coloured} pixels)"
     );
 }
+
+#[test]
+fn changes_across_services_are_listed_newest_first_as_text_json_and_atom() {
+    let (_server, ws, _first, second) = tracked();
+
+    let output = ws.run(&["facts", "--changes", "--fact", "ai_training", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let changes = listed["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{listed}");
+    assert_eq!(changes[0]["service"], "Example");
+    assert_eq!(changes[0]["id"], "ai_training");
+    assert_eq!(changes[0]["from"], "not stated");
+    assert_eq!(changes[0]["to"], "yes");
+    assert_eq!(changes[0]["commit"], second.as_str());
+    assert_eq!(
+        changes[0]["evidence"][0]["quote"],
+        "We use your conversations with Example AI to train our AI models."
+    );
+
+    // Every fact: the training change and the first answers, newest first.
+    let text = ws.run(&["facts", "--changes"]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("Example  ai_training: not stated → yes  (Privacy Policy, "),
+        "{text}"
+    );
+    assert!(
+        text.contains("“We use your conversations with Example AI to train our AI models.”"),
+        "{text}"
+    );
+    let dates: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.starts_with(' '))
+        .map(|line| &line[..10])
+        .collect();
+    assert!(dates.len() >= 2, "{text}");
+    assert!(
+        dates.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {text}"
+    );
+
+    let feed = ws.run(&[
+        "facts",
+        "--changes",
+        "--format",
+        "atom",
+        "--fact",
+        "ai_training",
+    ]);
+    assert!(feed.status.success(), "{}", stderr(&feed));
+    let feed = String::from_utf8(feed.stdout).unwrap();
+    assert!(feed.starts_with("<?xml"), "{feed}");
+    assert_eq!(feed.matches("<entry>").count(), 1, "{feed}");
+    assert!(feed.contains("term=\"ai_training\""), "{feed}");
+
+    // Nothing since tomorrow; an unknown fact is named with the facts there are.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let none = ws.run(&["facts", "--changes", "--since", &tomorrow]);
+    assert!(none.status.success());
+    assert!(none.stdout.is_empty());
+    let unknown = ws.run(&["facts", "--changes", "--fact", "trains_ai"]);
+    assert!(!unknown.status.success());
+    let message = stderr(&unknown);
+    assert!(
+        message.contains("--fact trains_ai: no such fact") && message.contains("ai_training"),
+        "{message}"
+    );
+}

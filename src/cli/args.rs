@@ -302,6 +302,15 @@ pub(crate) struct FactsArgs {
     /// Each fact's changes over time, with the commit that changed it.
     #[arg(long)]
     pub(crate) history: bool,
+    /// Every change of an answer across the services, newest first (text, json or atom).
+    #[arg(long)]
+    pub(crate) changes: bool,
+    /// With --changes: only this fact's changes (its id, e.g. ai_training).
+    #[arg(long, requires = "changes")]
+    pub(crate) fact: Option<String>,
+    /// With --changes: only changes from this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long, requires = "changes")]
+    pub(crate) since: Option<String>,
     /// As JSON (same as --format json).
     #[arg(long)]
     pub(crate) json: bool,
@@ -319,6 +328,8 @@ pub(crate) enum FactsFormat {
     Markdown,
     Html,
     Json,
+    /// An Atom feed (with --changes).
+    Atom,
 }
 
 #[derive(Subcommand)]

@@ -759,6 +759,56 @@ fn open_in_editor(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Every change of an answer across the services, newest first, of one fact and from one day
+/// when asked.
+fn fact_changes(
+    services: Vec<policydiff::facts::ServiceFacts>,
+    fact: Option<&str>,
+    since: Option<&str>,
+    rules: &policydiff::facts::rules::Rules,
+) -> Result<Vec<policydiff::facts::FactChange>> {
+    if let Some(id) = fact
+        && rules.get(id).is_none()
+    {
+        let known: Vec<&str> = rules.rules.iter().map(|r| r.source.id.as_str()).collect();
+        return Err(Error::argument(format!(
+            "--fact {id}: no such fact; the facts are {}",
+            known.join(", ")
+        )));
+    }
+    let mut changes: Vec<policydiff::facts::FactChange> = services
+        .into_iter()
+        .flat_map(|service| service.history.unwrap_or_default())
+        .filter(|change| fact.is_none_or(|id| change.id == id))
+        .filter(|change| since.is_none_or(|since| change.date.as_str() >= since))
+        .collect();
+    changes.sort_by(|a, b| {
+        b.date
+            .cmp(&a.date)
+            .then_with(|| a.document.service.cmp(&b.document.service))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(changes)
+}
+
+/// A fact change in one line, with its first quotation.
+fn fact_change_line(change: &policydiff::facts::FactChange) -> String {
+    let mut line = format!(
+        "{}  {}  {}: {} → {}  ({}, {})\n",
+        change.date,
+        change.document.service,
+        change.id,
+        change.from,
+        change.to,
+        change.document.terms_type,
+        &change.commit[..change.commit.len().min(12)]
+    );
+    if let Some(evidence) = change.evidence.first() {
+        line.push_str(&format!("    “{}”\n", evidence.quote));
+    }
+    line
+}
+
 fn facts(config_path: Option<&Path>, args: FactsArgs) -> Result<ExitCode> {
     use policydiff::facts::{self, card, rules::Rules};
     let (config, repository) = open_repository(config_path, args.repo.as_ref())?;
@@ -783,7 +833,7 @@ fn facts(config_path: Option<&Path>, args: FactsArgs) -> Result<ExitCode> {
         {
             service.last_verified = Some(verified);
         }
-        if !args.history {
+        if !args.history && !args.changes {
             service.history = None;
         }
     }
@@ -797,6 +847,43 @@ fn facts(config_path: Option<&Path>, args: FactsArgs) -> Result<ExitCode> {
         std::fs::write(path, text)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     };
+    if args.changes {
+        let since = args
+            .since
+            .as_deref()
+            .map(|text| date_argument("since", text))
+            .transpose()?
+            .map(|date| date.format("%Y-%m-%d").to_string());
+        let changes = fact_changes(services, args.fact.as_deref(), since.as_deref(), &rules)?;
+        let text = match format {
+            FactsFormat::Json => {
+                serde_json::to_string_pretty(&serde_json::json!({ "changes": changes }))
+                    .map_err(|e| Error::internal("serialising fact changes", e))?
+                    + "\n"
+            }
+            FactsFormat::Atom => policydiff::notify::fact_changes_feed(
+                &config,
+                args.repo.as_deref().unwrap_or(&config.snapshots),
+                &changes,
+            )?,
+            FactsFormat::Text => changes.iter().map(fact_change_line).collect(),
+            FactsFormat::Markdown | FactsFormat::Html => {
+                return Err(Error::argument(
+                    "--changes is written as text, json or atom; use --format text, json or atom",
+                ));
+            }
+        };
+        match &args.out {
+            Some(path) => write(path, &text)?,
+            None => print!("{text}"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if format == FactsFormat::Atom {
+        return Err(Error::argument(
+            "--format atom is the feed of --changes; add --changes, or use text, markdown, html or json",
+        ));
+    }
     match format {
         FactsFormat::Json => {
             let text = serde_json::to_string_pretty(&serde_json::json!({ "services": services }))
@@ -841,7 +928,7 @@ fn facts(config_path: Option<&Path>, args: FactsArgs) -> Result<ExitCode> {
                 }
             }
         }
-        FactsFormat::Text => output::print_facts(&services),
+        FactsFormat::Text | FactsFormat::Atom => output::print_facts(&services),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -129,6 +129,36 @@ fn write_atom(
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
+/// An Atom feed of policy-fact changes alone, newest first (`policydiff facts --changes
+/// --format atom`): one entry per changed answer, as in `feed.xml`.
+pub fn fact_changes_feed(
+    config: &Config,
+    repository: &std::path::Path,
+    changes: &[FactChange],
+) -> Result<String> {
+    let updated = changes
+        .iter()
+        .map(|change| change.date.as_str())
+        .max()
+        .map(|date| format!("{date}T00:00:00Z"))
+        .unwrap_or_else(|| Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let feed = Feed {
+        title: "policydiff: changes of policy facts",
+        id: format!("urn:policydiff:facts:{}", repository.display()),
+        updated,
+        author: &config.memos.author,
+        entries: changes
+            .iter()
+            .map(|change| fact_entry(config, change))
+            .collect(),
+    };
+    let mut xml = feed
+        .render()
+        .map_err(|e| Error::internal("rendering the Atom feed of fact changes", e))?;
+    xml.push('\n');
+    Ok(xml)
+}
+
 /// A memo's entry: its status and topics as categories.
 fn memo_entry(memo: &MemoNotice) -> Entry {
     let mut categories = vec![Category {

@@ -29,7 +29,7 @@ mod smtp;
 pub mod streaks;
 mod webhook;
 
-pub use feed::{STATUS_SCHEME, write_feed};
+pub use feed::{STATUS_SCHEME, fact_changes_feed, write_feed};
 pub use smtp::digest_text;
 pub use streaks::{FailureNotice, failure_events};
 
