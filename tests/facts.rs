@@ -327,3 +327,54 @@ fn changes_across_services_are_listed_newest_first_as_text_json_and_atom() {
         "{message}"
     );
 }
+
+#[test]
+fn at_a_date_each_document_is_read_in_its_version_dated_on_or_before_it() {
+    // A repository whose commit dates are out of history order: the second commit is dated
+    // before the first (an import, a clock set wrong).
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let git = |args: &[&str], date: &str| {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(args)
+            .current_dir(repo)
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"], "2026-01-01T00:00:00Z");
+    std::fs::create_dir(repo.join("Example")).unwrap();
+    let record = |text: &str, date: &str| {
+        std::fs::write(repo.join("Example/Privacy Policy.md"), text).unwrap();
+        git(&["add", "-A"], date);
+        git(
+            &["commit", "-q", "-m", "Record Example Privacy Policy"],
+            date,
+        );
+    };
+    record(
+        "# Privacy Policy\n\nWe use your conversations to train our AI models.\n",
+        "2026-03-10T12:00:00Z",
+    );
+    record(
+        "# Privacy Policy\n\nWe do not use your conversations to train our AI models.\n",
+        "2026-02-01T12:00:00Z",
+    );
+    let answer_at = |at: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_policydiff"))
+            .args(["facts", "Example", "--json", "--at", at, "--repo"])
+            .arg(repo)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let facts: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        fact(&facts["services"][0], "ai_training")["answer"].clone()
+    };
+    // On 15 February only the version dated 1 February was recorded, though it comes second
+    // in history.
+    assert_eq!(answer_at("2026-02-15"), "no");
+    assert_eq!(answer_at("2026-03-15"), "no", "the latest in history");
+}

@@ -39,8 +39,10 @@ pub fn service_facts(
     let mut history = Vec::new();
     let mut last_commit_date = None;
     for change in changes {
+        // Commit dates are not always in history order (an import, a clock set wrong): each
+        // document's version in force at `at` is its last one in history dated on or before it.
         if at.is_some_and(|at| change.date > at) {
-            break;
+            continue;
         }
         let date = change.date.format("%Y-%m-%d").to_string();
         last_commit_date = Some(
