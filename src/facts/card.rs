@@ -152,7 +152,10 @@ struct CardPage {
 
 /// A colour that says how an answer weighs for people: a yes to "sells your data" is a warning.
 fn tone(fact: &FactReport) -> &'static str {
-    let protective = matches!(fact.id.as_str(), "ai_training_opt_out");
+    let protective = matches!(
+        fact.id.as_str(),
+        "ai_training_opt_out" | "zero_data_retention" | "hipaa_baa"
+    );
     match fact.answer {
         AnswerKind::Conflicting => "warn",
         AnswerKind::NotStated => "neutral",
