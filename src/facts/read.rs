@@ -368,8 +368,9 @@ pub(super) fn read_line(
         return;
     }
     let heading = line.heading;
-    // An item of a list of what the reader must not do is a rule for the reader.
-    let lead_in_binds_reader = addresses_reader(line.lead_in);
+    // An item of a list of what the reader must not do is a rule for the reader. (Read only
+    // when a practice rule finds something: most sentences answer nothing.)
+    let lead_in_binds_reader = std::cell::OnceCell::new();
     let mut previous = "";
     for sentence in sentences(content) {
         let sentence = sentence.trim();
@@ -383,29 +384,37 @@ pub(super) fn read_line(
         // settings."). A value needs its own sentence to say what it measures.
         let near = format!("{}\n{previous}", line.lead_in);
         let in_section = format!("{heading}\n{near}");
-        let binds_reader = lead_in_binds_reader || addresses_reader(sentence);
-        let announced = announces(sentence);
+        // Not the service's practice: a rule for the reader, or a practice announced for later
+        // ("We'll start using interactions with AIs to personalize ads" is a practice from the
+        // version that states it as one).
+        let not_practice = std::cell::OnceCell::new();
+        let is_not_practice = || {
+            *not_practice.get_or_init(|| {
+                *lead_in_binds_reader.get_or_init(|| addresses_reader(line.lead_in))
+                    || addresses_reader(sentence)
+                    || announces(sentence)
+            })
+        };
         previous = sentence;
         for &rule_index in &reading {
             let rule = &rules.rules[rule_index];
-            // An announced practice is not yet one ("We'll start using interactions with AIs
-            // to personalize ads"): it is a practice from the version that states it as such.
-            if rule.source.practice && (binds_reader || announced) {
-                continue;
-            }
             let context = match (rule.kind, rule.source.context) {
                 (RuleKind::Value, _) => heading,
                 (_, Context::Section) => in_section.as_str(),
                 (_, Context::Sentence) => near.as_str(),
             };
-            let found = judge(rule, sentence, context).or_else(|| {
-                // An item of a section whose heading says the practice ("Developing and
-                // improving AI at Meta") is what the practice uses, when the item is about
-                // people's data.
-                (is_item && rule.kind == RuleKind::YesNo && rule.source.context == Context::Section)
-                    .then(|| heading_says(rule, heading, sentence))
-                    .flatten()
-            });
+            let found = judge(rule, sentence, context)
+                .or_else(|| {
+                    // An item of a section whose heading says the practice ("Developing and
+                    // improving AI at Meta") is what the practice uses, when the item is about
+                    // people's data.
+                    (is_item
+                        && rule.kind == RuleKind::YesNo
+                        && rule.source.context == Context::Section)
+                        .then(|| heading_says(rule, heading, sentence))
+                        .flatten()
+                })
+                .filter(|_| !(rule.source.practice && is_not_practice()));
             if let Some(says) = found {
                 let mut regions = regions_in(sentence);
                 if regions.is_empty() {
